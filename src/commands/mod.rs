@@ -1,0 +1,307 @@
+//! Command execution: the context a command runs in, the dispatcher that checks
+//! a request against the command table (existence, arity, authentication) and
+//! runs it with statistics, slowlog and MONITOR feeding, and the registry of
+//! every family's handlers.
+//!
+//! A family module (strings, keys, server...) exports `COMMANDS: &[(name, handler)]`;
+//! adding a command is one handler plus one line there.
+
+pub mod table;
+
+pub mod bitmaps;
+pub mod config;
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use crate::resp::Reply;
+use crate::server::client::{Client, ReplyMode};
+use crate::server::{Server, Shared};
+use crate::storage::{Db, Entry};
+use bytes::Bytes;
+use table::{flag, Command};
+
+/// A command implementation.
+pub type Handler = fn(&mut Ctx, &[Bytes]);
+
+/// Every registered command. The table holds exactly these.
+pub static HANDLERS: &[(&str, Handler)] = &concat_handlers();
+
+const fn concat_handlers() -> [(&'static str, Handler); N_HANDLERS] {
+    let parts: [&[(&str, Handler)]; 6] = [
+        keys::COMMANDS,
+        strings::COMMANDS,
+        bitmaps::COMMANDS,
+        connection::COMMANDS,
+        server::COMMANDS,
+        config::COMMANDS,
+    ];
+    let mut out: [(&str, Handler); N_HANDLERS] = [("", noop); N_HANDLERS];
+    let mut n = 0;
+    let mut p = 0;
+    while p < parts.len() {
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[n] = parts[p][i];
+            n += 1;
+            i += 1;
+        }
+        p += 1;
+    }
+    out
+}
+
+const N_HANDLERS: usize = keys::COMMANDS.len()
+    + strings::COMMANDS.len()
+    + bitmaps::COMMANDS.len()
+    + connection::COMMANDS.len()
+    + server::COMMANDS.len()
+    + config::COMMANDS.len();
+
+fn noop(_: &mut Ctx, _: &[Bytes]) {}
+
+/// Redis's common error replies.
+pub mod err {
+    pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub const SYNTAX: &str = "ERR syntax error";
+    pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+    pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+    pub const NO_SUCH_KEY: &str = "ERR no such key";
+    pub const DB_INDEX: &str = "ERR DB index is out of range";
+    pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const NOAUTH: &str = "NOAUTH Authentication required.";
+}
+
+/// What a running command sees: the server state (locked), its client and its
+/// reply buffer, and the time it started (used for every expiry decision of the
+/// command, so a command sees one consistent instant).
+pub struct Ctx<'a> {
+    pub sh: &'a Shared,
+    pub srv: &'a mut Server,
+    pub client: &'a mut Client,
+    pub out: &'a mut Reply,
+    pub cmd: &'a Command,
+    pub now: i64,
+    /// Set when the command replied with an error (for failed_calls).
+    pub failed: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// The selected database.
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.srv.dbs[self.client.db]
+    }
+
+    /// Writes an error reply and counts it in errorstats.
+    pub fn err(&mut self, msg: &str) {
+        self.failed = true;
+        self.srv.stats.count_error(msg);
+        self.out.error(msg);
+    }
+
+    pub fn wrongtype(&mut self) {
+        self.err(err::WRONGTYPE);
+    }
+
+    pub fn syntax(&mut self) {
+        self.err(err::SYNTAX);
+    }
+
+    /// Looks a key up for reading: counts a keyspace hit or miss.
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        let db = self.client.db;
+        let found = self.srv.dbs[db].get(key, now).is_some();
+        if found {
+            self.srv.stats.keyspace_hits += 1;
+        } else {
+            self.srv.stats.keyspace_misses += 1;
+        }
+        self.srv.dbs[db].get(key, now)
+    }
+
+    /// Looks a key up for writing (no hit/miss accounting).
+    #[inline]
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        self.srv.dbs[self.client.db].get(key, now)
+    }
+
+    /// Records `n` changes to the dataset (for save points and INFO).
+    #[inline]
+    pub fn dirty(&mut self, n: u64) {
+        self.srv.dirty += n;
+    }
+
+    /// Parses an integer argument or replies with Redis's error.
+    pub fn int_arg(&mut self, a: &[u8]) -> Option<i64> {
+        let v = crate::util::parse_i64(a);
+        if v.is_none() {
+            self.err(err::NOT_INT);
+        }
+        v
+    }
+}
+
+/// Formats Redis's unknown-command error.
+fn unknown_command_error(args: &[Bytes]) -> String {
+    let mut tail = String::new();
+    for a in &args[1..] {
+        if tail.len() >= 128 {
+            break;
+        }
+        let room = 128 - tail.len();
+        let s = String::from_utf8_lossy(a);
+        let s: String = s.chars().take(room).collect();
+        tail.push_str(&format!("'{s}' "));
+    }
+    let name: String = String::from_utf8_lossy(&args[0]).chars().take(128).collect();
+    format!("ERR unknown command '{name}', with args beginning with: {tail}")
+}
+
+/// Resolves a request to its command (or subcommand), or writes the rejection.
+fn resolve<'t>(sh: &'t Shared, srv: &mut Server, out: &mut Reply, args: &[Bytes]) -> Option<&'t Command> {
+    let Some(cmd) = sh.table.lookup(&args[0]) else {
+        let msg = unknown_command_error(args);
+        srv.stats.count_error(&msg);
+        out.error(&msg);
+        return None;
+    };
+    let cmd = if !cmd.subcommands.is_empty() && args.len() >= 2 {
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        match cmd.subcommands.get(&sub) {
+            Some(s) => s,
+            None => {
+                let shown: String = String::from_utf8_lossy(&args[1]).chars().take(128).collect();
+                let msg = format!("ERR unknown subcommand '{shown}'. Try {} HELP.", cmd.name.to_ascii_uppercase());
+                srv.stats.count_error(&msg);
+                out.error(&msg);
+                return None;
+            }
+        }
+    } else {
+        cmd
+    };
+    if !cmd.arity_ok(args.len()) || cmd.handler.is_none() {
+        let msg = format!("ERR wrong number of arguments for '{}' command", cmd.name);
+        srv.stats.count_error(&msg);
+        srv.stats.cmd(cmd.id).rejected_calls += 1;
+        out.error(&msg);
+        return None;
+    }
+    Some(cmd)
+}
+
+/// Runs one request for `client`, appending its reply to `out`.
+pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args: &[Bytes]) {
+    if args.is_empty() {
+        return;
+    }
+    let mark = out.buf.len();
+    srv.stats.total_commands_processed += 1;
+    let mode_before = client.reply_mode;
+    if mode_before == ReplyMode::Skip {
+        client.reply_mode = ReplyMode::On;
+    }
+    run(sh, srv, client, out, args);
+    let drop_reply = match mode_before {
+        ReplyMode::Skip => true,
+        ReplyMode::Off => client.reply_mode == ReplyMode::Off,
+        ReplyMode::On => false,
+    };
+    if drop_reply {
+        out.buf.truncate(mark);
+    }
+}
+
+fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args: &[Bytes]) {
+    let Some(cmd) = resolve(sh, srv, out, args) else { return };
+    if !client.authenticated && !cmd.has(flag::NO_AUTH) && srv.config.requirepass.is_some() {
+        srv.stats.count_error(err::NOAUTH);
+        srv.stats.cmd(cmd.id).rejected_calls += 1;
+        out.error(err::NOAUTH);
+        return;
+    }
+    let handler = cmd.handler.unwrap_or(noop);
+    let start = std::time::Instant::now();
+    let now = crate::util::now_ms();
+    client.last_interaction_ms = now;
+    client.last_cmd.clear();
+    client.last_cmd.push_str(&cmd.name);
+    if !srv.monitors.is_empty() && !cmd.has(flag::SKIP_MONITOR) {
+        feed_monitors(srv, client, args);
+    }
+    let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false };
+    handler(&mut ctx, args);
+    let failed = ctx.failed;
+    let us = start.elapsed().as_micros() as u64;
+    let st = srv.stats.cmd(cmd.id);
+    st.calls += 1;
+    st.usec += us;
+    if failed {
+        st.failed_calls += 1;
+    }
+    let slower = srv.config.slowlog_log_slower_than;
+    if slower >= 0 && us as i64 >= slower && !cmd.has(flag::SKIP_SLOWLOG) {
+        slowlog_push(srv, client, args, us as i64, now);
+    }
+}
+
+fn slowlog_push(srv: &mut Server, client: &Client, args: &[Bytes], us: i64, now: i64) {
+    const MAX_ARGS: usize = 32;
+    const MAX_ARG_LEN: usize = 128;
+    let mut v: Vec<Vec<u8>> = Vec::new();
+    let n = args.len().min(MAX_ARGS);
+    for (i, a) in args.iter().take(n).enumerate() {
+        if i == MAX_ARGS - 1 && args.len() > MAX_ARGS {
+            v.push(format!("... ({} more arguments)", args.len() - MAX_ARGS + 1).into_bytes());
+        } else if a.len() > MAX_ARG_LEN {
+            let mut s = a[..MAX_ARG_LEN].to_vec();
+            s.extend_from_slice(format!("... ({} more bytes)", a.len() - MAX_ARG_LEN).as_bytes());
+            v.push(s);
+        } else {
+            v.push(a.to_vec());
+        }
+    }
+    let id = srv.slowlog_next_id;
+    srv.slowlog_next_id += 1;
+    srv.slowlog.push_front(crate::server::SlowlogEntry {
+        id,
+        time: now / 1000,
+        duration_us: us,
+        args: v,
+        addr: client.addr.clone(),
+        name: client.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+    });
+    while srv.slowlog.len() > srv.config.slowlog_max_len {
+        srv.slowlog.pop_back();
+    }
+}
+
+/// Sends a MONITOR line (`+<time> [<db> <addr>] "arg" ...`) to every monitor.
+fn feed_monitors(srv: &mut Server, client: &Client, args: &[Bytes]) {
+    let us = crate::util::now_us();
+    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.addr);
+    for a in args {
+        line.push_str(" \"");
+        for &b in a.iter() {
+            match b {
+                b'\\' => line.push_str("\\\\"),
+                b'"' => line.push_str("\\\""),
+                b'\n' => line.push_str("\\n"),
+                b'\r' => line.push_str("\\r"),
+                b'\t' => line.push_str("\\t"),
+                7 => line.push_str("\\a"),
+                8 => line.push_str("\\b"),
+                32..=126 => line.push(b as char),
+                _ => line.push_str(&format!("\\x{b:02x}")),
+            }
+        }
+        line.push('"');
+    }
+    line.push_str("\r\n");
+    let msg = Bytes::from(line);
+    srv.monitors.retain(|(_, tx)| tx.send(msg.clone()).is_ok());
+}

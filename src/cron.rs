@@ -1,0 +1,80 @@
+//! Background duties run `hz` times a second: the adaptive active-expiry cycle
+//! and closing idle clients (`timeout`). Work is done in short slices that each
+//! take the server lock briefly, so other clients never see a long pause.
+
+use crate::server::Shared;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Keys sampled per database per slice at effort 1 (Redis's value).
+const KEYS_PER_LOOP: usize = 20;
+/// Percent of stale keys in a sample above which the cycle keeps going.
+const ACCEPTABLE_STALE: usize = 10;
+
+pub async fn run(sh: Arc<Shared>) {
+    loop {
+        let hz = sh.server.lock().config.hz.max(1);
+        let period = Duration::from_millis(1000 / hz as u64);
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = sh.shutdown_notify.notified() => return,
+        }
+        if sh.shutdown.load(Ordering::Relaxed) {
+            return;
+        }
+        active_expire_cycle(&sh, period);
+        close_idle_clients(&sh);
+    }
+}
+
+/// Samples volatile keys in every database and deletes the expired ones, going
+/// on while many sampled keys were stale and the time budget lasts.
+pub fn active_expire_cycle(sh: &Shared, period: Duration) {
+    let start = Instant::now();
+    let (effort, enabled) = {
+        let srv = sh.server.lock();
+        (srv.config.active_expire_effort as usize, srv.active_expire_enabled)
+    };
+    if !enabled {
+        return;
+    }
+    let per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * (effort - 1);
+    let stale_ok = ACCEPTABLE_STALE + 1 - effort;
+    // Redis allows 25% of the cycle (plus 2% per effort step).
+    let budget = period.mul_f64((25 + 2 * (effort - 1)) as f64 / 100.0);
+    loop {
+        let mut sampled = 0;
+        let mut expired = 0;
+        {
+            let mut srv = sh.server.lock();
+            let now = crate::util::now_ms();
+            for db in srv.dbs.iter_mut() {
+                let r = db.sample_expired(per_loop, now);
+                sampled += r.sampled;
+                expired += r.expired;
+            }
+            let perc = if sampled > 0 { expired as f64 / sampled as f64 } else { 0.0 };
+            srv.stats.expired_stale_perc = srv.stats.expired_stale_perc * 0.95 + perc * 0.05;
+        }
+        if sampled == 0 || expired * 100 <= sampled * stale_ok || start.elapsed() >= budget {
+            break;
+        }
+    }
+    let spent = start.elapsed().as_millis() as u64;
+    sh.server.lock().stats.expire_cycle_cpu_ms += spent;
+}
+
+fn close_idle_clients(sh: &Shared) {
+    let srv = sh.server.lock();
+    let timeout = srv.config.timeout;
+    if timeout == 0 {
+        return;
+    }
+    let now = crate::util::now_ms();
+    for c in srv.clients.values() {
+        if !c.monitor && (now - c.last_interaction_ms) / 1000 > timeout as i64 {
+            c.signal.kill();
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Networking: the TCP (and unix socket) listeners and the per-connection loop.
+//! A connection task reads what the socket has, parses every complete request,
+//! takes the server lock once for the whole batch (so a pipeline of 16 costs one
+//! lock), executes, and writes all replies with one write.
+
+use crate::commands;
+use crate::resp::{Limits, Parser, Reply};
+use crate::server::client::Client;
+use crate::server::Shared;
+use bytes::{Bytes, BytesMut};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Text Redis sends to a non-local client in protected mode before closing.
+pub const PROTECTED_MODE_MSG: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Accepts TCP connections until shutdown.
+pub async fn serve_tcp(sh: Arc<Shared>, listener: tokio::net::TcpListener) {
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = sh.shutdown_notify.notified() => return,
+        };
+        let (sock, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                crate::log::warning(&format!("Accepting client connection: {e}"));
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = sock.set_nodelay(true);
+        let local = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let fd = {
+            use std::os::fd::AsRawFd;
+            sock.as_raw_fd()
+        };
+        set_keepalive(&sock, &sh);
+        let loopback = peer.ip().is_loopback();
+        let sh2 = sh.clone();
+        tokio::spawn(async move {
+            handle(sh2, sock, peer.to_string(), local, fd, loopback, false).await;
+        });
+    }
+}
+
+/// Accepts unix socket connections until shutdown.
+pub async fn serve_unix(sh: Arc<Shared>, listener: tokio::net::UnixListener, path: String) {
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = sh.shutdown_notify.notified() => return,
+        };
+        let Ok((sock, _)) = accepted else {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
+        };
+        let fd = {
+            use std::os::fd::AsRawFd;
+            sock.as_raw_fd()
+        };
+        let sh2 = sh.clone();
+        let p = path.clone();
+        tokio::spawn(async move {
+            handle(sh2, sock, format!("{p}:0"), p, fd, true, true).await;
+        });
+    }
+}
+
+fn set_keepalive(sock: &tokio::net::TcpStream, sh: &Shared) {
+    let secs = sh.server.lock().config.tcp_keepalive;
+    if secs == 0 {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    let fd = sock.as_raw_fd();
+    let on: libc::c_int = 1;
+    let idle: libc::c_int = secs as libc::c_int;
+    let intvl: libc::c_int = (secs / 3).max(1) as libc::c_int;
+    let cnt: libc::c_int = 3;
+    let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `fd` is a valid open socket owned by `sock` for the duration of these
+    // calls, and each option value points to a live c_int of the stated size.
+    unsafe {
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &on as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const libc::c_void, sz);
+    }
+}
+
+/// Registers a new client, or refuses it (maxclients, protected mode).
+fn admit(
+    sh: &Shared,
+    addr: String,
+    laddr: String,
+    fd: i32,
+    loopback: bool,
+    unix: bool,
+) -> Result<(u64, Arc<crate::server::client::Signal>), &'static str> {
+    let mut srv = sh.server.lock();
+    let now = crate::util::now_ms();
+    if srv.clients.len() + 1 > srv.config.maxclients {
+        srv.stats.rejected_connections += 1;
+        return Err("-ERR max number of clients reached\r\n");
+    }
+    if srv.config.protected_mode && srv.config.requirepass.is_none() && !loopback && !unix {
+        let bind = srv.config.bind.join(" ");
+        if bind.is_empty() || bind == "* -::*" || bind == "*" {
+            srv.stats.rejected_connections += 1;
+            return Err(PROTECTED_MODE_MSG);
+        }
+    }
+    let id = srv.next_client_id;
+    srv.next_client_id += 1;
+    let mut c = Client::new(id, addr, laddr, fd, now);
+    c.unix_socket = unix;
+    c.authenticated = srv.config.requirepass.is_none();
+    let sig = c.signal.clone();
+    srv.clients.insert(id, Box::new(c));
+    srv.stats.total_connections_received += 1;
+    Ok((id, sig))
+}
+
+async fn handle<S>(sh: Arc<Shared>, mut sock: S, addr: String, laddr: String, fd: i32, loopback: bool, unix: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (id, signal) = match admit(&sh, addr, laddr, fd, loopback, unix) {
+        Ok(x) => x,
+        Err(msg) => {
+            let _ = sock.write_all(msg.as_bytes()).await;
+            return;
+        }
+    };
+    sh.connected.fetch_add(1, Ordering::Relaxed);
+    connection_loop(&sh, &mut sock, id, &signal).await;
+    sh.connected.fetch_sub(1, Ordering::Relaxed);
+    let mut srv = sh.server.lock();
+    srv.clients.remove(&id);
+    srv.monitors.retain(|(mid, _)| *mid != id);
+}
+
+async fn connection_loop<S>(sh: &Shared, sock: &mut S, id: u64, signal: &crate::server::client::Signal)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = Reply::new();
+    let mut parser = Parser::new();
+    let mut batch: Vec<Vec<Bytes>> = Vec::new();
+    let mut monitor_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>> = None;
+    // Parser limits, refreshed whenever the lock is held for a batch.
+    let (mut limits, mut qlimit) = {
+        let srv = sh.server.lock();
+        let authed = srv.clients.get(&id).map(|c| c.authenticated).unwrap_or(true);
+        (
+            Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: authed },
+            srv.config.client_query_buffer_limit,
+        )
+    };
+    loop {
+        if signal.killed() || sh.shutdown.load(Ordering::Relaxed) {
+            return;
+        }
+        if rbuf.capacity() - rbuf.len() < 1024 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        let n = tokio::select! {
+            biased;
+            r = sock.read_buf(&mut rbuf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            _ = signal.notify.notified() => continue,
+            _ = sh.shutdown_notify.notified() => return,
+            Some(line) = recv_monitor(&mut monitor_rx) => {
+                if sock.write_all(&line).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        // Parse every complete request now in the buffer.
+        let mut proto_err = None;
+        loop {
+            match parser.next(&mut rbuf, limits) {
+                Ok(Some(args)) => {
+                    if !args.is_empty() {
+                        batch.push(args);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    proto_err = Some(e);
+                    break;
+                }
+            }
+        }
+        if proto_err.is_none() && rbuf.len() > qlimit {
+            // Redis closes a client whose query buffer passes the limit, without a reply.
+            let mut srv = sh.server.lock();
+            srv.stats.client_query_buffer_limit_disconnections += 1;
+            drop(srv);
+            crate::log::warning("Closing client that reached max query buffer length");
+            return;
+        }
+        let _ = n;
+        let mut close = false;
+        if !batch.is_empty() {
+            let mut srv = sh.server.lock();
+            srv.stats.net_input_bytes += n as u64;
+            let Some(mut client) = srv.clients.remove(&id) else { return };
+            out.resp = client.resp;
+            for args in batch.drain(..) {
+                commands::execute(sh, &mut srv, &mut client, &mut out, &args);
+                if client.close_after_reply {
+                    close = true;
+                    break;
+                }
+            }
+            batch.clear();
+            client.resp = out.resp;
+            client.qbuf = rbuf.len();
+            if client.monitor && monitor_rx.is_none() {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                srv.monitors.push((id, tx));
+                monitor_rx = Some(rx);
+            }
+            srv.stats.net_output_bytes += out.buf.len() as u64;
+            limits = Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: client.authenticated };
+            qlimit = srv.config.client_query_buffer_limit;
+            srv.clients.insert(id, client);
+        }
+        if let Some(e) = proto_err {
+            out.error(&format!("ERR Protocol error: {}", e.0));
+            close = true;
+            crate::log::verbose(&format!("Protocol error ({}) from client", e.0));
+        }
+        if !out.buf.is_empty() {
+            if sock.write_all(&out.buf).await.is_err() {
+                return;
+            }
+            out.buf.clear();
+            if out.buf.capacity() > 1 << 20 {
+                out.buf = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+        if close {
+            let _ = sock.flush().await;
+            return;
+        }
+    }
+}
+
+async fn recv_monitor(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}

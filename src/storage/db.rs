@@ -1,0 +1,231 @@
+//! One logical database (SELECT n): the key→value table, the key→expiry table,
+//! lazy expiry on access and the sampling step of active expiry.
+
+use super::dict::Dict;
+use super::sbytes::SBytes;
+use super::value::{Entry, Value};
+
+/// The LRU clock: seconds, wrapped to 24 bits as Redis's object header stores it.
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+pub fn lru_clock(now_ms: i64) -> u32 {
+    ((now_ms / 1000) as u32) & LRU_CLOCK_MAX
+}
+
+/// Seconds since `lru` (handles the 24-bit wrap).
+pub fn idle_secs(lru: u32, now_ms: i64) -> u64 {
+    let clock = lru_clock(now_ms);
+    if clock >= lru {
+        (clock - lru) as u64
+    } else {
+        (clock + (LRU_CLOCK_MAX - lru)) as u64
+    }
+}
+
+#[derive(Default)]
+pub struct Db {
+    pub main: Dict<Entry>,
+    pub expires: Dict<i64>,
+    /// Where active expiry resumes scanning the expires table.
+    pub expires_cursor: u64,
+    /// Keys removed because their TTL passed (lazy and active).
+    pub expired_keys: u64,
+    /// Running average TTL of sampled keys (INFO keyspace `avg_ttl`).
+    pub avg_ttl: i64,
+}
+
+/// Outcome of one active-expiry sampling pass over a database.
+pub struct SampleResult {
+    pub sampled: usize,
+    pub expired: usize,
+}
+
+impl Db {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.main.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.main.is_empty()
+    }
+
+    /// True if the key has a TTL that has passed.
+    #[inline]
+    fn is_expired(&self, key: &[u8], e: &Entry, now: i64) -> bool {
+        e.has_expire && self.expires.get(key).is_some_and(|&when| when <= now)
+    }
+
+    /// Deletes `key` if its TTL has passed; returns true when it did.
+    pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        let expired = match self.main.get(key) {
+            Some(e) => self.is_expired(key, e, now),
+            None => false,
+        };
+        if expired {
+            self.remove(key);
+            self.expired_keys += 1;
+        }
+        expired
+    }
+
+    /// Looks a key up for a command: expires it lazily and refreshes its LRU clock.
+    #[inline]
+    pub fn get(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        self.expire_if_needed(key, now);
+        let e = self.main.get_mut(key)?;
+        e.lru = lru_clock(now);
+        Some(e)
+    }
+
+    /// Looks a key up without touching its LRU clock (OBJECT, TYPE-like introspection).
+    pub fn peek(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
+        self.expire_if_needed(key, now);
+        self.main.get(key)
+    }
+
+    pub fn contains(&mut self, key: &[u8], now: i64) -> bool {
+        self.expire_if_needed(key, now);
+        self.main.contains_key(key)
+    }
+
+    /// Stores a value, dropping any TTL (SET semantics).
+    pub fn set(&mut self, key: &[u8], value: Value, now: i64) {
+        let lru = lru_clock(now);
+        if let Some(e) = self.main.get_mut(key) {
+            if e.has_expire {
+                e.has_expire = false;
+                self.expires.remove(key);
+            }
+            e.value = value;
+            e.lru = lru;
+        } else {
+            self.main.insert_new(SBytes::new(key), Entry::new(value, lru));
+        }
+    }
+
+    /// Stores a value keeping an existing TTL (KEEPTTL, and in-place updates).
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
+        let lru = lru_clock(now);
+        if let Some(e) = self.main.get_mut(key) {
+            e.value = value;
+            e.lru = lru;
+        } else {
+            self.main.insert_new(SBytes::new(key), Entry::new(value, lru));
+        }
+    }
+
+    /// Adds a key known to be absent (after `contains` returned false).
+    pub fn add(&mut self, key: &[u8], value: Value, now: i64) {
+        self.main.insert_new(SBytes::new(key), Entry::new(value, lru_clock(now)));
+    }
+
+    /// Removes a key and its TTL; returns the value.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let (_, e) = self.main.remove(key)?;
+        if e.has_expire {
+            self.expires.remove(key);
+        }
+        Some(e)
+    }
+
+    /// Sets an absolute expiry (ms). The key must exist.
+    pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
+        if let Some(e) = self.main.get_mut(key) {
+            e.has_expire = true;
+            self.expires.insert(SBytes::new(key), when_ms);
+        }
+    }
+
+    /// The absolute expiry of a key, if it has one.
+    pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
+        match self.main.get(key) {
+            Some(e) if e.has_expire => self.expires.get(key).copied(),
+            _ => None,
+        }
+    }
+
+    /// Removes a TTL; returns true if there was one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        match self.main.get_mut(key) {
+            Some(e) if e.has_expire => {
+                e.has_expire = false;
+                self.expires.remove(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Empties the database and returns its old tables, so that a caller can
+    /// free them on another thread (FLUSHDB ASYNC).
+    pub fn take_all(&mut self) -> (Dict<Entry>, Dict<i64>) {
+        self.expires_cursor = 0;
+        self.avg_ttl = 0;
+        (self.main.take(), self.expires.take())
+    }
+
+    /// A random key that is not expired (tries a bounded number of times when
+    /// every sampled key is a stale volatile one, as Redis does).
+    pub fn random_key<R: rand::Rng>(&mut self, rng: &mut R, now: i64) -> Option<SBytes> {
+        let mut tries = 0;
+        loop {
+            let (k, e) = self.main.random(rng)?;
+            let k = k.clone();
+            if self.is_expired(&k, e, now) {
+                tries += 1;
+                if self.main.len() == self.expires.len() && tries >= 100 {
+                    // All keys are volatile: return one even if logically expired.
+                    return Some(k);
+                }
+                self.remove(&k);
+                self.expired_keys += 1;
+                continue;
+            }
+            return Some(k);
+        }
+    }
+
+    /// One active-expiry pass: samples up to `n` keys with a TTL from where the
+    /// previous pass stopped, deleting those whose time has passed.
+    pub fn sample_expired(&mut self, n: usize, now: i64) -> SampleResult {
+        let mut res = SampleResult { sampled: 0, expired: 0 };
+        if self.expires.is_empty() {
+            return res;
+        }
+        let mut dead: Vec<SBytes> = Vec::new();
+        let mut ttl_sum = 0i64;
+        let mut ttl_n = 0i64;
+        let mut buckets = 0;
+        let mut cursor = self.expires_cursor;
+        while res.sampled < n && buckets < n * 20 {
+            cursor = self.expires.scan(cursor, |k, &when| {
+                res.sampled += 1;
+                if when <= now {
+                    dead.push(k.clone());
+                } else {
+                    ttl_sum += when - now;
+                    ttl_n += 1;
+                }
+            });
+            buckets += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.expires_cursor = cursor;
+        for k in &dead {
+            self.remove(k);
+        }
+        res.expired = dead.len();
+        self.expired_keys += dead.len() as u64;
+        if ttl_n > 0 {
+            let avg = ttl_sum / ttl_n;
+            self.avg_ttl = if self.avg_ttl == 0 { avg } else { (self.avg_ttl / 50) * 49 + avg / 50 };
+        }
+        res
+    }
+}

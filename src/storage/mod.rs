@@ -1,0 +1,12 @@
+//! The data engine: keyspace tables, stored values and their encodings.
+//! Nothing here knows about sockets or the protocol.
+
+pub mod db;
+pub mod dict;
+pub mod glob;
+pub mod sbytes;
+pub mod value;
+
+pub use db::Db;
+pub use sbytes::SBytes;
+pub use value::{Entry, Value};
