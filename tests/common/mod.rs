@@ -1,0 +1,427 @@
+//! Test harness shared by the black-box tests: starts ferrokv (the built binary)
+//! and real Redis on free ports, speaks RESP2/RESP3 over TCP, and compares the
+//! replies of both servers command by command (differential tests).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A reply, in RESP3 terms (RESP2 replies use the subset).
+#[derive(Clone, PartialEq)]
+pub enum Resp {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Resp>>),
+    Map(Vec<(Resp, Resp)>),
+    Set(Vec<Resp>),
+    Attr(Vec<(Resp, Resp)>),
+    Push(Vec<Resp>),
+    Double(String),
+    BigNum(String),
+    Bool(bool),
+    Verbatim(String, Vec<u8>),
+    Null,
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resp::Simple(s) => write!(f, "+{s}"),
+            Resp::Error(s) => write!(f, "-{s}"),
+            Resp::Int(n) => write!(f, ":{n}"),
+            Resp::Bulk(None) => write!(f, "(nil)"),
+            Resp::Bulk(Some(b)) => write!(f, "{:?}", String::from_utf8_lossy(b)),
+            Resp::Array(None) => write!(f, "(nil array)"),
+            Resp::Array(Some(v)) => f.debug_list().entries(v).finish(),
+            Resp::Map(m) => f.debug_map().entries(m.iter().map(|(k, v)| (k, v))).finish(),
+            Resp::Set(v) => write!(f, "~{v:?}"),
+            Resp::Attr(m) => write!(f, "|{m:?}"),
+            Resp::Push(v) => write!(f, ">{v:?}"),
+            Resp::Double(d) => write!(f, ",{d}"),
+            Resp::BigNum(d) => write!(f, "({d}"),
+            Resp::Bool(b) => write!(f, "#{b}"),
+            Resp::Verbatim(t, b) => write!(f, "={t}:{:?}", String::from_utf8_lossy(b)),
+            Resp::Null => write!(f, "_"),
+        }
+    }
+}
+
+impl Resp {
+    pub fn ok() -> Resp {
+        Resp::Simple("OK".into())
+    }
+    pub fn simple(s: &str) -> Resp {
+        Resp::Simple(s.into())
+    }
+    pub fn bulk(s: &str) -> Resp {
+        Resp::Bulk(Some(s.as_bytes().to_vec()))
+    }
+    pub fn int(n: i64) -> Resp {
+        Resp::Int(n)
+    }
+    pub fn nil() -> Resp {
+        Resp::Bulk(None)
+    }
+    pub fn err(s: &str) -> Resp {
+        Resp::Error(s.into())
+    }
+    pub fn arr(v: Vec<Resp>) -> Resp {
+        Resp::Array(Some(v))
+    }
+    pub fn bulks(v: &[&str]) -> Resp {
+        Resp::Array(Some(v.iter().map(|s| Resp::bulk(s)).collect()))
+    }
+    /// The text of a bulk, simple, verbatim or error reply.
+    pub fn text(&self) -> String {
+        match self {
+            Resp::Simple(s) | Resp::Error(s) | Resp::Double(s) | Resp::BigNum(s) => s.clone(),
+            Resp::Bulk(Some(b)) | Resp::Verbatim(_, b) => String::from_utf8_lossy(b).into_owned(),
+            Resp::Int(n) => n.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+    pub fn as_int(&self) -> i64 {
+        match self {
+            Resp::Int(n) => *n,
+            other => panic!("expected an integer, got {other:?}"),
+        }
+    }
+    pub fn items(&self) -> Vec<Resp> {
+        match self {
+            Resp::Array(Some(v)) | Resp::Set(v) | Resp::Push(v) => v.clone(),
+            Resp::Map(m) => m.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect(),
+            other => panic!("expected an aggregate, got {other:?}"),
+        }
+    }
+    pub fn is_error(&self) -> bool {
+        matches!(self, Resp::Error(_))
+    }
+    /// The same reply with array elements sorted (for replies whose order is unspecified).
+    pub fn sorted(&self) -> Resp {
+        match self {
+            Resp::Array(Some(v)) => {
+                let mut v = v.clone();
+                v.sort_by_key(|x| format!("{x:?}"));
+                Resp::Array(Some(v))
+            }
+            Resp::Set(v) => {
+                let mut v = v.clone();
+                v.sort_by_key(|x| format!("{x:?}"));
+                Resp::Set(v)
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+/// A blocking RESP client.
+pub struct Conn {
+    pub port: u16,
+    rd: BufReader<TcpStream>,
+    wr: TcpStream,
+}
+
+impl Conn {
+    pub fn connect(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).ok();
+        s.set_nodelay(true).ok();
+        let wr = s.try_clone().expect("clone socket");
+        Conn { port, rd: BufReader::new(s), wr }
+    }
+
+    pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// Sends a command and reads its reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Resp {
+        let b: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.cmd_b(&b)
+    }
+
+    pub fn cmd_b(&mut self, args: &[&[u8]]) -> Resp {
+        self.send(args);
+        self.read()
+    }
+
+    /// Sends a command without reading the reply.
+    pub fn send(&mut self, args: &[&[u8]]) {
+        self.wr.write_all(&Self::encode(args)).expect("write");
+    }
+
+    pub fn send_raw(&mut self, data: &[u8]) {
+        self.wr.write_all(data).expect("write");
+    }
+
+    pub fn set_timeout(&mut self, d: Duration) {
+        self.wr.set_read_timeout(Some(d)).ok();
+    }
+
+    /// True when the server has closed the connection (reads EOF).
+    pub fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        self.wr.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        matches!(self.rd.read(&mut b), Ok(0) | Err(_))
+    }
+
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        let n = self.rd.read_line(&mut l).expect("read reply line");
+        assert!(n > 0, "connection closed by server");
+        l.truncate(l.trim_end_matches(['\r', '\n']).len());
+        l
+    }
+
+    /// Reads one reply.
+    pub fn read(&mut self) -> Resp {
+        let l = self.line();
+        let (t, rest) = l.split_at(1);
+        let rest = rest.to_string();
+        match t {
+            "+" => Resp::Simple(rest),
+            "-" => Resp::Error(rest),
+            ":" => Resp::Int(rest.parse().expect("int")),
+            "$" => {
+                let n: i64 = rest.parse().expect("bulk len");
+                if n < 0 {
+                    return Resp::Bulk(None);
+                }
+                Resp::Bulk(Some(self.payload(n as usize)))
+            }
+            "=" => {
+                let n: usize = rest.parse().expect("verbatim len");
+                let p = self.payload(n);
+                Resp::Verbatim(String::from_utf8_lossy(&p[..3]).into_owned(), p[4..].to_vec())
+            }
+            "*" | "~" | ">" => {
+                let n: i64 = rest.parse().expect("aggregate len");
+                if n < 0 {
+                    return Resp::Array(None);
+                }
+                let v: Vec<Resp> = (0..n).map(|_| self.read()).collect();
+                match t {
+                    "*" => Resp::Array(Some(v)),
+                    "~" => Resp::Set(v),
+                    _ => Resp::Push(v),
+                }
+            }
+            "%" | "|" => {
+                let n: usize = rest.parse().expect("map len");
+                let m: Vec<(Resp, Resp)> = (0..n).map(|_| (self.read(), self.read())).collect();
+                if t == "%" {
+                    Resp::Map(m)
+                } else {
+                    let attr = Resp::Attr(m);
+                    let _ = attr;
+                    self.read()
+                }
+            }
+            "," => Resp::Double(rest),
+            "(" => Resp::BigNum(rest),
+            "#" => Resp::Bool(rest == "t"),
+            "_" => Resp::Null,
+            _ => panic!("bad reply line {l:?}"),
+        }
+    }
+
+    fn payload(&mut self, n: usize) -> Vec<u8> {
+        let mut b = vec![0u8; n + 2];
+        self.rd.read_exact(&mut b).expect("read payload");
+        b.truncate(n);
+        b
+    }
+}
+
+/// A server process (ferrokv or Redis) on a free port, killed on drop.
+pub struct Server {
+    pub port: u16,
+    pub child: Child,
+    pub dir: std::path::PathBuf,
+    pub name: &'static str,
+}
+
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    l.local_addr().expect("local addr").port()
+}
+
+fn tmpdir(tag: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let d = std::env::temp_dir().join(format!("ferrokv-test-{}-{tag}-{n}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    d
+}
+
+pub fn ferrokv_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ferrokv-server")
+}
+
+impl Server {
+    /// ferrokv with test defaults (free port, loopback, no saving).
+    pub fn ferrokv() -> Server {
+        Self::ferrokv_with(&[])
+    }
+
+    /// ferrokv with extra `--directive value` arguments.
+    pub fn ferrokv_with(extra: &[&str]) -> Server {
+        Self::start("ferrokv", ferrokv_bin(), extra)
+    }
+
+    /// Real Redis 7.0 (`redis-server` on PATH).
+    pub fn redis() -> Server {
+        Self::redis_with(&[])
+    }
+
+    pub fn redis_with(extra: &[&str]) -> Server {
+        Self::start("redis", "redis-server", extra)
+    }
+
+    fn start(name: &'static str, bin: &str, extra: &[&str]) -> Server {
+        for _attempt in 0..5 {
+            let port = free_port();
+            let dir = tmpdir(name);
+            let mut args: Vec<String> = vec![
+                "--port".into(),
+                port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--save".into(),
+                "".into(),
+                "--dir".into(),
+                dir.display().to_string(),
+                "--logfile".into(),
+                dir.join("server.log").display().to_string(),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let child = Command::new(bin)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (is it installed? .ci/run installs redis-server)"));
+            let mut s = Server { port, child, dir, name };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = s.child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return s;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = s.child.kill();
+        }
+        panic!("{name} did not start");
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Splits a command line with redis-cli quoting.
+pub fn split(line: &str) -> Vec<Vec<u8>> {
+    ferrokv::resp::split_args(line.as_bytes()).unwrap_or_else(|| panic!("bad quoting in {line:?}"))
+}
+
+/// Differential testing: the same commands against ferrokv and real Redis.
+pub struct Diff {
+    pub ferrokv: Server,
+    pub redis: Server,
+    pub f: Conn,
+    pub r: Conn,
+}
+
+impl Default for Diff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Diff {
+    pub fn new() -> Diff {
+        Self::with(&[])
+    }
+
+    /// Both servers started with the same extra arguments.
+    pub fn with(extra: &[&str]) -> Diff {
+        let ferrokv = Server::ferrokv_with(extra);
+        let redis = Server::redis_with(extra);
+        let f = ferrokv.conn();
+        let r = redis.conn();
+        Diff { ferrokv, redis, f, r }
+    }
+
+    /// Runs a command on both; asserts identical replies; returns ferrokv's.
+    pub fn check(&mut self, args: &[&str]) -> Resp {
+        let b: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.check_b(&b)
+    }
+
+    pub fn check_b(&mut self, args: &[&[u8]]) -> Resp {
+        self.check_with(args, |r| r)
+    }
+
+    /// As `check`, comparing after `norm` (for documented nondeterminism).
+    pub fn check_with(&mut self, args: &[&[u8]], norm: impl Fn(Resp) -> Resp) -> Resp {
+        let fr = self.f.cmd_b(args);
+        let rr = self.r.cmd_b(args);
+        let (nf, nr) = (norm(fr.clone()), norm(rr));
+        if nf != nr {
+            let shown: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            panic!("replies differ for {shown:?}\n  ferrokv: {nf:?}\n  redis:   {nr:?}");
+        }
+        fr
+    }
+
+    /// As `check`, ignoring the order of the elements of an array or set reply.
+    pub fn check_unordered(&mut self, args: &[&str]) -> Resp {
+        let b: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.check_with(&b, |r| r.sorted())
+    }
+
+    /// Runs one command per non-empty line (redis-cli quoting), comparing each.
+    pub fn check_script(&mut self, script: &str) {
+        for line in script.lines() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let args = split(t);
+            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            self.check_b(&refs);
+        }
+    }
+
+    /// Runs a command on both without comparing (setup whose reply differs by nature).
+    pub fn both(&mut self, args: &[&str]) -> (Resp, Resp) {
+        (self.f.cmd(args), self.r.cmd(args))
+    }
+}
