@@ -211,29 +211,16 @@ where
         let _ = n;
         let mut close = false;
         if !batch.is_empty() {
-            let mut srv = sh.server.lock();
-            srv.stats.net_input_bytes += n as u64;
-            let Some(mut client) = srv.clients.remove(&id) else { return };
-            out.resp = client.resp;
-            for args in batch.drain(..) {
-                commands::execute(sh, &mut srv, &mut client, &mut out, &args);
-                if client.close_after_reply {
-                    close = true;
-                    break;
+            loop {
+                match run_batch(sh, id, &mut batch, &mut out, n, rbuf.len(), &mut limits, &mut qlimit, &mut monitor_rx) {
+                    Batch::Done { close: c } => {
+                        close = c;
+                        break;
+                    }
+                    Batch::Paused(wait) => tokio::time::sleep(wait).await,
+                    Batch::Gone => return,
                 }
             }
-            batch.clear();
-            client.resp = out.resp;
-            client.qbuf = rbuf.len();
-            if client.monitor && monitor_rx.is_none() {
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                srv.monitors.push((id, tx));
-                monitor_rx = Some(rx);
-            }
-            srv.stats.net_output_bytes += out.buf.len() as u64;
-            limits = Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: client.authenticated };
-            qlimit = srv.config.client_query_buffer_limit;
-            srv.clients.insert(id, client);
         }
         if let Some(e) = proto_err {
             out.error(&format!("ERR Protocol error: {}", e.0));
@@ -256,9 +243,87 @@ where
     }
 }
 
+enum Batch {
+    Done { close: bool },
+    /// CLIENT PAUSE applies: try again after the wait.
+    Paused(std::time::Duration),
+    /// The client was removed from the registry.
+    Gone,
+}
+
+/// Executes a batch of parsed requests under one hold of the server lock.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    sh: &Shared,
+    id: u64,
+    batch: &mut Vec<Vec<Bytes>>,
+    out: &mut Reply,
+    nread: usize,
+    pending: usize,
+    limits: &mut Limits,
+    qlimit: &mut usize,
+    monitor_rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>,
+) -> Batch {
+    let mut srv = sh.server.lock();
+    if let Some(wait) = pause_wait(sh, &mut srv, batch) {
+        return Batch::Paused(wait);
+    }
+    srv.stats.net_input_bytes += nread as u64;
+    let Some(mut client) = srv.clients.remove(&id) else { return Batch::Gone };
+    out.resp = client.resp;
+    let mut close = false;
+    for args in batch.drain(..) {
+        commands::execute(sh, &mut srv, &mut client, out, &args);
+        if client.close_after_reply {
+            close = true;
+            break;
+        }
+    }
+    batch.clear();
+    client.resp = out.resp;
+    client.qbuf = pending;
+    if client.monitor && monitor_rx.is_none() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        srv.monitors.push((id, tx));
+        *monitor_rx = Some(rx);
+    }
+    srv.stats.net_output_bytes += out.buf.len() as u64;
+    *limits = Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: client.authenticated };
+    *qlimit = srv.config.client_query_buffer_limit;
+    srv.clients.insert(id, client);
+    Batch::Done { close }
+}
+
 async fn recv_monitor(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {
     match rx {
         Some(r) => r.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// While CLIENT PAUSE is in force and applies to this batch, how long to wait
+/// before looking again. Clears an elapsed pause.
+fn pause_wait(sh: &Shared, srv: &mut crate::server::Server, batch: &[Vec<Bytes>]) -> Option<std::time::Duration> {
+    use crate::commands::table::flag;
+    use crate::server::PauseKind;
+    let (kind, until) = srv.pause?;
+    let now = crate::util::now_ms();
+    if now >= until {
+        srv.pause = None;
+        return None;
+    }
+    let applies = match kind {
+        PauseKind::All => true,
+        PauseKind::Write => batch.iter().any(|args| {
+            sh.table.lookup(&args[0]).is_some_and(|c| {
+                let c = if !c.subcommands.is_empty() && args.len() > 1 {
+                    c.subcommands.get(&String::from_utf8_lossy(&args[1]).to_ascii_lowercase()).unwrap_or(c)
+                } else {
+                    c
+                };
+                c.has(flag::WRITE) || c.has(flag::MAY_REPLICATE)
+            })
+        }),
+    };
+    applies.then(|| std::time::Duration::from_millis(((until - now) as u64).min(20)))
 }
