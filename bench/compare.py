@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of ferrokv and real Redis on this machine.
+
+Starts both servers, then for several alternating rounds runs redis-benchmark
+(50 clients, random keys over 100k) against each for SET, GET, INCR and MSET at
+pipeline 1 and 16, and reports per row the median throughput ratio
+(ferrokv / Redis) and the server CPU time per request (utime+stime from
+/proc/<pid>/stat, the steadiest figure on a shared machine). Then it loads 1M
+keys of 16 bytes with 64-byte values into each and compares RSS per key.
+
+Usage: bench/compare.py [--rounds 3] [--requests 200000] [--skip-memory]
+Needs: redis-server, redis-benchmark and redis-cli on PATH; builds ferrokv in release.
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = ["set", "get", "incr", "mset"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, proc):
+    for _ in range(500):
+        if proc.poll() is not None:
+            raise SystemExit(f"server on {port} exited early")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise SystemExit(f"server on {port} did not start")
+
+
+def start(binary, workdir):
+    port = free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", workdir, "--logfile", os.path.join(workdir, "server.log")]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc, port
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def bench_one(port, pid, test, pipeline, requests):
+    subprocess.run(["redis-cli", "-p", str(port), "flushall"], stdout=subprocess.DEVNULL, check=True)
+    c0 = cpu_seconds(pid)
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-r", "100000",
+         "-P", str(pipeline), "-t", test, "--csv"],
+        capture_output=True, text=True, check=True).stdout
+    c1 = cpu_seconds(pid)
+    rps = None
+    for line in out.splitlines():
+        parts = [p.strip('"') for p in line.split(",")]
+        if len(parts) > 1 and parts[0].lower().startswith(test):
+            rps = float(parts[1])
+    if rps is None:
+        raise SystemExit(f"could not parse redis-benchmark output: {out}")
+    return rps, (c1 - c0) / requests * 1e6
+
+
+def load_keys(port, n):
+    """Loads n keys 'key:%012d' (16 bytes) with 64-byte values through redis-cli --pipe."""
+    value = "v" * 64
+    chunk = []
+    proc = subprocess.Popen(["redis-cli", "-p", str(port), "--pipe"], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+    for i in range(n):
+        k = "key:%012d" % i
+        chunk.append(f"*3\r\n$3\r\nSET\r\n$16\r\n{k}\r\n$64\r\n{value}\r\n")
+        if len(chunk) == 10000:
+            proc.stdin.write("".join(chunk).encode())
+            chunk = []
+    proc.stdin.write("".join(chunk).encode())
+    proc.stdin.close()
+    proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--keys", type=int, default=1000000)
+    ap.add_argument("--skip-memory", action="store_true")
+    a = ap.parse_args()
+    for tool in ["redis-server", "redis-benchmark", "redis-cli"]:
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} not found: apt-get install redis-server redis-tools")
+    subprocess.run(["cargo", "build", "--release", "--bin", "ferrokv-server"], cwd=ROOT, check=True)
+    ferro_bin = os.path.join(ROOT, "target", "release", "ferrokv-server")
+
+    work = tempfile.mkdtemp(prefix="ferrokv-bench-")
+    servers = {}
+    try:
+        for name, binary in [("ferrokv", ferro_bin), ("redis", "redis-server")]:
+            d = os.path.join(work, name)
+            os.makedirs(d)
+            servers[name] = start(binary, d)
+        results = {}
+        for rnd in range(a.rounds):
+            order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
+            for test in TESTS:
+                for p in (1, 16):
+                    for name in order:
+                        proc, port = servers[name]
+                        rps, cpu = bench_one(port, proc.pid, test, p, a.requests)
+                        results.setdefault((test, p, name), []).append((rps, cpu))
+            print(f"round {rnd + 1}/{a.rounds} done", file=sys.stderr)
+
+        print("| test | pipeline | ferrokv req/s | redis req/s | throughput ratio | ferrokv CPU us/req | redis CPU us/req | CPU ratio |")
+        print("|---|---|---|---|---|---|---|---|")
+        for test in TESTS:
+            for p in (1, 16):
+                f = results[(test, p, "ferrokv")]
+                r = results[(test, p, "redis")]
+                ratios = [x[0] / y[0] for x, y in zip(f, r)]
+                fr = statistics.median(x[0] for x in f)
+                rr = statistics.median(x[0] for x in r)
+                fc = statistics.median(x[1] for x in f)
+                rc = statistics.median(x[1] for x in r)
+                print(f"| {test.upper()} | {p} | {fr:.0f} | {rr:.0f} | {statistics.median(ratios):.2f} | "
+                      f"{fc:.2f} | {rc:.2f} | {fc / rc if rc else float('nan'):.2f} |")
+
+        if not a.skip_memory:
+            print()
+            print("| server | RSS before | RSS after | bytes per key |")
+            print("|---|---|---|---|")
+            per = {}
+            for name in ["ferrokv", "redis"]:
+                proc, port = servers[name]
+                subprocess.run(["redis-cli", "-p", str(port), "flushall"], stdout=subprocess.DEVNULL, check=True)
+                time.sleep(0.5)
+                before = rss_bytes(proc.pid)
+                load_keys(port, a.keys)
+                time.sleep(0.5)
+                after = rss_bytes(proc.pid)
+                per[name] = (after - before) / a.keys
+                print(f"| {name} | {before / 1e6:.1f} MB | {after / 1e6:.1f} MB | {per[name]:.1f} |")
+            print(f"\nRSS per key ratio (ferrokv / redis): {per['ferrokv'] / per['redis']:.2f}")
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
