@@ -17,6 +17,25 @@ pub enum Level {
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Notice as u8);
 static FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
+/// The role letter of log lines: `C` while the configuration is read (as Redis
+/// before its server is initialised), `M` for a master afterwards.
+static ROLE: AtomicU8 = AtomicU8::new(b'M');
+
+/// Sets the role letter shown after the pid (`C`, `M`, `S`, `X`).
+pub fn set_role(c: u8) {
+    ROLE.store(c, Ordering::Relaxed);
+}
+
+/// The current level.
+pub fn level() -> Level {
+    match LEVEL.load(Ordering::Relaxed) {
+        0 => Level::Debug,
+        1 => Level::Verbose,
+        2 => Level::Notice,
+        3 => Level::Warning,
+        _ => Level::Nothing,
+    }
+}
 
 /// Parses a `loglevel` value.
 pub fn parse_level(s: &str) -> Option<Level> {
@@ -34,14 +53,12 @@ pub fn set_level(l: Level) {
     LEVEL.store(l as u8, Ordering::Relaxed);
 }
 
-/// Sends log lines to `path` (empty = stdout). Errors are returned for startup to report.
+/// Sends log lines to `path` (empty = stdout). Errors are returned for startup
+/// to report; on error the previous destination is kept.
 pub fn set_file(path: &str) -> std::io::Result<()> {
-    let mut f = FILE.lock();
-    if path.is_empty() {
-        *f = None;
-    } else {
-        *f = Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?);
-    }
+    let new =
+        if path.is_empty() { None } else { Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?) };
+    *FILE.lock() = new;
     Ok(())
 }
 
@@ -78,7 +95,8 @@ pub fn log(level: Level, msg: &str) {
         Level::Notice => '*',
         _ => '#',
     };
-    let line = format!("{}:M {} {} {}\n", std::process::id(), timestamp(), mark, msg);
+    let role = ROLE.load(Ordering::Relaxed) as char;
+    let line = format!("{}:{} {} {} {}\n", std::process::id(), role, timestamp(), mark, msg);
     raw(&line);
 }
 

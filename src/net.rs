@@ -212,7 +212,8 @@ where
         let mut close = false;
         if !batch.is_empty() {
             loop {
-                match run_batch(sh, id, &mut batch, &mut out, n, rbuf.len(), &mut limits, &mut qlimit, &mut monitor_rx) {
+                match run_batch(sh, id, &mut batch, &mut out, n, rbuf.len(), &mut limits, &mut qlimit, &mut monitor_rx)
+                {
                     Batch::Done { close: c } => {
                         close = c;
                         break;
@@ -244,7 +245,9 @@ where
 }
 
 enum Batch {
-    Done { close: bool },
+    Done {
+        close: bool,
+    },
     /// CLIENT PAUSE applies: try again after the wait.
     Paused(std::time::Duration),
     /// The client was removed from the registry.

@@ -1,166 +1,305 @@
 //! From a command line to a running server: argument and config-file handling
-//! (as redis-server: `ferrokv-server [/path/to/redis.conf] [--directive value ...]`),
-//! logging setup, pidfile, daemonizing, listeners, signals and clean shutdown.
+//! (as redis-server: `ferrokv-server [/path/to/redis.conf] [options] [-]`),
+//! `--version` and `--help`, logging setup, working directory, pidfile,
+//! daemonizing, the TCP and unix listeners (rebound when CONFIG SET changes
+//! `port` or `bind`), signals and clean shutdown.
 
 use crate::config::Config;
 use crate::server::Shared;
-use std::sync::Arc;
+use parking_lot::Mutex;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Weak};
 
 pub const VERSION: &str = "7.0.15";
 
-fn usage() -> String {
-    "Usage: ./ferrokv-server [/path/to/redis.conf] [options] [-]\n       \
-     ./ferrokv-server - (read config from stdin)\n       \
-     ./ferrokv-server -v or --version\n       \
-     ./ferrokv-server -h or --help\n\n\
-     Examples:\n       \
-     ./ferrokv-server (run the server with default conf)\n       \
-     ./ferrokv-server /etc/redis/6379.conf\n       \
-     ./ferrokv-server --port 7777\n       \
-     ./ferrokv-server /etc/myredis.conf --loglevel verbose -\n       \
-     ./ferrokv-server /etc/myredis.conf --loglevel verbose\n"
-        .to_string()
+fn usage(argv0: &str) -> String {
+    let p = argv0;
+    format!(
+        "Usage: {p} [/path/to/redis.conf] [options] [-]\n       \
+         {p} - (read config from stdin)\n       \
+         {p} -v or --version\n       \
+         {p} -h or --help\n\n\
+         Examples:\n       \
+         {p} (run the server with default conf)\n       \
+         echo 'maxmemory 128mb' | {p} -\n       \
+         {p} /etc/redis/6379.conf\n       \
+         {p} --port 7777\n       \
+         {p} --port 7777 --replicaof 127.0.0.1 8888\n       \
+         {p} /etc/myredis.conf --loglevel verbose -\n       \
+         {p} /etc/myredis.conf --loglevel verbose\n"
+    )
 }
 
+/// The build id: 16 hex digits derived from the crate version.
+fn build_id() -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in concat!("ferrokv-", env!("CARGO_PKG_VERSION")).bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+/// What `--version` prints (redis-server's format).
 pub fn version_line() -> String {
-    format!(
-        "Redis server v={VERSION} sha=00000000:0 malloc=mimalloc bits=64 build=ferrokv-{}",
-        env!("CARGO_PKG_VERSION")
-    )
+    format!("Redis server v={VERSION} sha=00000000:0 malloc=mimalloc bits=64 build={}", build_id())
 }
 
 /// Entry point of `ferrokv-server`; returns the process exit code.
 pub fn main() -> i32 {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() == 1 {
-        match args[0].as_str() {
-            "-v" | "--version" => {
-                println!("{}", version_line());
-                return 0;
-            }
-            "-h" | "--help" => {
-                eprint!("{}", usage());
-                return 0;
-            }
-            _ => {}
+    let mut all = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
+    let argv0 = all.next().unwrap_or_else(|| "ferrokv-server".into());
+    let args: Vec<String> = all.collect();
+    match args.first().map(String::as_str) {
+        Some("-v") | Some("--version") => {
+            println!("{}", version_line());
+            return 0;
         }
+        Some("-h") | Some("--help") => {
+            eprint!("{}", usage(&argv0));
+            return 1;
+        }
+        _ => {}
     }
+    crate::log::set_role(b'C');
     let mut config = Config::new();
     let config_file = match crate::config::load_from_args(&mut config, &args) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}");
+            if !e.is_empty() {
+                eprintln!("{e}");
+            }
             return 1;
         }
     };
     if let Some(l) = crate::log::parse_level(&config.loglevel) {
         crate::log::set_level(l);
     }
-    if let Err(e) = crate::log::set_file(&config.logfile) {
-        eprintln!("Can't open the log file: {e}");
-        return 1;
-    }
-    if !config.dir.is_empty() {
-        if let Err(e) = std::env::set_current_dir(&config.dir) {
-            eprintln!("Can't chdir to '{}': {e}", config.dir);
-            return 1;
-        }
-    }
     if config.daemonize {
         // SAFETY: called before any thread is started (the runtime is built
         // below), so forking cannot leave another thread's locks held.
-        let r = unsafe { libc::daemon(1, if config.logfile.is_empty() { 0 } else { 1 }) };
+        let r = unsafe { libc::daemon(1, 0) };
         if r != 0 {
             eprintln!("Failed to daemonize");
             return 1;
         }
+        if config.pidfile.is_empty() {
+            config.set_internal("pidfile", crate::config::DEFAULT_PIDFILE);
+        }
     }
+    if let Err(e) = crate::log::set_file(&config.logfile) {
+        eprintln!("Can't open the log file: {}", crate::config::strerror(&e));
+        return 1;
+    }
+    let pid = std::process::id();
+    crate::log::warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    crate::log::warning(&format!(
+        "Redis version={VERSION}, bits=64, commit=00000000, modified=0, pid={pid}, just started"
+    ));
+    if args.is_empty() {
+        crate::log::warning(&format!(
+            "Warning: no config file specified, using the default config. In order to specify a config file use {argv0} /path/to/redis.conf"
+        ));
+    } else {
+        crate::log::warning("Configuration loaded");
+    }
+    for w in config.startup_warnings() {
+        crate::log::warning(&w);
+    }
+    if !config.module_configs.is_empty() && config.modules.is_empty() {
+        crate::log::warning(
+            "Module Configuration detected without loadmodule directive or no ApplyConfig call: aborting",
+        );
+        return 1;
+    }
+    crate::log::set_role(b'M');
     let threads = config.get("io-threads").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).clamp(1, 128);
     let workers = threads.max(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Failed to start the runtime: {e}");
+            crate::log::warning(&format!("Failed to start the runtime: {e}"));
             return 1;
         }
     };
     rt.block_on(run(config, config_file))
 }
 
+/// The TCP listeners currently accepting, so CONFIG SET can replace them.
+struct Listeners {
+    sh: Weak<Shared>,
+    active: Vec<(tokio::task::JoinHandle<()>, RawFd)>,
+    backlog: i32,
+}
+
+static LISTENERS: Mutex<Option<Listeners>> = Mutex::new(None);
+
+/// Binds one listening socket (`addr` as written in `bind`).
+fn bind_one(host: &str, port: u16, backlog: i32) -> std::io::Result<tokio::net::TcpListener> {
+    let ip: std::net::IpAddr = match host {
+        "*" => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        "::*" => std::net::Ipv6Addr::UNSPECIFIED.into(),
+        h => h.parse().map_err(|_| std::io::Error::from_raw_os_error(libc::EADDRNOTAVAIL))?,
+    };
+    let sa = std::net::SocketAddr::new(ip, port);
+    let sock = if sa.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    sock.set_reuseaddr(true)?;
+    if sa.is_ipv6() {
+        let on: libc::c_int = 1;
+        // SAFETY: the fd is the live socket owned by `sock`; the option value
+        // points to a c_int of the stated size.
+        unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::IPPROTO_IPV6,
+                libc::IPV6_V6ONLY,
+                &on as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    sock.bind(sa)?;
+    sock.listen(backlog.clamp(1, i32::MAX) as u32)
+}
+
+/// Binds every `bind` address as Redis's `listenToPort` does: an address
+/// written with a leading `-` (and the IPv6 wildcard) may fail.
+fn bind_all(port: u16, binds: &[String], backlog: i32) -> Result<Vec<tokio::net::TcpListener>, String> {
+    let mut out = Vec::new();
+    if port == 0 {
+        return Ok(out);
+    }
+    for b in binds {
+        let optional = b.starts_with('-');
+        let host = b.trim_start_matches('-');
+        match bind_one(host, port, backlog) {
+            Ok(l) => out.push(l),
+            Err(e) => {
+                let unsupported = matches!(
+                    e.raw_os_error(),
+                    Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT | libc::ENOPROTOOPT | libc::ESOCKTNOSUPPORT)
+                );
+                if unsupported || (optional && e.raw_os_error() == Some(libc::EADDRNOTAVAIL)) || host == "::*" {
+                    crate::log::verbose(&format!("Skipping optional bind {host}:{port}: {e}"));
+                    continue;
+                }
+                crate::log::warning(&format!(
+                    "Warning: Could not create server TCP listening socket {host}:{port}: bind: {}",
+                    crate::config::strerror(&e)
+                ));
+                return Err(format!("Failed listening on port {port} (TCP), aborting."));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Starts accepting on `listeners` (must run inside the runtime).
+fn start_accepting(
+    sh: &Arc<Shared>,
+    listeners: Vec<tokio::net::TcpListener>,
+) -> Vec<(tokio::task::JoinHandle<()>, RawFd)> {
+    listeners
+        .into_iter()
+        .map(|l| {
+            let fd = l.as_raw_fd();
+            (tokio::spawn(crate::net::serve_tcp(sh.clone(), l)), fd)
+        })
+        .collect()
+}
+
+/// Stops accepting on the current listeners at once (existing connections stay).
+fn stop_accepting(active: &mut Vec<(tokio::task::JoinHandle<()>, RawFd)>) {
+    for (task, fd) in active.drain(..) {
+        task.abort();
+        // SAFETY: the fd belongs to the listener owned by the aborted task,
+        // which is dropped only after this call on the runtime; shutting a
+        // listening socket down stops it listening so the address is free.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
+/// Replaces the TCP listeners after CONFIG SET port/bind. On failure the old
+/// addresses are bound again and the error is the CONFIG SET reason text.
+pub fn rebind(port: u16, binds: &[String], old_port: u16, old_binds: &[String]) -> Result<(), String> {
+    let mut guard = LISTENERS.lock();
+    let Some(ls) = guard.as_mut() else { return Ok(()) };
+    let Some(sh) = ls.sh.upgrade() else { return Ok(()) };
+    stop_accepting(&mut ls.active);
+    match bind_all(port, binds, ls.backlog) {
+        Ok(new) => {
+            ls.active = start_accepting(&sh, new);
+            sh.tcp_port.store(port as u64, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
+        Err(_) => {
+            if let Ok(old) = bind_all(old_port, old_binds, ls.backlog) {
+                ls.active = start_accepting(&sh, old);
+            }
+            Err(if port != old_port {
+                "Unable to listen on this port".into()
+            } else {
+                "Failed to bind to specified addresses.".into()
+            })
+        }
+    }
+}
+
 async fn run(config: Config, config_file: Option<String>) -> i32 {
     let pid = std::process::id();
-    crate::log::notice("oO0OoO0OoO0Oo ferrokv is starting oO0OoO0OoO0Oo");
-    crate::log::notice(&format!(
-        "Redis version={VERSION}, bits=64, commit=00000000, modified=0, pid={pid}, just started"
-    ));
-    match &config_file {
-        Some(f) => crate::log::notice(&format!("Configuration loaded ({f})")),
-        None => crate::log::warning(
-            "Warning: no config file specified, using the default config. In order to specify a config file use ferrokv-server /path/to/redis.conf",
-        ),
-    }
-    for w in config.startup_warnings() {
-        crate::log::warning(&w);
-    }
     let port = config.port;
     let binds = config.bind.clone();
     let unixsocket = config.unixsocket.clone();
+    let unixperm = config.unixsocketperm;
     let pidfile = config.pidfile.clone();
-    let daemonize = config.daemonize;
+    let backlog = config.tcp_backlog;
     let sh = Shared::new(config, config_file);
 
-    let mut listeners = Vec::new();
-    if port != 0 {
-        let addrs: Vec<String> = if binds.is_empty() { vec!["*".into()] } else { binds.clone() };
-        for b in addrs {
-            let optional = b.starts_with('-');
-            let host = b.trim_start_matches('-');
-            let sockaddr = match host {
-                "*" => format!("0.0.0.0:{port}"),
-                "::*" => format!("[::]:{port}"),
-                h if h.contains(':') => format!("[{h}]:{port}"),
-                h => format!("{h}:{port}"),
-            };
-            match bind_tcp(&sockaddr) {
-                Ok(l) => listeners.push(l),
-                Err(e) if optional || host == "::*" => {
-                    crate::log::verbose(&format!("Skipping optional bind {sockaddr}: {e}"));
-                }
-                Err(e) => {
-                    crate::log::warning(&format!(
-                        "Warning: Could not create server TCP listening socket {sockaddr}: {e}"
-                    ));
-                    crate::log::warning(&format!("Failed listening on port {port} (TCP), aborting."));
-                    return 1;
-                }
-            }
+    let listeners = match bind_all(port, &binds, backlog) {
+        Ok(l) => l,
+        Err(e) => {
+            crate::log::warning(&e);
+            return 1;
         }
-        if let Some(l) = listeners.first() {
-            if let Ok(a) = l.local_addr() {
-                sh.tcp_port.store(a.port() as u64, std::sync::atomic::Ordering::Relaxed);
-            }
+    };
+    if let Some(l) = listeners.first() {
+        if let Ok(a) = l.local_addr() {
+            sh.tcp_port.store(a.port() as u64, std::sync::atomic::Ordering::Relaxed);
         }
     }
     let mut unix_listener = None;
     if !unixsocket.is_empty() {
         let _ = std::fs::remove_file(&unixsocket);
         match tokio::net::UnixListener::bind(&unixsocket) {
-            Ok(l) => unix_listener = Some(l),
+            Ok(l) => {
+                if unixperm != 0 {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = std::fs::set_permissions(&unixsocket, std::fs::Permissions::from_mode(unixperm));
+                }
+                unix_listener = Some(l)
+            }
             Err(e) => {
-                crate::log::warning(&format!("Failed opening Unix socket: {e}"));
+                crate::log::warning(&format!("Failed opening Unix socket: {}", crate::config::strerror(&e)));
                 return 1;
             }
         }
     }
-    if !pidfile.is_empty() || daemonize {
-        let path = if pidfile.is_empty() { "/var/run/redis.pid".to_string() } else { pidfile.clone() };
-        let _ = std::fs::write(&path, format!("{pid}\n"));
+    if listeners.is_empty() && unix_listener.is_none() {
+        crate::log::warning("Configured to not listen anywhere, exiting.");
+        return 1;
     }
-    crate::log::notice(&format!("Server initialized, PID: {pid}"));
+    if !pidfile.is_empty() {
+        if let Err(e) = std::fs::write(&pidfile, format!("{pid}\n")) {
+            crate::log::warning(&format!("Failed to write PID file: {}", crate::config::strerror(&e)));
+        }
+    }
+    crate::log::notice("monotonic clock: POSIX clock_gettime");
+    crate::log::notice(&format!("Running mode=standalone, port={port}."));
+    crate::log::warning(&format!("Server initialized, PID: {pid}"));
+    let active = start_accepting(&sh, listeners);
+    *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(&sh), active, backlog });
     crate::log::notice("Ready to accept connections tcp");
-    for l in listeners {
-        tokio::spawn(crate::net::serve_tcp(sh.clone(), l));
-    }
     if let Some(l) = unix_listener {
         crate::log::notice("Ready to accept connections unix");
         tokio::spawn(crate::net::serve_unix(sh.clone(), l, unixsocket.clone()));
@@ -170,7 +309,13 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     wait_for_shutdown(&sh).await;
     crate::log::warning("User requested shutdown...");
     sh.request_shutdown();
+    if let Some(mut ls) = LISTENERS.lock().take() {
+        stop_accepting(&mut ls.active);
+    }
+    // The pidfile may have been set to the daemon default after startup.
+    let pidfile = sh.server.lock().config.pidfile.clone();
     if !pidfile.is_empty() {
+        crate::log::notice("Removing the pid file.");
         let _ = std::fs::remove_file(&pidfile);
     }
     if !unixsocket.is_empty() {
@@ -178,15 +323,6 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     }
     crate::log::warning("Redis is now ready to exit, bye bye...");
     0
-}
-
-fn bind_tcp(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
-    let sa: std::net::SocketAddr =
-        addr.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
-    let sock = if sa.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-    sock.set_reuseaddr(true)?;
-    sock.bind(sa)?;
-    sock.listen(511)
 }
 
 async fn wait_for_shutdown(sh: &Arc<Shared>) {

@@ -26,12 +26,29 @@ fn rename_and_renamenx() {
 #[test]
 fn keys_glob_rules() {
     let mut d = Diff::new();
-    d.check_script(
-        "MSET hello 1 hallo 2 hxllo 3 hllo 4 heeeello 5 h*llo 6 a[b 7 ab 8 x\\\\y 9 Hello 10",
-    );
+    d.check_script("MSET hello 1 hallo 2 hxllo 3 hllo 4 heeeello 5 h*llo 6 a[b 7 ab 8 x\\\\y 9 Hello 10");
     for p in [
-        "*", "h?llo", "h*llo", "h[ae]llo", "h[^e]llo", "h[a-b]llo", "h[b-a]llo", "h\\*llo", "a[b", "a\\[b", "*llo",
-        "h*", "[", "[a", "\\", "x\\\\y", "*[", "h[^]llo", "nomatch*", "?", "H*",
+        "*",
+        "h?llo",
+        "h*llo",
+        "h[ae]llo",
+        "h[^e]llo",
+        "h[a-b]llo",
+        "h[b-a]llo",
+        "h\\*llo",
+        "a[b",
+        "a\\[b",
+        "*llo",
+        "h*",
+        "[",
+        "[a",
+        "\\",
+        "x\\\\y",
+        "*[",
+        "h[^]llo",
+        "nomatch*",
+        "?",
+        "H*",
     ] {
         d.check_unordered(&["KEYS", p]);
     }

@@ -125,7 +125,8 @@ fn coarse(r: Resp) -> Resp {
 
 #[test]
 fn random_string_key_expiry_commands() {
-    let seed: u64 = std::env::var("FERROKV_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| rand::thread_rng().gen());
+    let seed: u64 =
+        std::env::var("FERROKV_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| rand::thread_rng().gen());
     println!("FERROKV_SEED={seed}");
     let mut r = StdRng::seed_from_u64(seed);
     let mut d = Diff::new();

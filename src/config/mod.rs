@@ -1,15 +1,74 @@
-//! Server configuration: every directive Redis 7.0 knows, with its default,
-//! current value and the typed copies that hot code reads. Directives are set
-//! from the config file, `--name value` arguments and CONFIG SET.
+//! Server configuration: every directive Redis 7.0 knows (see `registry`), with
+//! its default, current value and the typed copies that hot code reads.
+//! Directives are set from the config file and `--name value` arguments
+//! (`load`), by CONFIG SET (`commands::config`), and written back by CONFIG
+//! REWRITE (`rewrite`). Values are kept as the canonical text CONFIG GET shows.
 
-use std::collections::BTreeMap;
+pub mod load;
+pub mod registry;
+pub mod rewrite;
+mod sha256;
+
+pub use load::load_from_args;
+use registry::{Directive, Kind, Special, DIRECTIVES, HIDDEN, MULTI};
+use std::collections::{BTreeMap, HashMap};
 
 static DEFAULTS: &str = include_str!("redis-7.0-config-defaults.json");
 
-/// The configuration. `values` holds the canonical text of every directive (what
-/// CONFIG GET shows); the public typed fields mirror the ones read on hot paths.
+/// The save points of a plain `redis-server`.
+pub const DEFAULT_SAVE: &str = "3600 1 300 100 60 10000";
+/// Where a daemonized server without `pidfile` writes its pid.
+pub const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
+
+/// Defaults of the primary directives, by name (`dir` is the start directory).
+fn defaults() -> &'static HashMap<&'static str, String> {
+    static D: std::sync::OnceLock<HashMap<&'static str, String>> = std::sync::OnceLock::new();
+    D.get_or_init(|| {
+        let doc: serde_json::Value = serde_json::from_str(DEFAULTS).unwrap_or(serde_json::Value::Null);
+        let mut m = HashMap::new();
+        for d in DIRECTIVES.iter().filter(|d| !d.is_alias()) {
+            let v = if d.is(HIDDEN) {
+                d.hidden_default.to_string()
+            } else {
+                doc["config"][d.name].as_str().unwrap_or_default().to_string()
+            };
+            m.insert(d.name, v);
+        }
+        // The reference was read from a server started with a few options; these
+        // are the values a plain `redis-server` with no arguments has.
+        for (k, v) in [("port", "6379"), ("daemonize", "no"), ("pidfile", ""), ("save", DEFAULT_SAVE), ("dir", "")] {
+            m.insert(k, v.to_string());
+        }
+        m
+    })
+}
+
+/// The default text of a directive (any name or alias).
+pub fn default_of(name: &str) -> Option<&'static str> {
+    let d = registry::lookup(name)?;
+    defaults().get(d.canonical).map(String::as_str)
+}
+
+/// C's `strerror` text for an OS error code ("No such file or directory").
+pub fn strerror(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let s = std::io::Error::from_raw_os_error(code).to_string();
+            match s.rfind(" (os error") {
+                Some(i) => s[..i].to_string(),
+                None => s,
+            }
+        }
+        None => e.to_string(),
+    }
+}
+
+/// The configuration. `values` holds the canonical text of every primary
+/// directive (what CONFIG GET shows); the public typed fields mirror the ones
+/// read on hot paths and are refreshed after every change.
+#[derive(Clone)]
 pub struct Config {
-    values: BTreeMap<String, String>,
+    values: BTreeMap<&'static str, String>,
     pub port: u16,
     pub bind: Vec<String>,
     pub databases: usize,
@@ -30,6 +89,37 @@ pub struct Config {
     pub unixsocket: String,
     pub tcp_keepalive: u64,
     pub active_expire_effort: u32,
+    /// `unixsocketperm` (0 = leave the mode as created).
+    pub unixsocketperm: u32,
+    pub tcp_backlog: i32,
+    /// `notify-keyspace-events` as Redis's flag bits (K=1, E=2, g=4 ...).
+    pub notify_keyspace_events: u32,
+    pub maxmemory: u64,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    pub list_max_listpack_size: i32,
+    pub list_compress_depth: i32,
+    pub stream_node_max_bytes: usize,
+    pub stream_node_max_entries: i64,
+    pub latency_monitor_threshold: i64,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
+    /// `enable-debug-command`: 0 no, 1 yes, 2 local.
+    pub enable_debug_command: u32,
+    /// `rename-command` lines read at startup (old, new; new empty = removed).
+    pub renamed_commands: Vec<(String, String)>,
+    /// `user` lines read at startup (not applied: ACL users are not implemented).
+    pub user_lines: Vec<String>,
+    /// `loadmodule` paths read at startup (not loaded: modules are not implemented).
+    pub modules: Vec<String>,
+    /// `module.name value` lines (Redis refuses them without a module to take them).
+    pub module_configs: Vec<(String, String)>,
+    /// Inside a config file load (`save` lines accumulate).
+    reading_file: bool,
+    save_loaded: bool,
 }
 
 impl Default for Config {
@@ -39,21 +129,13 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The embedded defaults (Redis 7.0's `CONFIG GET *` on a fresh server).
+    /// The defaults of a plain `redis-server`.
     pub fn new() -> Config {
-        let doc: serde_json::Value = serde_json::from_str(DEFAULTS).expect("embedded config defaults are valid JSON");
         let mut values = BTreeMap::new();
-        if let Some(m) = doc["config"].as_object() {
-            for (k, v) in m {
-                values.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
-            }
+        for (k, v) in defaults() {
+            values.insert(*k, v.clone());
         }
-        // The reference was read from a server started with a few options; these
-        // are the values a plain `redis-server` with no arguments has.
-        for (k, v) in [("port", "6379"), ("daemonize", "no"), ("pidfile", ""), ("save", "3600 1 300 100 60 10000")] {
-            values.insert(k.to_string(), v.to_string());
-        }
-        values.insert("dir".into(), std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default());
+        values.insert("dir", std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default());
         let mut c = Config {
             values,
             port: 6379,
@@ -76,31 +158,299 @@ impl Config {
             unixsocket: String::new(),
             tcp_keepalive: 300,
             active_expire_effort: 1,
+            unixsocketperm: 0,
+            tcp_backlog: 511,
+            notify_keyspace_events: 0,
+            maxmemory: 0,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
+            latency_monitor_threshold: 0,
+            lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
+            enable_debug_command: 0,
+            renamed_commands: Vec::new(),
+            user_lines: Vec::new(),
+            modules: Vec::new(),
+            module_configs: Vec::new(),
+            reading_file: false,
+            save_loaded: false,
         };
         c.refresh();
         c
     }
 
-    /// Current text of a directive.
+    /// Current text of a directive (any case; aliases give their primary's value).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        let d = registry::lookup(name)?;
+        self.values.get(d.canonical).map(String::as_str)
     }
 
-    /// All directives in name order.
+    /// Every directive `CONFIG GET *` lists (aliases included), in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        static ORDER: std::sync::OnceLock<Vec<&'static Directive>> = std::sync::OnceLock::new();
+        let order = ORDER.get_or_init(|| {
+            let mut v: Vec<&'static Directive> = DIRECTIVES.iter().filter(|d| !d.is(HIDDEN)).collect();
+            v.sort_by_key(|d| d.name);
+            v
+        });
+        order.iter().map(move |d| (d.name, self.values.get(d.canonical).map(String::as_str).unwrap_or("")))
     }
 
-    /// Sets a directive from its text; the error text is what CONFIG SET and
-    /// startup report.
+    /// Sets a directive from its text as CONFIG SET does (multi-argument values
+    /// split at spaces), without CONFIG SET's immutable/protected checks. The
+    /// error is Redis's reason text.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let name = name.to_ascii_lowercase();
-        if !self.values.contains_key(&name) {
+        let Some(d) = registry::lookup(name) else {
             return Err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"));
+        };
+        self.set_value(d, value).map(|_| ())
+    }
+
+    /// CONFIG SET of one directive: splits a multi-argument value at single
+    /// spaces as Redis does. Returns whether the value changed.
+    pub fn set_value(&mut self, d: &'static Directive, value: &str) -> Result<bool, String> {
+        let args: Vec<String> = if d.is(MULTI) {
+            if value.is_empty() {
+                Vec::new()
+            } else {
+                value.split(' ').map(str::to_string).collect()
+            }
+        } else {
+            vec![value.to_string()]
+        };
+        let changed = self.set_args(d, &args)?;
+        // What Redis's apply functions do when the value changed.
+        if changed && d.canonical == "repl-backlog-size" && self.num("repl-backlog-size", 0u64) < 16384 {
+            self.values.insert(d.canonical, "16384".into());
         }
-        self.values.insert(name, value.to_string());
+        let tls_on = match d.canonical {
+            "tls-port" => self.get("tls-port") != Some("0"),
+            "tls-cluster" | "tls-replication" => self.get(d.canonical) == Some("yes"),
+            _ => false,
+        };
+        if changed && tls_on {
+            return Err("Unable to update TLS configuration. Check server logs.".into());
+        }
+        Ok(changed)
+    }
+
+    /// Sets a directive from its arguments; returns whether the value changed.
+    pub fn set_args(&mut self, d: &'static Directive, args: &[String]) -> Result<bool, String> {
+        let new = self.parse_value(d, args)?;
+        let changed = self.values.get(d.canonical) != Some(&new);
+        self.values.insert(d.canonical, new);
         self.refresh();
-        Ok(())
+        Ok(changed)
+    }
+
+    /// Sets a value without validation (startup facts such as the pidfile a
+    /// daemonized server uses).
+    pub fn set_internal(&mut self, name: &str, value: &str) {
+        if let Some(d) = registry::lookup(name) {
+            self.values.insert(d.canonical, value.to_string());
+            self.refresh();
+        }
+    }
+
+    pub(crate) fn begin_file(&mut self) {
+        self.reading_file = true;
+    }
+
+    pub(crate) fn end_file(&mut self) {
+        self.reading_file = false;
+    }
+
+    fn parse_value(&mut self, d: &'static Directive, args: &[String]) -> Result<String, String> {
+        let first = args.first().map(String::as_str).unwrap_or("");
+        match d.kind {
+            Kind::Bool => match registry::yes_no(first) {
+                Some(true) if d.canonical == "activedefrag" => Err("Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution".into()),
+                Some(true) => Ok("yes".into()),
+                Some(false) => Ok("no".into()),
+                None => Err("argument must be 'yes' or 'no'".into()),
+            },
+            Kind::Str { check, .. } => {
+                if let Some(f) = check {
+                    f(first).map_err(str::to_string)?;
+                }
+                Ok(first.to_string())
+            }
+            Kind::Enum(values) => {
+                let v = registry::parse_enum(values, d.is(MULTI), args)?;
+                if d.is(MULTI) {
+                    let bits = registry::enum_bits(values, &v);
+                    if bits & 1 != 0 && bits & 2 != 0 {
+                        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+                    }
+                }
+                Ok(v)
+            }
+            Kind::Num { .. } => {
+                let mut n = registry::parse_num(&d.kind, first)?;
+                if d.canonical == "hz" {
+                    n = n.clamp(1, 500);
+                }
+                Ok(registry::fmt_num(&d.kind, n))
+            }
+            Kind::Special(s) => self.parse_special(s, args),
+        }
+    }
+
+    fn parse_special(&mut self, s: Special, args: &[String]) -> Result<String, String> {
+        const WRONG_ARGS: &str = "wrong number of arguments";
+        match s {
+            Special::Dir => {
+                if args.len() != 1 {
+                    return Err(WRONG_ARGS.into());
+                }
+                std::env::set_current_dir(&args[0]).map_err(|e| strerror(&e))?;
+                Ok(std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default())
+            }
+            Special::Save => {
+                let args: &[String] = if args.len() == 1 && args[0].is_empty() { &[] } else { args };
+                if args.len() % 2 == 1 {
+                    return Err("Invalid save parameters".into());
+                }
+                let mut pairs = Vec::new();
+                for (j, a) in args.iter().enumerate() {
+                    let (v, all, _) = registry::strtoll(a, 10);
+                    if !all || (j % 2 == 0 && v < 1) || (j % 2 == 1 && v < 0) {
+                        return Err("Invalid save parameters".into());
+                    }
+                    pairs.push(v);
+                }
+                let mut out: Vec<String> = Vec::new();
+                if self.reading_file && self.save_loaded {
+                    let cur = self.values.get("save").cloned().unwrap_or_default();
+                    out.extend(cur.split(' ').filter(|w| !w.is_empty()).map(str::to_string));
+                }
+                if self.reading_file {
+                    self.save_loaded = true;
+                }
+                for p in pairs.chunks(2) {
+                    out.push(p[0].to_string());
+                    out.push((p[1] as i32).to_string());
+                }
+                Ok(out.join(" "))
+            }
+            Special::ClientOutputBufferLimit => {
+                if !args.len().is_multiple_of(4) {
+                    return Err("Wrong number of arguments in buffer limit configuration.".into());
+                }
+                let cur = self.values.get("client-output-buffer-limit").cloned().unwrap_or_default();
+                let words: Vec<&str> = cur.split(' ').collect();
+                let mut classes: Vec<[String; 3]> = OBUF_DEFAULT_CLASSES
+                    .iter()
+                    .enumerate()
+                    .map(|(i, dflt)| {
+                        let w = |k: usize| {
+                            words.get(i * 4 + k).map(|s| s.to_string()).unwrap_or_else(|| dflt[k - 1].into())
+                        };
+                        [w(1), w(2), w(3)]
+                    })
+                    .collect();
+                let mut updates = Vec::new();
+                for ch in args.chunks(4) {
+                    let class = match ch[0].to_ascii_lowercase().as_str() {
+                        "normal" => 0,
+                        "slave" | "replica" => 1,
+                        "pubsub" => 2,
+                        _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+                    };
+                    let hard = registry::memtoull(&ch[1]);
+                    let soft = registry::memtoull(&ch[2]);
+                    let (secs, all, _) = registry::strtoll(&ch[3], 10);
+                    let secs = secs as i32;
+                    match (hard, soft) {
+                        (Some(h), Some(s)) if secs >= 0 && all => updates.push((class, h, s, secs)),
+                        _ => {
+                            return Err(
+                                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()
+                            )
+                        }
+                    }
+                }
+                for (class, h, s, secs) in updates {
+                    classes[class] = [h.to_string(), s.to_string(), secs.to_string()];
+                }
+                Ok(classes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{} {} {} {}", registry::OBUF_CLASSES[i], c[0], c[1], c[2]))
+                    .collect::<Vec<_>>()
+                    .join(" "))
+            }
+            Special::OomScoreAdjValues => {
+                if args.len() != 3 {
+                    return Err(WRONG_ARGS.into());
+                }
+                let mut vals = Vec::new();
+                for a in args {
+                    let (v, all, _) = registry::strtoll(a, 10);
+                    if !all || !(-2000..=2000).contains(&v) {
+                        return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into());
+                    }
+                    vals.push(v.to_string());
+                }
+                Ok(vals.join(" "))
+            }
+            Special::NotifyKeyspaceEvents => {
+                if args.len() != 1 {
+                    return Err(WRONG_ARGS.into());
+                }
+                match registry::notify_flags(&args[0]) {
+                    Some(f) => Ok(registry::notify_string(f)),
+                    None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+                }
+            }
+            Special::Bind => {
+                if args.len() > 16 {
+                    return Err("Too many bind addresses specified.".into());
+                }
+                if args.len() == 1 && args[0].is_empty() {
+                    return Ok(String::new());
+                }
+                Ok(args.join(" "))
+            }
+            Special::ReplicaOf => {
+                if args.len() != 2 {
+                    return Err(WRONG_ARGS.into());
+                }
+                if args[0].eq_ignore_ascii_case("no") && args[1].eq_ignore_ascii_case("one") {
+                    return Ok(String::new());
+                }
+                let (port, all, over) = registry::strtoll(&args[1], 10);
+                if !all || over || !(0..=65535).contains(&port) {
+                    return Err("Invalid master port".into());
+                }
+                Ok(format!("{} {}", args[0], port))
+            }
+            Special::LatencyPercentiles => {
+                if args.len() == 1 && args[0].is_empty() {
+                    return Ok(String::new());
+                }
+                let mut out = Vec::new();
+                for a in args {
+                    let Some(p) = registry::string2d(a) else {
+                        return Err("Invalid latency-tracking-info-percentiles parameters".into());
+                    };
+                    if !(0.0..=100.0).contains(&p) {
+                        return Err(
+                            "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into()
+                        );
+                    }
+                    out.push(registry::fmt_percentile(p));
+                }
+                Ok(out.join(" "))
+            }
+        }
     }
 
     fn num<T: std::str::FromStr>(&self, name: &str, dflt: T) -> T {
@@ -133,66 +483,100 @@ impl Config {
         self.unixsocket = self.get("unixsocket").unwrap_or("").to_string();
         self.tcp_keepalive = self.num("tcp-keepalive", 300);
         self.active_expire_effort = self.num("active-expire-effort", 1u32).clamp(1, 10);
+        self.unixsocketperm = u32::from_str_radix(self.get("unixsocketperm").unwrap_or("0"), 8).unwrap_or(0);
+        self.tcp_backlog = self.num("tcp-backlog", 511);
+        self.notify_keyspace_events =
+            registry::notify_flags(self.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
+        self.maxmemory = self.num("maxmemory", 0);
+        self.hash_max_listpack_entries = self.num("hash-max-listpack-entries", 512);
+        self.hash_max_listpack_value = self.num("hash-max-listpack-value", 64);
+        self.set_max_intset_entries = self.num("set-max-intset-entries", 512);
+        self.zset_max_listpack_entries = self.num("zset-max-listpack-entries", 128);
+        self.zset_max_listpack_value = self.num("zset-max-listpack-value", 64);
+        self.list_max_listpack_size = self.num("list-max-listpack-size", -2);
+        self.list_compress_depth = self.num("list-compress-depth", 0);
+        self.stream_node_max_bytes = self.num("stream-node-max-bytes", 4096);
+        self.stream_node_max_entries = self.num("stream-node-max-entries", 100);
+        self.latency_monitor_threshold = self.num("latency-monitor-threshold", 0);
+        self.lazyfree_lazy_user_del = self.yes("lazyfree-lazy-user-del");
+        self.lazyfree_lazy_user_flush = self.yes("lazyfree-lazy-user-flush");
+        self.enable_debug_command =
+            registry::enum_bits(registry::PROTECTED_ACTION, self.get("enable-debug-command").unwrap_or("no"));
     }
-}
 
-impl Config {
-    /// Warnings logged at startup (directives accepted but not acting yet).
+    /// Warnings logged at startup: directives accepted whose feature ferrokv
+    /// does not implement yet, when they are not at their default.
     pub fn startup_warnings(&self) -> Vec<String> {
-        Vec::new()
+        let mut out = Vec::new();
+        for d in DIRECTIVES.iter().filter(|d| !d.is_alias()) {
+            let Some(feature) = d.feature else { continue };
+            let cur = self.values.get(d.canonical).map(String::as_str).unwrap_or("");
+            let dflt = defaults().get(d.canonical).map(String::as_str).unwrap_or("");
+            if cur == dflt || (d.canonical == "save" && cur.is_empty()) {
+                continue;
+            }
+            out.push(format!(
+                "WARNING: '{}' is set to '{}', but {} is not implemented by ferrokv yet: the directive has no effect.",
+                d.name, cur, feature
+            ));
+        }
+        for (from, to) in &self.renamed_commands {
+            out.push(format!(
+                "WARNING: 'rename-command {from} {}' is accepted but not applied: command renaming is not implemented by ferrokv yet.",
+                if to.is_empty() { "\"\"" } else { to }
+            ));
+        }
+        if !self.user_lines.is_empty() {
+            out.push("WARNING: 'user' directives are accepted but not applied: ACL users are not implemented by ferrokv yet.".into());
+        }
+        for m in &self.modules {
+            out.push(format!(
+                "WARNING: 'loadmodule {m}' is accepted but not loaded: modules are not implemented by ferrokv yet."
+            ));
+        }
+        out
     }
 }
 
-/// Applies `[config-file] [--name value ...]` as redis-server does; returns the
-/// config file path. The error text is printed before exiting with status 1.
-pub fn load_from_args(config: &mut Config, args: &[String]) -> Result<Option<String>, String> {
-    let mut file = None;
-    let mut text = String::new();
-    let mut i = 0;
-    if let Some(first) = args.first() {
-        if !first.starts_with("--") {
-            let body = std::fs::read_to_string(first)
-                .map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?;
-            text.push_str(&body);
-            text.push('\n');
-            file = Some(first.clone());
-            i = 1;
-        }
+/// `client-output-buffer-limit` defaults per class: hard, soft, seconds.
+const OBUF_DEFAULT_CLASSES: [[&str; 3]; 3] =
+    [["0", "0", "0"], ["268435456", "67108864", "60"], ["33554432", "8388608", "60"]];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_aliases() {
+        let c = Config::new();
+        assert_eq!(c.get("port"), Some("6379"));
+        assert_eq!(c.get("SLAVE-READ-ONLY"), Some("yes"));
+        assert_eq!(c.get("save"), Some(DEFAULT_SAVE));
+        assert_eq!(c.iter().count(), 192);
+        assert_eq!(c.get("use-exit-on-panic"), Some("no"));
     }
-    let mut line = String::new();
-    while i < args.len() {
-        let a = &args[i];
-        if let Some(name) = a.strip_prefix("--") {
-            if !line.is_empty() {
-                text.push_str(&line);
-                text.push('\n');
-            }
-            line = name.to_string();
-        } else {
-            line.push(' ');
-            line.push_str(&format!("\"{}\"", a.replace('\\', "\\\\").replace('"', "\\\"")));
-        }
-        i += 1;
+
+    #[test]
+    fn set_normalises_values() {
+        let mut c = Config::new();
+        c.set("maxmemory", "1gb").expect("memory");
+        assert_eq!(c.get("maxmemory"), Some("1073741824"));
+        assert_eq!(c.maxmemory, 1 << 30);
+        c.set("hz", "1000").expect("hz");
+        assert_eq!(c.get("hz"), Some("500"));
+        c.set("maxmemory-policy", "ALLKEYS-LRU").expect("enum");
+        assert_eq!(c.get("maxmemory-policy"), Some("allkeys-lru"));
+        c.set("shutdown-on-sigint", "now save").expect("flags");
+        assert_eq!(c.get("shutdown-on-sigint"), Some("save now"));
+        assert!(c.set("shutdown-on-sigint", "save nosave").is_err());
+        c.set("client-output-buffer-limit", "replica 1mb 2k 1").expect("cobl");
+        assert_eq!(
+            c.get("client-output-buffer-limit"),
+            Some("normal 0 0 0 slave 1048576 2000 1 pubsub 33554432 8388608 60")
+        );
+        assert_eq!(c.set("port", "70000"), Err("argument must be between 0 and 65535 inclusive".into()));
+        assert_eq!(c.set("maxmemory-clients", "101%"), Err("percentage argument must be less or equal to 100".into()));
+        c.set("slave-read-only", "NO").expect("alias");
+        assert_eq!(c.get("replica-read-only"), Some("no"));
     }
-    if !line.is_empty() {
-        text.push_str(&line);
-        text.push('\n');
-    }
-    for (n, l) in text.lines().enumerate() {
-        let t = l.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let fail = |msg: &str| {
-            format!("\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}", n + 1, t, msg)
-        };
-        let parts =
-            crate::resp::split_args(t.as_bytes()).ok_or_else(|| fail("Unbalanced quotes in configuration line"))?;
-        let parts: Vec<String> = parts.into_iter().map(|p| String::from_utf8_lossy(&p).into_owned()).collect();
-        if parts.len() < 2 {
-            return Err(fail("wrong number of arguments"));
-        }
-        config.set(&parts[0], &parts[1..].join(" ")).map_err(|_| fail("Bad directive or wrong number of arguments"))?;
-    }
-    Ok(file)
 }

@@ -1,5 +1,6 @@
 //! Per-connection state that commands read and change: selected database,
-//! protocol version, authentication, name, flags, and what CLIENT LIST shows.
+//! protocol version, authentication, name, flags, and what CLIENT LIST /
+//! CLIENT INFO show (Redis 7.0's field order and flag letters).
 
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +65,39 @@ pub struct Client {
     pub signal: Arc<Signal>,
     /// Where MONITOR lines go once this client is a monitor.
     pub monitor_tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    /// Pub/sub subscription counts (channels, patterns, shard channels), kept
+    /// by the pub/sub commands; nonzero means the client is in pub/sub mode.
+    pub sub_channels: usize,
+    pub sub_patterns: usize,
+    pub sub_shard: usize,
+    /// Commands queued in MULTI, or -1 outside a transaction.
+    pub multi: i64,
+    /// Blocked in a blocking command (flag `b`).
+    pub blocked: bool,
+    /// The connection is our replication master (type `master`, flag `M`).
+    pub is_master: bool,
+}
+
+/// Client types as CLIENT LIST TYPE / CLIENT KILL TYPE name them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ClientType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+impl ClientType {
+    /// Parses a type name (`normal`, `slave`/`replica`, `pubsub`, `master`), any case.
+    pub fn from_name(name: &[u8]) -> Option<ClientType> {
+        match name.to_ascii_lowercase().as_slice() {
+            b"normal" => Some(ClientType::Normal),
+            b"slave" | b"replica" => Some(ClientType::Replica),
+            b"pubsub" => Some(ClientType::PubSub),
+            b"master" => Some(ClientType::Master),
+            _ => None,
+        }
+    }
 }
 
 impl Client {
@@ -92,23 +126,58 @@ impl Client {
             resp: 2,
             signal: Arc::new(Signal::default()),
             monitor_tx: None,
+            sub_channels: 0,
+            sub_patterns: 0,
+            sub_shard: 0,
+            multi: -1,
+            blocked: false,
+            is_master: false,
         }
     }
 
-    /// The `flags=` letters of CLIENT LIST.
+    /// True while the client has any pub/sub subscription (RESP2 pub/sub mode).
+    pub fn in_pubsub(&self) -> bool {
+        self.sub_channels + self.sub_patterns + self.sub_shard > 0
+    }
+
+    /// The type CLIENT LIST TYPE and CLIENT KILL TYPE match against. Monitors
+    /// count as normal clients, as in Redis.
+    pub fn client_type(&self) -> ClientType {
+        if self.is_master {
+            ClientType::Master
+        } else if self.in_pubsub() {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
+    }
+
+    /// The `flags=` letters of CLIENT LIST, in Redis's order.
     pub fn flag_letters(&self) -> String {
         let mut f = String::new();
         if self.monitor {
             f.push('O');
         }
+        if self.is_master {
+            f.push('M');
+        }
+        if self.in_pubsub() {
+            f.push('P');
+        }
+        if self.multi >= 0 {
+            f.push('x');
+        }
+        if self.blocked {
+            f.push('b');
+        }
         if self.close_after_reply {
             f.push('c');
         }
-        if self.no_evict {
-            f.push('e');
-        }
         if self.unix_socket {
             f.push('U');
+        }
+        if self.no_evict {
+            f.push('e');
         }
         if f.is_empty() {
             f.push('N');
@@ -116,27 +185,30 @@ impl Client {
         f
     }
 
-    /// One line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields in order.
+    /// One line of CLIENT LIST / CLIENT INFO (without the trailing newline),
+    /// with Redis 7.0's fields in order.
     pub fn info_line(&self, now: i64) -> String {
         let name = self.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-        let lib_name = self.lib_name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-        let lib_ver = self.lib_ver.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-        let _ = (&lib_name, &lib_ver);
+        let qbuf_free = if self.qbuf > 0 { 20474usize.saturating_sub(self.qbuf) } else { 0 };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
             self.fd,
             name,
-            (now - self.created_ms).max(0) / 1000,
-            (now - self.last_interaction_ms).max(0) / 1000,
+            (now / 1000 - self.created_ms / 1000).max(0),
+            (now / 1000 - self.last_interaction_ms / 1000).max(0),
             self.flag_letters(),
             self.db,
+            self.sub_channels,
+            self.sub_patterns,
+            self.sub_shard,
+            self.multi,
             self.qbuf,
-            0,
+            qbuf_free,
             self.omem,
-            self.qbuf + self.omem + 1024,
+            self.qbuf + qbuf_free + self.omem + 1024 + std::mem::size_of::<Client>(),
             self.last_cmd,
             self.user,
             self.resp

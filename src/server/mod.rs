@@ -57,6 +57,11 @@ pub struct Server {
     /// Latency events: name → (time of latest, latest ms, max ms).
     pub latency: HashMap<String, Vec<(i64, u64)>>,
     pub latency_max: HashMap<String, u64>,
+    /// Replication IDs (INFO replication; DEBUG CHANGE-REPL-ID renews the first).
+    pub replid: String,
+    pub replid2: String,
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements this large go in plain nodes.
+    pub quicklist_packed_threshold: usize,
 }
 
 impl Server {
@@ -80,6 +85,9 @@ impl Server {
             shutdown_requested: false,
             latency: HashMap::new(),
             latency_max: HashMap::new(),
+            replid: random_hex40(),
+            replid2: "0".repeat(40),
+            quicklist_packed_threshold: 1 << 30,
         }
     }
 
@@ -87,6 +95,13 @@ impl Server {
     pub fn expired_keys(&self) -> u64 {
         self.dbs.iter().map(|d| d.expired_keys).sum()
     }
+}
+
+/// 40 random hex digits (run ids, replication ids).
+pub fn random_hex40() -> String {
+    use rand::Rng;
+    let mut r = rand::thread_rng();
+    (0..40).map(|_| char::from_digit(r.gen_range(0..16), 16).unwrap_or('0')).collect()
 }
 
 /// What every task shares: the locked server state plus the few facts that
