@@ -214,7 +214,6 @@ impl<V> Dict<V> {
 
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, key: SBytes, val: V) -> Option<V> {
-        self.rehash_step(1);
         if let Some(n) = self.find_node_mut(&key) {
             return Some(std::mem::replace(&mut n.val, val));
         }
@@ -224,6 +223,7 @@ impl<V> Dict<V> {
 
     /// Inserts a key known to be absent.
     pub fn insert_new(&mut self, key: SBytes, val: V) {
+        self.rehash_step(1);
         self.expand_if_needed();
         let h = self.hash(&key);
         let t = if self.is_rehashing() { &mut self.t1 } else { &mut self.t0 };

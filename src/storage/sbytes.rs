@@ -1,4 +1,4 @@
-//! `SBytes`: an immutable byte string of 24 bytes that keeps up to 23 bytes inline
+//! `SBytes`: an immutable byte string of 24 bytes that keeps up to 22 bytes inline
 //! (no allocation for most keys and short values) and longer ones in one exact-size
 //! heap block. Used for keys and string values of the keyspace.
 
@@ -6,7 +6,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-const INLINE: usize = 23;
+const INLINE: usize = 22;
 
 #[derive(Clone)]
 pub enum SBytes {
