@@ -25,6 +25,7 @@ pub async fn run(sh: Arc<Shared>) {
         }
         active_expire_cycle(&sh, period);
         close_idle_clients(&sh);
+        sh.server.lock().stats.track_instantaneous(crate::util::now_ms());
     }
 }
 

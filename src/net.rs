@@ -277,6 +277,16 @@ fn run_batch(
     let mut close = false;
     for args in batch.drain(..) {
         commands::execute(sh, &mut srv, &mut client, out, &args);
+        if client.monitor != monitor_rx.is_some() {
+            // MONITOR turned on (later commands of this batch are already seen) or RESET turned it off.
+            srv.monitors.retain(|(mid, _)| *mid != id);
+            *monitor_rx = None;
+            if client.monitor {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                srv.monitors.push((id, tx));
+                *monitor_rx = Some(rx);
+            }
+        }
         if client.close_after_reply {
             close = true;
             break;
@@ -285,11 +295,6 @@ fn run_batch(
     batch.clear();
     client.resp = out.resp;
     client.qbuf = pending;
-    if client.monitor && monitor_rx.is_none() {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        srv.monitors.push((id, tx));
-        *monitor_rx = Some(rx);
-    }
     srv.stats.net_output_bytes += out.buf.len() as u64;
     *limits = Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: client.authenticated };
     *qlimit = srv.config.client_query_buffer_limit;

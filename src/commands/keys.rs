@@ -73,7 +73,7 @@ fn remove_keys(ctx: &mut Ctx, keys: &[Bytes], lazy: bool) {
 }
 
 fn del(ctx: &mut Ctx, args: &[Bytes]) {
-    let lazy = ctx.srv.config.get("lazyfree-lazy-user-del") == Some("yes");
+    let lazy = ctx.srv.config.lazyfree_lazy_user_del;
     remove_keys(ctx, &args[1..], lazy);
 }
 
@@ -279,7 +279,7 @@ fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) {
 /// Parses the optional ASYNC|SYNC of FLUSHDB/FLUSHALL; None after a syntax error.
 fn flush_mode(ctx: &mut Ctx, args: &[Bytes]) -> Option<bool> {
     match args.len() {
-        1 => Some(ctx.srv.config.get("lazyfree-lazy-user-flush") == Some("yes")),
+        1 => Some(ctx.srv.config.lazyfree_lazy_user_flush),
         2 if eq_ic(&args[1], b"async") => Some(true),
         2 if eq_ic(&args[1], b"sync") => Some(false),
         _ => {

@@ -237,11 +237,11 @@ fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args
     handler(&mut ctx, args);
     let failed = ctx.failed;
     let us = start.elapsed().as_micros() as u64;
-    let st = srv.stats.cmd(cmd.id);
-    st.calls += 1;
-    st.usec += us;
-    if failed {
-        st.failed_calls += 1;
+    let track = srv.config.latency_tracking;
+    srv.stats.record_call(cmd.id, us, failed, track);
+    if us >= 1000 {
+        let event = if cmd.has(flag::FAST) { "fast-command" } else { "command" };
+        server::latency_add_sample_if_needed(srv, event, us / 1000);
     }
     let slower = srv.config.slowlog_log_slower_than;
     if slower >= 0 && us as i64 >= slower && !cmd.has(flag::SKIP_SLOWLOG) {

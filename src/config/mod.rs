@@ -107,6 +107,8 @@ pub struct Config {
     pub latency_monitor_threshold: i64,
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
+    /// Per-command latency histograms (INFO latencystats).
+    pub latency_tracking: bool,
     /// `enable-debug-command`: 0 no, 1 yes, 2 local.
     pub enable_debug_command: u32,
     /// `rename-command` lines read at startup (old, new; new empty = removed).
@@ -174,6 +176,7 @@ impl Config {
             latency_monitor_threshold: 0,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
+            latency_tracking: true,
             enable_debug_command: 0,
             renamed_commands: Vec::new(),
             user_lines: Vec::new(),
@@ -500,6 +503,7 @@ impl Config {
         self.latency_monitor_threshold = self.num("latency-monitor-threshold", 0);
         self.lazyfree_lazy_user_del = self.yes("lazyfree-lazy-user-del");
         self.lazyfree_lazy_user_flush = self.yes("lazyfree-lazy-user-flush");
+        self.latency_tracking = self.yes("latency-tracking");
         self.enable_debug_command =
             registry::enum_bits(registry::PROTECTED_ACTION, self.get("enable-debug-command").unwrap_or("no"));
     }
