@@ -111,7 +111,7 @@ fn expiry_happens_lazily_and_actively() {
 #[test]
 fn scan_options_and_errors() {
     let mut d = Diff::new();
-    d.check_script("SCAN x\nSCAN 0 COUNT 0\nSCAN 0 COUNT x\nSCAN 0 MATCH\nSCAN 0 FOO bar\nSCAN 0 TYPE");
+    d.check_script("SCAN \"\"\nSCAN +0\nSCAN -\nSCAN \" 0\"\nSCAN x\nSCAN 0 COUNT 0\nSCAN 0 COUNT x\nSCAN 0 MATCH\nSCAN 0 FOO bar\nSCAN 0 TYPE");
     d.check(&["SCAN", "0"]);
     d.check(&["SET", "a", "1"]);
     d.check(&["SCAN", "0", "TYPE", "string"]);

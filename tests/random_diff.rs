@@ -95,7 +95,7 @@ fn command(r: &mut StdRng) -> (Vec<String>, bool) {
         29 => s(&["COPY", &k, &key(r), "DB", &r.gen_range(0i64..3).to_string()]),
         30 => s(&["MOVE", &k, &r.gen_range(0i64..3).to_string()]),
         31 => s(&["DBSIZE"]),
-        32 => s(&["INCRBYFLOAT", &k, &["1.5", "0.1", "-3", "1e3", "abc", "2.0e-2"][r.gen_range(0..6)]]),
+        32 => s(&["INCRBYFLOAT", &k, ["1.5", "0.1", "-3", "1e3", "abc", "2.0e-2"][r.gen_range(0..6)]]),
         33 => s(&["SETBIT", &k, &r.gen_range(0i64..200).to_string(), &r.gen_range(0i64..2).to_string()]),
         34 => s(&["GETBIT", &k, &r.gen_range(0i64..200).to_string()]),
         35 => s(&["BITCOUNT", &k]),

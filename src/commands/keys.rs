@@ -189,13 +189,13 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) {
 /// number wraps as C's strtoull would).
 pub fn parse_cursor(a: &[u8]) -> Option<u64> {
     let s = std::str::from_utf8(a).ok()?;
+    if s.is_empty() {
+        return Some(0);
+    }
     if let Ok(v) = s.parse::<u64>() {
         return Some(v);
     }
-    if s.starts_with('-') {
-        return s[1..].parse::<u64>().ok().map(|v| v.wrapping_neg());
-    }
-    None
+    s.strip_prefix('-')?.parse::<u64>().ok().map(|v| v.wrapping_neg())
 }
 
 fn scan(ctx: &mut Ctx, args: &[Bytes]) {

@@ -171,7 +171,8 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
         return None;
     }
     let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
-    if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) {
+    // Only "0" itself may start with 0 ("-0" and "01" are rejected, as string2ll does).
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
         return None;
     }
     let mut v: u64 = 0;

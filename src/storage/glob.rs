@@ -60,9 +60,7 @@ fn matches(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, dep
                         if p[0] == s[0] {
                             hit = true;
                         }
-                    } else if p.is_empty() {
-                        break;
-                    } else if p[0] == b']' {
+                    } else if p.is_empty() || p[0] == b']' {
                         break;
                     } else if p.len() >= 3 && p[1] == b'-' {
                         let (mut a, mut b) = (p[0], p[2]);
