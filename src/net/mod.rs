@@ -10,7 +10,9 @@ use crate::server::Shared;
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+pub mod socket;
+use socket::Sock;
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -40,6 +42,7 @@ pub async fn serve_tcp(sh: Arc<Shared>, listener: tokio::net::TcpListener) {
         };
         set_keepalive(&sock, &sh);
         let loopback = peer.ip().is_loopback();
+        let Ok(sock) = Sock::from_tcp(sock) else { continue };
         let sh2 = sh.clone();
         tokio::spawn(async move {
             handle(sh2, sock, peer.to_string(), local, fd, loopback, false).await;
@@ -62,6 +65,7 @@ pub async fn serve_unix(sh: Arc<Shared>, listener: tokio::net::UnixListener, pat
             use std::os::fd::AsRawFd;
             sock.as_raw_fd()
         };
+        let Ok(sock) = Sock::from_unix(sock) else { continue };
         let sh2 = sh.clone();
         let p = path.clone();
         tokio::spawn(async move {
@@ -125,10 +129,7 @@ fn admit(
     Ok((id, sig))
 }
 
-async fn handle<S>(sh: Arc<Shared>, mut sock: S, addr: String, laddr: String, fd: i32, loopback: bool, unix: bool)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn handle(sh: Arc<Shared>, sock: Sock, addr: String, laddr: String, fd: i32, loopback: bool, unix: bool) {
     let (id, signal) = match admit(&sh, addr, laddr, fd, loopback, unix) {
         Ok(x) => x,
         Err(msg) => {
@@ -137,17 +138,14 @@ where
         }
     };
     sh.connected.fetch_add(1, Ordering::Relaxed);
-    connection_loop(&sh, &mut sock, id, &signal).await;
+    connection_loop(&sh, &sock, id, &signal).await;
     sh.connected.fetch_sub(1, Ordering::Relaxed);
     let mut srv = sh.server.lock();
     srv.clients.remove(&id);
     srv.monitors.retain(|(mid, _)| *mid != id);
 }
 
-async fn connection_loop<S>(sh: &Shared, sock: &mut S, id: u64, signal: &crate::server::client::Signal)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::server::client::Signal) {
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = Reply::new();
     let mut parser = Parser::new();
@@ -162,6 +160,9 @@ where
             srv.config.client_query_buffer_limit,
         )
     };
+    // Fires on CLIENT KILL and at shutdown; armed once for the connection's life.
+    let killed = signal.notify.notified();
+    tokio::pin!(killed);
     loop {
         if signal.killed() || sh.shutdown.load(Ordering::Relaxed) {
             return;
@@ -175,8 +176,7 @@ where
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             },
-            _ = signal.notify.notified() => continue,
-            _ = sh.shutdown_notify.notified() => return,
+            _ = &mut killed => return,
             Some(line) = recv_monitor(&mut monitor_rx) => {
                 if sock.write_all(&line).await.is_err() {
                     return;
@@ -238,7 +238,6 @@ where
             }
         }
         if close {
-            let _ = sock.flush().await;
             return;
         }
     }

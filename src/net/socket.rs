@@ -1,0 +1,111 @@
+//! `Sock`: a non-blocking stream socket (TCP or unix) driven by tokio's reactor
+//! with explicit readiness control. After a read that did not fill the buffer
+//! the socket is known to be drained, so readiness is cleared at once instead of
+//! paying one more `read` that would only return EAGAIN: at pipeline 1 that is
+//! one system call saved per request. Readiness cleared this way cannot lose a
+//! wakeup: tokio only clears it if no new readiness event arrived since the
+//! guard was taken.
+
+use bytes::BytesMut;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use tokio::io::unix::AsyncFd;
+
+pub struct Sock {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl Sock {
+    /// Takes over a connected tokio TCP stream.
+    pub fn from_tcp(s: tokio::net::TcpStream) -> io::Result<Sock> {
+        let std = s.into_std()?;
+        std.set_nonblocking(true)?;
+        Self::register(OwnedFd::from(std))
+    }
+
+    /// Takes over a connected tokio unix stream.
+    pub fn from_unix(s: tokio::net::UnixStream) -> io::Result<Sock> {
+        let std = s.into_std()?;
+        std.set_nonblocking(true)?;
+        Self::register(OwnedFd::from(std))
+    }
+
+    fn register(fd: OwnedFd) -> io::Result<Sock> {
+        // SAFETY: an `OwnedFd` is a valid open descriptor that it alone closes, on
+        // drop; it is moved into the `AsyncFd` and dropped with it, so the descriptor
+        // stays open and the same for the `AsyncFd`'s whole life, and `as_raw_fd`
+        // always returns it.
+        let fd = unsafe { AsyncFd::register(fd) }.map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Sock { fd })
+    }
+
+    /// Reads what the socket has into the spare capacity of `buf` (which must
+    /// have some); returns 0 at end of stream.
+    pub async fn read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let spare = buf.spare_capacity_mut();
+            let want = spare.len();
+            let ptr = spare.as_mut_ptr() as *mut libc::c_void;
+            let res = guard.try_io(|fd| {
+                // SAFETY: `fd` is the open socket owned by `self.fd`; `ptr` points to
+                // `want` bytes of `buf`'s spare capacity, which nothing else borrows.
+                let n = unsafe { libc::recv(fd.get_ref().as_raw_fd(), ptr, want, 0) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match res {
+                Ok(Ok(n)) => {
+                    // SAFETY: the kernel wrote `n <= want` bytes at the start of the
+                    // spare capacity, so they are initialised.
+                    unsafe { buf.set_len(buf.len() + n) };
+                    if n > 0 && n < want {
+                        guard.clear_ready();
+                    }
+                    return Ok(n);
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Writes all of `data`, waiting for the socket to drain as needed.
+    pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            // Optimistic first attempt: a socket is almost always writable.
+            match send(self.fd.get_ref(), data) {
+                Ok(n) => {
+                    data = &data[n..];
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let mut guard = self.fd.writable().await?;
+            match guard.try_io(|fd| send(fd.get_ref(), data)) {
+                Ok(Ok(n)) => data = &data[n..],
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn send(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
+    // SAFETY: `fd` is an open socket; `data` is a live slice of `data.len()` bytes.
+    // MSG_NOSIGNAL turns a write to a closed peer into EPIPE instead of SIGPIPE.
+    let n = unsafe { libc::send(fd.as_raw_fd(), data.as_ptr() as *const libc::c_void, data.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
