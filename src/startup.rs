@@ -112,8 +112,7 @@ pub fn main() -> i32 {
         return 1;
     }
     crate::log::set_role(b'M');
-    let threads = config.get("io-threads").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).clamp(1, 128);
-    let workers = threads.max(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let workers = network_threads(&config);
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -361,4 +360,17 @@ async fn wait_for_shutdown(sh: &Arc<Shared>) {
         _ = int_fut => {}
         _ = req => {}
     }
+}
+
+/// Threads that run connections (reading, parsing, executing under the lock,
+/// writing). `io-threads N` (N > 1) asks for N; by default half the cores, so
+/// that clients on the same machine keep a core: on a 2-core machine one thread
+/// serves everything, like Redis, without cross-thread wakeups.
+fn network_threads(config: &Config) -> usize {
+    let asked = config.get("io-threads").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).clamp(1, 128);
+    if asked > 1 {
+        return asked;
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    (cores / 2).max(1)
 }
