@@ -58,7 +58,11 @@ pub fn active_expire_cycle(sh: &Shared, period: Duration) {
             let perc = if sampled > 0 { expired as f64 / sampled as f64 } else { 0.0 };
             srv.stats.expired_stale_perc = srv.stats.expired_stale_perc * 0.95 + perc * 0.05;
         }
-        if sampled == 0 || expired * 100 <= sampled * stale_ok || start.elapsed() >= budget {
+        if sampled == 0 || expired * 100 <= sampled * stale_ok {
+            break;
+        }
+        if start.elapsed() >= budget {
+            sh.server.lock().stats.expired_time_cap_reached_count += 1;
             break;
         }
     }

@@ -295,6 +295,7 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     }
     crate::log::notice("monotonic clock: POSIX clock_gettime");
     crate::log::notice(&format!("Running mode=standalone, port={port}."));
+    crate::commands::server::startup_memory(crate::server::stats::used_memory());
     crate::log::warning(&format!("Server initialized, PID: {pid}"));
     let active = start_accepting(&sh, listeners);
     *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(&sh), active, backlog });

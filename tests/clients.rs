@@ -129,13 +129,8 @@ fn redis_rs_scan_iterators() {
 
 fn redis_rs_pipelines(port: u16) {
     let mut c = rs_conn(port);
-    let (a, b, g, m): (String, i64, String, Vec<Option<String>>) = redis::pipe()
-        .set("k", 41)
-        .incr("k", 1)
-        .get("k")
-        .mget(&["k", "none"])
-        .query(&mut c)
-        .unwrap();
+    let (a, b, g, m): (String, i64, String, Vec<Option<String>>) =
+        redis::pipe().set("k", 41).incr("k", 1).get("k").mget(&["k", "none"]).query(&mut c).unwrap();
     assert_eq!((a.as_str(), b, g.as_str()), ("OK", 42, "42"));
     assert_eq!(m, vec![Some("42".to_string()), None]);
     // Ignored replies and a long pipeline.
@@ -454,7 +449,8 @@ fn redis_cli_info_server() {
     assert!(out.contains(&format!("tcp_port:{}", f.port)), "{out}");
     assert!(!out.contains("# Clients"), "INFO server shows only the server section");
     let all = cli_out(f.port, &["info"]);
-    for section in ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Keyspace"]
+    for section in
+        ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Keyspace"]
     {
         assert!(all.contains(section), "INFO lacks {section}");
     }

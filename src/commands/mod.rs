@@ -200,7 +200,6 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
         return;
     }
     let mark = out.buf.len();
-    srv.stats.total_commands_processed += 1;
     let mode_before = client.reply_mode;
     if mode_before == ReplyMode::Skip {
         client.reply_mode = ReplyMode::On;
@@ -239,6 +238,7 @@ fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args
     let us = start.elapsed().as_micros() as u64;
     let track = srv.config.latency_tracking;
     srv.stats.record_call(cmd.id, us, failed, track);
+    srv.stats.total_commands_processed += 1;
     if us >= 1000 {
         let event = if cmd.has(flag::FAST) { "fast-command" } else { "command" };
         server::latency_add_sample_if_needed(srv, event, us / 1000);

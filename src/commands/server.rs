@@ -157,7 +157,8 @@ fn ratio(a: f64, b: f64) -> f64 {
 }
 
 /// Memory right after startup (approximated by the first INFO memory).
-fn startup_memory(used: usize) -> usize {
+/// `used_memory_startup`: the first call (made at startup) fixes the value.
+pub fn startup_memory(used: usize) -> usize {
     static STARTUP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *STARTUP.get_or_init(|| used)
 }
@@ -387,7 +388,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "sync_partial_err:0");
         line!(out, "expired_keys:{}", srv.expired_keys());
         line!(out, "expired_stale_perc:{:.2}", st.expired_stale_perc * 100.0);
-        line!(out, "expired_time_cap_reached_count:0");
+        line!(out, "expired_time_cap_reached_count:{}", st.expired_time_cap_reached_count);
         line!(out, "expire_cycle_cpu_milliseconds:{}", st.expire_cycle_cpu_ms);
         line!(out, "evicted_keys:0");
         line!(out, "evicted_clients:0");

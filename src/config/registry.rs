@@ -159,7 +159,6 @@ const DEFRAG: Feature = Some("active defragmentation");
 const OS: Feature = Some("process management");
 const LUA: Feature = Some("scripting");
 const NOTIFY: Feature = Some("keyspace notifications");
-const LATENCY: Feature = Some("latency monitoring");
 const TRACKING: Feature = Some("client tracking");
 const OBUF: Feature = Some("client output buffer limits");
 const MODULES: Feature = Some("modules");
@@ -332,7 +331,7 @@ pub static DIRECTIVES: &[Directive] = &[
     alias("lua-time-limit", "busy-reply-threshold", int(0, LONG_MAX), 0, LUA),
     d("cluster-node-timeout", int(0, LONG_MAX), 0, CLUSTER),
     d("slowlog-log-slower-than", int(-1, LONG_MAX), 0, NONE),
-    d("latency-monitor-threshold", int(0, LONG_MAX), 0, LATENCY),
+    d("latency-monitor-threshold", int(0, LONG_MAX), 0, NONE),
     d("proto-max-bulk-len", mem(1024 * 1024, LONG_MAX), 0, NONE),
     d("stream-node-max-entries", int(0, LONG_MAX), 0, NONE),
     d("repl-backlog-size", mem(1, LONG_MAX), 0, REPL),

@@ -73,7 +73,8 @@ impl Server {
             config,
             stats: Stats::default(),
             clients: HashMap::new(),
-            next_client_id: 1,
+            // Redis gives its first connection id 3 (two internal clients come first).
+            next_client_id: 3,
             slowlog: VecDeque::new(),
             slowlog_next_id: 0,
             monitors: Vec::new(),

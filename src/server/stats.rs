@@ -55,6 +55,8 @@ pub struct Stats {
     pub keyspace_misses: u64,
     pub expired_stale_perc: f64,
     pub expire_cycle_cpu_ms: u64,
+    /// Active expiry cycles that stopped at their time budget.
+    pub expired_time_cap_reached_count: u64,
     pub total_error_replies: u64,
     pub unexpected_error_replies: u64,
     /// Per command id (see `commands::table::Command::id`).
