@@ -212,3 +212,41 @@ impl Table {
         self.commands.values().flat_map(|c| std::iter::once(c).chain(c.subcommands.values()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table holds exactly the registered commands, each with the arity,
+    /// flags, key positions and ACL categories of the Redis 7.0 reference.
+    #[test]
+    fn table_matches_reference() {
+        let t = Table::new(crate::commands::HANDLERS);
+        let all = &reference()["commands"];
+        let mut seen = 0;
+        for &(name, _) in crate::commands::HANDLERS {
+            let (cmd, spec) = match name.split_once('|') {
+                Some((p, s)) => {
+                    let c = &t.commands[p].subcommands[s];
+                    let spec = all[p]["subcommands"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|x| x["name"] == name))
+                        .expect("subcommand in reference");
+                    (c, spec)
+                }
+                None => (&t.commands[name], &all[name]),
+            };
+            assert_eq!(cmd.arity as i64, spec["arity"].as_i64().unwrap_or(0), "{name}");
+            assert_eq!(cmd.first_key as i64, spec["first_key"].as_i64().unwrap_or(0), "{name}");
+            assert_eq!(cmd.last_key as i64, spec["last_key"].as_i64().unwrap_or(0), "{name}");
+            assert_eq!(cmd.step as i64, spec["step"].as_i64().unwrap_or(0), "{name}");
+            assert_eq!(cmd.flag_names, strings(&spec["flags"]), "{name}");
+            assert_eq!(cmd.acl_categories, strings(&spec["acl_categories"]), "{name}");
+            assert!(cmd.handler.is_some(), "{name}");
+            seen += 1;
+        }
+        assert_eq!(seen, t.all().filter(|c| c.handler.is_some()).count(), "the table holds only registered commands");
+        assert!(t.lookup(b"GeT").is_some());
+        assert!(t.lookup(b"lpush").is_none() || crate::commands::HANDLERS.iter().any(|(n, _)| *n == "lpush"));
+    }
+}
