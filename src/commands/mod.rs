@@ -11,9 +11,13 @@ pub mod table;
 pub mod bitmaps;
 pub mod config;
 pub mod connection;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
+pub mod zsets;
 
 use crate::resp::Reply;
 use crate::server::client::{Client, ReplyMode};
@@ -25,25 +29,26 @@ use table::{flag, Command};
 /// A command implementation.
 pub type Handler = fn(&mut Ctx, &[Bytes]);
 
+/// The families whose handlers make up the command table.
+macro_rules! families {
+    ($($family:ident),* $(,)?) => {
+        const FAMILIES: &[&[(&str, Handler)]] = &[$($family::COMMANDS),*];
+        const N_HANDLERS: usize = 0 $(+ $family::COMMANDS.len())*;
+    };
+}
+families!(keys, strings, bitmaps, lists, hashes, sets, zsets, connection, server, config);
+
 /// Every registered command. The table holds exactly these.
 pub static HANDLERS: &[(&str, Handler)] = &concat_handlers();
 
 const fn concat_handlers() -> [(&'static str, Handler); N_HANDLERS] {
-    let parts: [&[(&str, Handler)]; 6] = [
-        keys::COMMANDS,
-        strings::COMMANDS,
-        bitmaps::COMMANDS,
-        connection::COMMANDS,
-        server::COMMANDS,
-        config::COMMANDS,
-    ];
     let mut out: [(&str, Handler); N_HANDLERS] = [("", noop); N_HANDLERS];
     let mut n = 0;
     let mut p = 0;
-    while p < parts.len() {
+    while p < FAMILIES.len() {
         let mut i = 0;
-        while i < parts[p].len() {
-            out[n] = parts[p][i];
+        while i < FAMILIES[p].len() {
+            out[n] = FAMILIES[p][i];
             n += 1;
             i += 1;
         }
@@ -51,13 +56,6 @@ const fn concat_handlers() -> [(&'static str, Handler); N_HANDLERS] {
     }
     out
 }
-
-const N_HANDLERS: usize = keys::COMMANDS.len()
-    + strings::COMMANDS.len()
-    + bitmaps::COMMANDS.len()
-    + connection::COMMANDS.len()
-    + server::COMMANDS.len()
-    + config::COMMANDS.len();
 
 fn noop(_: &mut Ctx, _: &[Bytes]) {}
 

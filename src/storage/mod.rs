@@ -4,8 +4,12 @@
 pub mod db;
 pub mod dict;
 pub mod glob;
+pub mod hash;
+pub mod list;
 pub mod sbytes;
+pub mod set;
 pub mod value;
+pub mod zset;
 
 pub use db::Db;
 pub use sbytes::SBytes;

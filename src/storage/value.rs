@@ -3,6 +3,7 @@
 //! separate variants so that OBJECT ENCODING reports what Redis would.
 
 use super::sbytes::SBytes;
+use super::{hash::Hash, list::List, set::Set, zset::ZSet};
 
 /// Redis's limit for the `embstr` encoding.
 pub const EMBSTR_MAX: usize = 44;
@@ -14,6 +15,10 @@ pub enum Value {
     Str(SBytes),
     /// A string modified in place (APPEND, SETRANGE, SETBIT): always `raw`, as in Redis.
     RawStr(SBytes),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -32,6 +37,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Str(_) | Value::RawStr(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -41,6 +50,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(s) if s.len() <= EMBSTR_MAX => "embstr",
             Value::Str(_) | Value::RawStr(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(x) => x.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -53,6 +66,10 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Str(s) | Value::RawStr(s) => s.heap_size(),
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(x) => x.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 }
@@ -63,6 +80,10 @@ impl Clone for Value {
             Value::Int(n) => Value::Int(*n),
             Value::Str(s) => Value::Str(s.clone()),
             Value::RawStr(s) => Value::RawStr(s.clone()),
+            Value::List(l) => Value::List(l.clone()),
+            Value::Hash(h) => Value::Hash(h.clone()),
+            Value::Set(x) => Value::Set(x.clone()),
+            Value::ZSet(z) => Value::ZSet(z.clone()),
         }
     }
 }
