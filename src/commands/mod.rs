@@ -133,6 +133,19 @@ impl<'a> Ctx<'a> {
         self.srv.dirty += n;
     }
 
+    /// Tells blocked clients that `key` (in the selected db) received data: a
+    /// push to a list or sorted set calls this. Clients blocked on it are served,
+    /// in arrival order, once the current command has finished.
+    pub fn key_ready(&mut self, key: &[u8]) {
+        if self.srv.blocked_on.is_empty() {
+            return;
+        }
+        let k = (self.client.db, crate::storage::SBytes::new(key));
+        if self.srv.blocked_on.contains_key(&k) && !self.srv.ready_keys.contains(&k) {
+            self.srv.ready_keys.push(k);
+        }
+    }
+
     /// Parses an integer argument or replies with Redis's error.
     pub fn int_arg(&mut self, a: &[u8]) -> Option<i64> {
         let v = crate::util::parse_i64(a);

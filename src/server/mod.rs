@@ -62,6 +62,11 @@ pub struct Server {
     pub replid2: String,
     /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements this large go in plain nodes.
     pub quicklist_packed_threshold: usize,
+    /// Clients blocked on a key (BLPOP and friends), per (db, key), in arrival order.
+    pub blocked_on: HashMap<(usize, crate::storage::SBytes), VecDeque<u64>>,
+    /// Keys that received data while someone was blocked on them; served after
+    /// the current command completes.
+    pub ready_keys: Vec<(usize, crate::storage::SBytes)>,
 }
 
 impl Server {
@@ -86,6 +91,8 @@ impl Server {
             shutdown_requested: false,
             latency: HashMap::new(),
             latency_max: HashMap::new(),
+            blocked_on: HashMap::new(),
+            ready_keys: Vec::new(),
             replid: random_hex40(),
             replid2: "0".repeat(40),
             quicklist_packed_threshold: 1 << 30,
