@@ -9,6 +9,7 @@
 pub mod table;
 
 pub mod bitmaps;
+pub mod blocking;
 pub mod config;
 pub mod connection;
 pub mod hashes;
@@ -36,7 +37,7 @@ macro_rules! families {
         const N_HANDLERS: usize = 0 $(+ $family::COMMANDS.len())*;
     };
 }
-families!(keys, strings, bitmaps, lists, hashes, sets, zsets, connection, server, config);
+families!(keys, strings, bitmaps, lists, hashes, sets, zsets, blocking, connection, server, config);
 
 /// Every registered command. The table holds exactly these.
 pub static HANDLERS: &[(&str, Handler)] = &concat_handlers();
@@ -83,6 +84,10 @@ pub struct Ctx<'a> {
     pub now: i64,
     /// Set when the command replied with an error (for failed_calls).
     pub failed: bool,
+    /// The command is being re-run for a blocked client (see `blocking`).
+    pub serving_blocked: bool,
+    /// Blocking is not allowed (MULTI, scripts): blocking commands time out at once.
+    pub no_block: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -216,6 +221,9 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
         client.reply_mode = ReplyMode::On;
     }
     run(sh, srv, client, out, args);
+    if !srv.ready_keys.is_empty() {
+        blocking::serve_ready(sh, srv);
+    }
     let drop_reply = match mode_before {
         ReplyMode::Skip => true,
         ReplyMode::Off => client.reply_mode == ReplyMode::Off,
@@ -243,7 +251,7 @@ fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args
     if !srv.monitors.is_empty() && !cmd.has(flag::SKIP_MONITOR) {
         feed_monitors(srv, client, args);
     }
-    let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false };
+    let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false, serving_blocked: false, no_block: false };
     handler(&mut ctx, args);
     let failed = ctx.failed;
     let us = start.elapsed().as_micros() as u64;

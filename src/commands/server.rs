@@ -259,7 +259,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
     if sec.has("clients") {
         header(&mut out, "Clients");
         let others = srv.clients.values();
-        let blocked = others.clone().filter(|c| c.blocked).count() + me.blocked as usize;
+        let blocked = others.clone().filter(|c| c.blocked.is_some()).count() + me.blocked.is_some() as usize;
         let max_in = others.map(|c| c.qbuf).max().unwrap_or(0).max(me.qbuf);
         line!(out, "connected_clients:{}", srv.clients.len() + 1);
         line!(out, "cluster_connections:0");

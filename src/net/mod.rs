@@ -141,7 +141,9 @@ async fn handle(sh: Arc<Shared>, sock: Sock, addr: String, laddr: String, fd: i3
     connection_loop(&sh, &sock, id, &signal).await;
     sh.connected.fetch_sub(1, Ordering::Relaxed);
     let mut srv = sh.server.lock();
-    srv.clients.remove(&id);
+    if let Some(mut client) = srv.clients.remove(&id) {
+        commands::blocking::unblock(&mut srv, &mut client);
+    }
     srv.monitors.retain(|(mid, _)| *mid != id);
 }
 
@@ -167,23 +169,28 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
         if signal.killed() || sh.shutdown.load(Ordering::Relaxed) {
             return;
         }
-        if rbuf.capacity() - rbuf.len() < 1024 {
-            rbuf.reserve(READ_CHUNK);
-        }
-        let n = tokio::select! {
-            biased;
-            r = sock.read_buf(&mut rbuf) => match r {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            },
-            _ = &mut killed => return,
-            Some(line) = recv_monitor(&mut monitor_rx) => {
-                if sock.write_all(&line).await.is_err() {
-                    return;
-                }
-                continue;
+        // Read only when nothing is left to run (commands pipelined behind a
+        // blocking command wait in `batch`).
+        let mut n = 0;
+        if batch.is_empty() {
+            if rbuf.capacity() - rbuf.len() < 1024 {
+                rbuf.reserve(READ_CHUNK);
             }
-        };
+            n = tokio::select! {
+                biased;
+                r = sock.read_buf(&mut rbuf) => match r {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                },
+                _ = &mut killed => return,
+                Some(line) = recv_monitor(&mut monitor_rx) => {
+                    if sock.write_all(&line).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+        }
         // Parse every complete request now in the buffer.
         let mut proto_err = None;
         loop {
@@ -202,20 +209,19 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
         }
         if proto_err.is_none() && rbuf.len() > qlimit {
             // Redis closes a client whose query buffer passes the limit, without a reply.
-            let mut srv = sh.server.lock();
-            srv.stats.client_query_buffer_limit_disconnections += 1;
-            drop(srv);
+            sh.server.lock().stats.client_query_buffer_limit_disconnections += 1;
             crate::log::warning("Closing client that reached max query buffer length");
             return;
         }
-        let _ = n;
         let mut close = false;
+        let mut blocked = None;
         if !batch.is_empty() {
             loop {
                 match run_batch(sh, id, &mut batch, &mut out, n, rbuf.len(), &mut limits, &mut qlimit, &mut monitor_rx)
                 {
-                    Batch::Done { close: c } => {
+                    Batch::Done { close: c, blocked: b } => {
                         close = c;
+                        blocked = b;
                         break;
                     }
                     Batch::Paused(wait) => tokio::time::sleep(wait).await,
@@ -224,9 +230,11 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
             }
         }
         if let Some(e) = proto_err {
-            out.error(&format!("ERR Protocol error: {}", e.0));
-            close = true;
-            crate::log::verbose(&format!("Protocol error ({}) from client", e.0));
+            if blocked.is_none() {
+                out.error(&format!("ERR Protocol error: {}", e.0));
+                close = true;
+                crate::log::verbose(&format!("Protocol error ({}) from client", e.0));
+            }
         }
         if !out.buf.is_empty() {
             if sock.write_all(&out.buf).await.is_err() {
@@ -240,13 +248,71 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
         if close {
             return;
         }
+        if let Some(deadline) = blocked {
+            if !wait_while_blocked(sh, sock, id, signal, deadline, &mut rbuf, killed.as_mut()).await {
+                return;
+            }
+        }
+    }
+}
+
+/// Waits while the client is blocked (BLPOP & co.) until it is served, times
+/// out or is unblocked, writing the reply it gets. Keeps reading the socket so a
+/// disconnect is noticed. Returns false when the connection must close.
+async fn wait_while_blocked(
+    sh: &Shared,
+    sock: &Sock,
+    id: u64,
+    signal: &crate::server::client::Signal,
+    deadline: Option<i64>,
+    rbuf: &mut BytesMut,
+    mut killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+) -> bool {
+    loop {
+        let timer = async {
+            match deadline {
+                Some(d) => {
+                    let wait = (d - crate::util::now_ms()).max(0) as u64;
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        if rbuf.capacity() - rbuf.len() < 1024 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            biased;
+            _ = killed.as_mut() => return false,
+            _ = signal.wake.notified() => {}
+            _ = timer => {}
+            r = sock.read_buf(rbuf) => match r {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => continue,
+            },
+        }
+        let (reply, still_blocked) = {
+            let mut srv = sh.server.lock();
+            let Some(mut client) = srv.clients.remove(&id) else { return false };
+            commands::blocking::expire_block(&mut srv, &mut client, crate::util::now_ms());
+            let reply = std::mem::take(&mut client.pending_out);
+            let still = client.blocked.is_some();
+            srv.clients.insert(id, client);
+            (reply, still)
+        };
+        if !reply.is_empty() && sock.write_all(&reply).await.is_err() {
+            return false;
+        }
+        if !still_blocked {
+            return true;
+        }
     }
 }
 
 enum Batch {
-    Done {
-        close: bool,
-    },
+    /// The batch ran (or stopped at a blocking command, whose deadline is given;
+    /// the commands after it stay in the batch).
+    Done { close: bool, blocked: Option<Option<i64>> },
     /// CLIENT PAUSE applies: try again after the wait.
     Paused(std::time::Duration),
     /// The client was removed from the registry.
@@ -274,8 +340,10 @@ fn run_batch(
     let Some(mut client) = srv.clients.remove(&id) else { return Batch::Gone };
     out.resp = client.resp;
     let mut close = false;
-    for args in batch.drain(..) {
-        commands::execute(sh, &mut srv, &mut client, out, &args);
+    let mut ran = 0;
+    for args in batch.iter() {
+        ran += 1;
+        commands::execute(sh, &mut srv, &mut client, out, args);
         if client.monitor != monitor_rx.is_some() {
             // MONITOR turned on (later commands of this batch are already seen) or RESET turned it off.
             srv.monitors.retain(|(mid, _)| *mid != id);
@@ -290,15 +358,19 @@ fn run_batch(
             close = true;
             break;
         }
+        if client.blocked.is_some() {
+            break;
+        }
     }
-    batch.clear();
+    batch.drain(..ran);
+    let blocked = client.blocked.as_ref().map(|b| b.deadline);
     client.resp = out.resp;
     client.qbuf = pending;
     srv.stats.net_output_bytes += out.buf.len() as u64;
     *limits = Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: client.authenticated };
     *qlimit = srv.config.client_query_buffer_limit;
     srv.clients.insert(id, client);
-    Batch::Done { close }
+    Batch::Done { close, blocked }
 }
 
 async fn recv_monitor(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {

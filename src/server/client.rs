@@ -20,7 +20,31 @@ pub enum ReplyMode {
 #[derive(Default)]
 pub struct Signal {
     pub kill: AtomicBool,
+    /// Fires on kill and at shutdown.
     pub notify: Notify,
+    /// Fires when a blocked client was served, timed out by CLIENT UNBLOCK, etc.
+    pub wake: Notify,
+}
+
+/// What a client blocked in BLPOP & co. waits for.
+pub struct Blocked {
+    /// Database the command was issued in.
+    pub db: usize,
+    pub keys: Vec<crate::storage::SBytes>,
+    /// Absolute deadline in ms; None waits forever.
+    pub deadline: Option<i64>,
+    /// The blocking command, re-run when one of its keys gets data.
+    pub args: Vec<Bytes>,
+    pub on_timeout: TimeoutReply,
+}
+
+/// The reply a blocking command gives when its timeout passes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TimeoutReply {
+    /// `*-1` (RESP3 `_`): BLPOP, BRPOP, BLMPOP, BZPOPMIN/MAX, BZMPOP.
+    NullArray,
+    /// `$-1` (RESP3 `_`): BLMOVE, BRPOPLPUSH.
+    NullBulk,
 }
 
 impl Signal {
@@ -72,8 +96,11 @@ pub struct Client {
     pub sub_shard: usize,
     /// Commands queued in MULTI, or -1 outside a transaction.
     pub multi: i64,
-    /// Blocked in a blocking command (flag `b`).
-    pub blocked: bool,
+    /// Set while blocked in a blocking command (flag `b`).
+    pub blocked: Option<Box<Blocked>>,
+    /// Replies produced for this client by another client's command (a blocked
+    /// command served by a push, CLIENT UNBLOCK); the connection writes them.
+    pub pending_out: Vec<u8>,
     /// The connection is our replication master (type `master`, flag `M`).
     pub is_master: bool,
 }
@@ -130,7 +157,8 @@ impl Client {
             sub_patterns: 0,
             sub_shard: 0,
             multi: -1,
-            blocked: false,
+            blocked: None,
+            pending_out: Vec::new(),
             is_master: false,
         }
     }
@@ -167,7 +195,7 @@ impl Client {
         if self.multi >= 0 {
             f.push('x');
         }
-        if self.blocked {
+        if self.blocked.is_some() {
             f.push('b');
         }
         if self.close_after_reply {

@@ -1,0 +1,207 @@
+//! Blocking commands' machinery: a command that finds nothing to serve blocks
+//! its client on keys (`Ctx::block`); a write that gives one of those keys data
+//! marks it ready (`Ctx::key_ready`); after the writing command completes,
+//! `serve_ready` re-runs the blocked commands on their clients' behalf, first
+//! blocked first served, and hands each reply to its connection. Timeouts and
+//! CLIENT UNBLOCK end a block with the command's timeout reply or an error.
+
+use super::{Ctx, Handler};
+use crate::resp::Reply;
+use crate::server::client::{Blocked, Client, TimeoutReply};
+use crate::server::{Server, Shared};
+use crate::storage::SBytes;
+use crate::util::eq_ic;
+use bytes::Bytes;
+
+pub const COMMANDS: &[(&str, Handler)] = &[("client|unblock", client_unblock)];
+
+impl Ctx<'_> {
+    /// Blocks the client on `keys` until one gets data or `deadline` (absolute
+    /// ms; None = forever) passes. The command writes no reply now. Where a
+    /// command may not block (inside MULTI or a script), the timeout reply is
+    /// given at once, as Redis does.
+    pub fn block(&mut self, args: &[Bytes], keys: &[Bytes], deadline: Option<i64>, on_timeout: TimeoutReply) {
+        if self.no_block {
+            timeout_reply(self.out, on_timeout);
+            return;
+        }
+        let db = self.client.db;
+        let keys: Vec<SBytes> = keys.iter().map(|k| SBytes::new(k)).collect();
+        if !self.serving_blocked {
+            for k in &keys {
+                let q = self.srv.blocked_on.entry((db, k.clone())).or_default();
+                if !q.contains(&self.client.id) {
+                    q.push_back(self.client.id);
+                }
+            }
+        }
+        self.client.blocked = Some(Box::new(Blocked { db, keys, deadline, args: args.to_vec(), on_timeout }));
+    }
+}
+
+/// Writes the reply a blocking command gives on timeout.
+pub fn timeout_reply(out: &mut Reply, kind: TimeoutReply) {
+    match kind {
+        TimeoutReply::NullArray => out.null_array(),
+        TimeoutReply::NullBulk => out.null(),
+    }
+}
+
+/// Parses a blocking timeout in seconds (fractions allowed, 0 = forever) into an
+/// absolute deadline, with Redis's errors. `Err(())` means an error was replied.
+pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Result<Option<i64>, ()> {
+    let Some(secs) = crate::util::parse_f64(arg).filter(|v| v.is_finite()) else {
+        ctx.err("ERR timeout is not a float or out of range");
+        return Err(());
+    };
+    let ms = (secs * 1000.0).ceil();
+    if ms > i64::MAX as f64 {
+        ctx.err("ERR timeout is out of range");
+        return Err(());
+    }
+    let ms = ms as i64;
+    if ms < 0 {
+        ctx.err("ERR timeout is negative");
+        return Err(());
+    }
+    if ms == 0 {
+        return Ok(None);
+    }
+    match ms.checked_add(ctx.now) {
+        Some(d) => Ok(Some(d)),
+        None => {
+            ctx.err("ERR timeout is out of range");
+            Err(())
+        }
+    }
+}
+
+/// Removes a client from the wait queues of every key it is blocked on.
+pub fn unblock(srv: &mut Server, client: &mut Client) -> Option<Box<Blocked>> {
+    let b = client.blocked.take()?;
+    for k in &b.keys {
+        let key = (b.db, k.clone());
+        if let Some(q) = srv.blocked_on.get_mut(&key) {
+            q.retain(|&id| id != client.id);
+            if q.is_empty() {
+                srv.blocked_on.remove(&key);
+            }
+        }
+    }
+    Some(b)
+}
+
+/// Serves the clients blocked on keys that received data, in arrival order,
+/// until each key runs dry or its waiters are served. Runs under the lock, right
+/// after the command that made the keys ready.
+pub fn serve_ready(sh: &Shared, srv: &mut Server) {
+    let mut i = 0;
+    while i < srv.ready_keys.len() {
+        let key = srv.ready_keys[i].clone();
+        i += 1;
+        loop {
+            let Some(&cid) = srv.blocked_on.get(&key).and_then(|q| q.front()) else { break };
+            let Some(mut client) = srv.clients.remove(&cid) else {
+                // The client went away without cleaning up (cannot normally happen).
+                if let Some(q) = srv.blocked_on.get_mut(&key) {
+                    q.pop_front();
+                }
+                continue;
+            };
+            let served = serve_one(sh, srv, &mut client);
+            srv.clients.insert(cid, client);
+            if !served {
+                break;
+            }
+        }
+    }
+    srv.ready_keys.clear();
+}
+
+/// Re-runs a blocked client's command. Returns false (leaving it blocked, in
+/// place) when the command still finds nothing to serve.
+fn serve_one(sh: &Shared, srv: &mut Server, client: &mut Client) -> bool {
+    let Some(b) = client.blocked.take() else { return true };
+    let Some(cmd) = sh.table.lookup(&b.args[0]) else { return true };
+    let Some(handler) = cmd.handler else { return true };
+    let mut out = Reply::new();
+    out.resp = client.resp;
+    let db = client.db;
+    client.db = b.db;
+    let now = crate::util::now_ms();
+    let start = std::time::Instant::now();
+    let mut ctx =
+        Ctx { sh, srv, client, out: &mut out, cmd, now, failed: false, serving_blocked: true, no_block: false };
+    handler(&mut ctx, &b.args);
+    let failed = ctx.failed;
+    client.db = db;
+    if client.blocked.is_some() {
+        // Still nothing to serve: back to waiting, keeping its place in line.
+        client.blocked = Some(b);
+        return false;
+    }
+    client.blocked = Some(b);
+    unblock(srv, client);
+    let track = srv.config.latency_tracking;
+    srv.stats.record_call(cmd.id, start.elapsed().as_micros() as u64, failed, track);
+    srv.stats.total_commands_processed += 1;
+    client.pending_out.extend_from_slice(&out.buf);
+    client.signal.wake.notify_one();
+    true
+}
+
+/// Ends blocks whose deadline passed: the command's timeout reply goes to
+/// `pending_out`. Called by the blocked connection when its timer fires.
+pub fn expire_block(srv: &mut Server, client: &mut Client, now: i64) {
+    let timed_out = client.blocked.as_ref().is_some_and(|b| b.deadline.is_some_and(|d| d <= now));
+    if timed_out {
+        if let Some(b) = unblock(srv, client) {
+            let mut out = Reply::new();
+            out.resp = client.resp;
+            timeout_reply(&mut out, b.on_timeout);
+            client.pending_out.extend_from_slice(&out.buf);
+        }
+    }
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]
+fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(id) = crate::util::parse_i64(&args[2]) else {
+        ctx.err(super::err::NOT_INT);
+        return;
+    };
+    let error = match args.get(3) {
+        None => false,
+        Some(a) if eq_ic(a, b"timeout") => false,
+        Some(a) if eq_ic(a, b"error") => true,
+        Some(_) if args.len() > 4 => {
+            ctx.err("ERR wrong number of arguments for 'client|unblock' command");
+            return;
+        }
+        Some(_) => {
+            ctx.err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    };
+    let Some(mut target) = ctx.srv.clients.remove(&(id as u64)) else {
+        ctx.out.int(0);
+        return;
+    };
+    let done = match unblock(ctx.srv, &mut target) {
+        Some(b) => {
+            let mut out = Reply::new();
+            out.resp = target.resp;
+            if error {
+                out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            } else {
+                timeout_reply(&mut out, b.on_timeout);
+            }
+            target.pending_out.extend_from_slice(&out.buf);
+            target.signal.wake.notify_one();
+            1
+        }
+        None => 0,
+    };
+    ctx.srv.clients.insert(id as u64, target);
+    ctx.out.int(done);
+}
