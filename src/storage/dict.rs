@@ -279,12 +279,12 @@ impl<V> Dict<V> {
 
     /// Visits the buckets at `cursor` and returns the next cursor (0 when done),
     /// with Redis's reverse-binary cursor algorithm.
-    pub fn scan<F: FnMut(&SBytes, &V)>(&self, cursor: u64, mut f: F) -> u64 {
+    pub fn scan<'a, F: FnMut(&'a SBytes, &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
         if self.len == 0 {
             return 0;
         }
         let mut v = cursor as usize;
-        let emit = |t: &Table<V>, idx: usize, f: &mut F| {
+        let emit = |t: &'a Table<V>, idx: usize, f: &mut F| {
             let mut cur = t.buckets[idx].as_deref();
             while let Some(n) = cur {
                 f(&n.key, &n.val);
