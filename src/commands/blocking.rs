@@ -1,11 +1,12 @@
-//! Blocking commands' machinery: a command that finds nothing to serve blocks
+//! Blocking commands (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP) and their
+//! machinery: a command that finds nothing to serve blocks
 //! its client on keys (`Ctx::block`); a write that gives one of those keys data
 //! marks it ready (`Ctx::key_ready`); after the writing command completes,
 //! `serve_ready` re-runs the blocked commands on their clients' behalf, first
 //! blocked first served, and hands each reply to its connection. Timeouts and
 //! CLIENT UNBLOCK end a block with the command's timeout reply or an error.
 
-use super::{Ctx, Handler};
+use super::{lists, Ctx, Handler};
 use crate::resp::Reply;
 use crate::server::client::{Blocked, Client, TimeoutReply};
 use crate::server::{Server, Shared};
@@ -13,7 +14,63 @@ use crate::storage::SBytes;
 use crate::util::eq_ic;
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[("client|unblock", client_unblock)];
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("blpop", blpop),
+    ("brpop", brpop),
+    ("brpoplpush", brpoplpush),
+    ("blmove", blmove),
+    ("blmpop", blmpop),
+    ("client|unblock", client_unblock),
+];
+
+/// BLPOP / BRPOP key [key ...] timeout
+fn bpop(ctx: &mut Ctx, args: &[Bytes], left: bool) {
+    let Ok(deadline) = parse_timeout(ctx, &args[args.len() - 1]) else { return };
+    let keys = &args[1..args.len() - 1];
+    for k in keys {
+        if lists::pop_reply(ctx, k, left, None, true) {
+            return;
+        }
+    }
+    ctx.block(args, keys, deadline, TimeoutReply::NullArray);
+}
+
+fn blpop(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop(ctx, args, true);
+}
+
+fn brpop(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop(ctx, args, false);
+}
+
+/// Moves or blocks on `src` (BRPOPLPUSH, BLMOVE).
+fn bmove(ctx: &mut Ctx, args: &[Bytes], from_left: bool, to_left: bool, timeout: &[u8]) {
+    let Ok(deadline) = parse_timeout(ctx, timeout) else { return };
+    if !lists::move_element(ctx, &args[1], &args[2], from_left, to_left) {
+        ctx.block(args, &args[1..2], deadline, TimeoutReply::NullBulk);
+    }
+}
+
+/// BRPOPLPUSH source destination timeout
+fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
+    bmove(ctx, args, false, true, &args[3]);
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
+fn blmove(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(from_left) = lists::parse_where(ctx, &args[3]) else { return };
+    let Some(to_left) = lists::parse_where(ctx, &args[4]) else { return };
+    bmove(ctx, args, from_left, to_left, &args[5]);
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+fn blmpop(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(m) = lists::parse_mpop(ctx, args, 2) else { return };
+    let Ok(deadline) = parse_timeout(ctx, &args[1]) else { return };
+    if !lists::mpop_reply(ctx, args, &m) {
+        ctx.block(args, &args[m.keys.clone()], deadline, TimeoutReply::NullArray);
+    }
+}
 
 impl Ctx<'_> {
     /// Blocks the client on `keys` until one gets data or `deadline` (absolute
@@ -22,7 +79,10 @@ impl Ctx<'_> {
     /// given at once, as Redis does.
     pub fn block(&mut self, args: &[Bytes], keys: &[Bytes], deadline: Option<i64>, on_timeout: TimeoutReply) {
         if self.no_block {
-            timeout_reply(self.out, on_timeout);
+            match on_timeout {
+                TimeoutReply::NullArray => self.out.null_array(),
+                TimeoutReply::NullBulk => self.out.null(),
+            }
             return;
         }
         let db = self.client.db;
@@ -39,24 +99,24 @@ impl Ctx<'_> {
     }
 }
 
-/// Writes the reply a blocking command gives on timeout.
-pub fn timeout_reply(out: &mut Reply, kind: TimeoutReply) {
-    match kind {
-        TimeoutReply::NullArray => out.null_array(),
-        TimeoutReply::NullBulk => out.null(),
-    }
+/// Writes the reply a blocked command gets when its timeout passes (or CLIENT
+/// UNBLOCK ... TIMEOUT): a null array for every blocking list command, as Redis.
+pub fn timeout_reply(out: &mut Reply) {
+    out.null_array();
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed, 0 = forever) into an
 /// absolute deadline, with Redis's errors. `Err(())` means an error was replied.
 pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Result<Option<i64>, ()> {
-    let Some(secs) = crate::util::parse_f64(arg).filter(|v| v.is_finite()) else {
+    let Some(secs) = crate::util::parse_f64(arg) else {
         ctx.err("ERR timeout is not a float or out of range");
         return Err(());
     };
     let ms = (secs * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
-        ctx.err("ERR timeout is out of range");
+    if !(ms < i64::MAX as f64) {
+        // Redis's conversion of out-of-range milliseconds to an integer yields a
+        // negative number, so it reports them as negative.
+        ctx.err("ERR timeout is negative");
         return Err(());
     }
     let ms = ms as i64;
@@ -155,10 +215,10 @@ fn serve_one(sh: &Shared, srv: &mut Server, client: &mut Client) -> bool {
 pub fn expire_block(srv: &mut Server, client: &mut Client, now: i64) {
     let timed_out = client.blocked.as_ref().is_some_and(|b| b.deadline.is_some_and(|d| d <= now));
     if timed_out {
-        if let Some(b) = unblock(srv, client) {
+        if unblock(srv, client).is_some() {
             let mut out = Reply::new();
             out.resp = client.resp;
-            timeout_reply(&mut out, b.on_timeout);
+            timeout_reply(&mut out);
             client.pending_out.extend_from_slice(&out.buf);
         }
     }
@@ -188,13 +248,13 @@ fn client_unblock(ctx: &mut Ctx, args: &[Bytes]) {
         return;
     };
     let done = match unblock(ctx.srv, &mut target) {
-        Some(b) => {
+        Some(_) => {
             let mut out = Reply::new();
             out.resp = target.resp;
             if error {
                 out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
             } else {
-                timeout_reply(&mut out, b.on_timeout);
+                timeout_reply(&mut out);
             }
             target.pending_out.extend_from_slice(&out.buf);
             target.signal.wake.notify_one();

@@ -150,6 +150,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     if let Some(when) = expire {
         db.set_expire(dst, when);
     }
+    ctx.key_ready(dst);
     ctx.dirty(1);
     if nx {
         ctx.out.int(1);
@@ -354,6 +355,14 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) {
         std::mem::swap(&mut da.avg_ttl, &mut db.avg_ttl);
         da.expires_cursor = 0;
         db.expires_cursor = 0;
+        // Clients blocked on keys that now exist in a swapped database are served.
+        let waiting: Vec<(usize, crate::storage::SBytes)> =
+            ctx.srv.blocked_on.keys().filter(|(d, _)| *d == a || *d == b).cloned().collect();
+        for (d, k) in waiting {
+            if ctx.srv.dbs[d].main.contains_key(&k) {
+                ctx.key_ready_in(d, &k);
+            }
+        }
         ctx.dirty(1);
     }
     ctx.out.ok();
@@ -382,6 +391,7 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(w) = expire {
         d.set_expire(key, w);
     }
+    ctx.key_ready_in(dst, key);
     ctx.dirty(1);
     ctx.out.int(1);
 }
@@ -430,6 +440,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(w) = expire {
         d.set_expire(dst, w);
     }
+    ctx.key_ready_in(dst_db, dst);
     ctx.dirty(1);
     ctx.out.int(1);
 }

@@ -142,10 +142,15 @@ impl<'a> Ctx<'a> {
     /// push to a list or sorted set calls this. Clients blocked on it are served,
     /// in arrival order, once the current command has finished.
     pub fn key_ready(&mut self, key: &[u8]) {
+        self.key_ready_in(self.client.db, key);
+    }
+
+    /// `key_ready` for a key of database `db` (MOVE, COPY ... DB).
+    pub fn key_ready_in(&mut self, db: usize, key: &[u8]) {
         if self.srv.blocked_on.is_empty() {
             return;
         }
-        let k = (self.client.db, crate::storage::SBytes::new(key));
+        let k = (db, crate::storage::SBytes::new(key));
         if self.srv.blocked_on.contains_key(&k) && !self.srv.ready_keys.contains(&k) {
             self.srv.ready_keys.push(k);
         }

@@ -676,7 +676,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) {
     incr_decr(ctx, &args[1], -n);
 }
 
-mod ld {
+pub(crate) mod ld {
     //! FFI to csrc/longdouble.c.
     use std::ffi::c_char;
 

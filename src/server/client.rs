@@ -38,7 +38,8 @@ pub struct Blocked {
     pub on_timeout: TimeoutReply,
 }
 
-/// The reply a blocking command gives when its timeout passes.
+/// The reply a blocking command gives when it may not block (inside MULTI or a
+/// script); a real timeout always replies a null array.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum TimeoutReply {
     /// `*-1` (RESP3 `_`): BLPOP, BRPOP, BLMPOP, BZPOPMIN/MAX, BZMPOP.
