@@ -1,12 +1,574 @@
-//! The list type. Placeholder representation until its family lands (issue 3).
+//! The list type, laid out like Redis's quicklist: a deque of nodes, each node
+//! one contiguous byte buffer of compactly encoded elements (a listpack-like
+//! format of our own), bounded by `list-max-listpack-size` (negative: a byte
+//! limit of 4/8/16/32/64 KB per node; positive: an element count, never more
+//! than 8 KB). Pushes and pops at either end touch one node; positional
+//! operations walk node counts from the nearer end, then entries inside one
+//! small node. Redis 7.0 reports every list as `quicklist`.
+//!
+//! Entry format: a header, the payload, then a back-length (the size of header
+//! plus payload, 7 bits per byte, read right to left) so a node can be walked
+//! in both directions. Strings that are canonical decimal integers are stored
+//! as integers (1 to 9 bytes); since only canonical forms are converted, an
+//! element always reads back byte for byte as it was written.
+//!
+//! | header | meaning |
+//! |---|---|
+//! | `0xxxxxxx` | integer 0..127 |
+//! | `10llllll` | string of 0..63 bytes |
+//! | `110iiiii i8` | 13-bit signed integer |
+//! | `1110llll l8` | string of up to 4095 bytes |
+//! | `F0 u32` / `F5 u64` | string with a 32/64-bit length |
+//! | `F1`..`F4` | 16/24/32/64-bit signed integer |
+
+use std::collections::VecDeque;
+
+/// Byte limits per node for `list-max-listpack-size` -1..-5.
+const BYTE_LIMITS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+/// Byte limit of a node when the fill is an element count (Redis's safety limit).
+const SAFETY_LIMIT: usize = 8192;
+/// Largest element count per node (Redis's FILL_MAX).
+const FILL_MAX: i32 = 1 << 15;
+
+/// One element as stored: an integer (from a canonical decimal string) or bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl Item<'_> {
+    /// The element's bytes, as the client wrote them.
+    pub fn to_vec(&self) -> Vec<u8> {
+        match *self {
+            Item::Int(n) => itoa::Buffer::new().format(n).as_bytes().to_vec(),
+            Item::Str(s) => s.to_vec(),
+        }
+    }
+
+    /// True when the element equals the needle's bytes.
+    #[inline]
+    pub fn matches(&self, n: &Needle) -> bool {
+        match *self {
+            Item::Int(v) => n.int == Some(v),
+            Item::Str(s) => n.int.is_none() && s == n.bytes,
+        }
+    }
+}
+
+/// A client value prepared for comparisons with stored elements.
+pub struct Needle<'a> {
+    bytes: &'a [u8],
+    int: Option<i64>,
+}
+
+impl<'a> Needle<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Needle { bytes, int: as_int(bytes) }
+    }
+}
+
+/// The integer a string is stored as, when it is one in canonical form.
+#[inline]
+fn as_int(b: &[u8]) -> Option<i64> {
+    // parse_i64 is strict (no sign `+`, no leading zeros, no `-0`), so the
+    // integer formats back to exactly these bytes.
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    crate::util::parse_i64(b)
+}
+
+// ---------------------------------------------------------------------------
+// Entry encoding
+// ---------------------------------------------------------------------------
+
+/// An element encoded as header (integers are all header) plus payload.
+struct Enc<'a> {
+    head: [u8; 9],
+    hlen: usize,
+    body: &'a [u8],
+}
+
+impl Enc<'_> {
+    /// Header plus payload.
+    #[inline]
+    fn len(&self) -> usize {
+        self.hlen + self.body.len()
+    }
+
+    /// Bytes the entry occupies in a node (with its back-length).
+    #[inline]
+    fn size(&self) -> usize {
+        let l = self.len();
+        l + backlen_size(l)
+    }
+
+    /// Writes the entry into `dst`, which is exactly `size()` bytes.
+    fn write(&self, dst: &mut [u8]) {
+        dst[..self.hlen].copy_from_slice(&self.head[..self.hlen]);
+        let l = self.len();
+        dst[self.hlen..l].copy_from_slice(self.body);
+        write_backlen(&mut dst[l..], l);
+    }
+}
+
+fn encode(v: &[u8]) -> Enc<'_> {
+    let mut head = [0u8; 9];
+    if let Some(n) = as_int(v) {
+        let hlen = if (0..=127).contains(&n) {
+            head[0] = n as u8;
+            1
+        } else if (-4096..=4095).contains(&n) {
+            let u = (n as u16) & 0x1FFF;
+            head[0] = 0xC0 | (u >> 8) as u8;
+            head[1] = u as u8;
+            2
+        } else if i16::try_from(n).is_ok() {
+            head[0] = 0xF1;
+            head[1..3].copy_from_slice(&(n as i16).to_le_bytes());
+            3
+        } else if (-(1 << 23)..(1 << 23)).contains(&n) {
+            head[0] = 0xF2;
+            head[1..4].copy_from_slice(&(n as i32).to_le_bytes()[..3]);
+            4
+        } else if i32::try_from(n).is_ok() {
+            head[0] = 0xF3;
+            head[1..5].copy_from_slice(&(n as i32).to_le_bytes());
+            5
+        } else {
+            head[0] = 0xF4;
+            head[1..9].copy_from_slice(&n.to_le_bytes());
+            9
+        };
+        return Enc { head, hlen, body: &[] };
+    }
+    let len = v.len();
+    let hlen = if len < 64 {
+        head[0] = 0x80 | len as u8;
+        1
+    } else if len < 4096 {
+        head[0] = 0xE0 | (len >> 8) as u8;
+        head[1] = len as u8;
+        2
+    } else if let Ok(l32) = u32::try_from(len) {
+        head[0] = 0xF0;
+        head[1..5].copy_from_slice(&l32.to_le_bytes());
+        5
+    } else {
+        head[0] = 0xF5;
+        head[1..9].copy_from_slice(&(len as u64).to_le_bytes());
+        9
+    };
+    Enc { head, hlen, body: v }
+}
+
+/// Decodes the entry at `p`: the element and its header-plus-payload length.
+#[inline]
+fn decode(buf: &[u8], p: usize) -> (Item<'_>, usize) {
+    let h = buf[p];
+    let str_at = |start: usize, n: usize| Item::Str(&buf[start..start + n]);
+    match h {
+        0x00..=0x7F => (Item::Int(h as i64), 1),
+        0x80..=0xBF => {
+            let n = (h & 0x3F) as usize;
+            (str_at(p + 1, n), 1 + n)
+        }
+        0xC0..=0xDF => {
+            let u = ((h as u16 & 0x1F) << 8) | buf[p + 1] as u16;
+            (Item::Int((((u << 3) as i16) >> 3) as i64), 2)
+        }
+        0xE0..=0xEF => {
+            let n = ((h as usize & 0x0F) << 8) | buf[p + 1] as usize;
+            (str_at(p + 2, n), 2 + n)
+        }
+        0xF0 => {
+            let n = u32::from_le_bytes([buf[p + 1], buf[p + 2], buf[p + 3], buf[p + 4]]) as usize;
+            (str_at(p + 5, n), 5 + n)
+        }
+        0xF1 => (Item::Int(i16::from_le_bytes([buf[p + 1], buf[p + 2]]) as i64), 3),
+        0xF2 => {
+            let v = i32::from_le_bytes([0, buf[p + 1], buf[p + 2], buf[p + 3]]) >> 8;
+            (Item::Int(v as i64), 4)
+        }
+        0xF3 => (Item::Int(i32::from_le_bytes([buf[p + 1], buf[p + 2], buf[p + 3], buf[p + 4]]) as i64), 5),
+        0xF4 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[p + 1..p + 9]);
+            (Item::Int(i64::from_le_bytes(b)), 9)
+        }
+        _ => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[p + 1..p + 9]);
+            (str_at(p + 9, u64::from_le_bytes(b) as usize), 9 + u64::from_le_bytes(b) as usize)
+        }
+    }
+}
+
+/// Bytes of the back-length of an entry of `l` bytes.
+#[inline]
+fn backlen_size(l: usize) -> usize {
+    let mut n = 1;
+    let mut x = l >> 7;
+    while x > 0 {
+        n += 1;
+        x >>= 7;
+    }
+    n
+}
+
+/// Writes `l` into `dst` (exactly `backlen_size(l)` bytes): the last byte holds
+/// the low 7 bits; a set high bit means more bits in the byte to its left.
+fn write_backlen(dst: &mut [u8], l: usize) {
+    let n = dst.len();
+    for g in 0..n {
+        let more = if g + 1 < n { 0x80 } else { 0 };
+        dst[n - 1 - g] = ((l >> (7 * g)) & 0x7F) as u8 | more;
+    }
+}
+
+/// Reads the back-length that ends just before `end`: (length, its byte count).
+#[inline]
+fn read_backlen(buf: &[u8], end: usize) -> (usize, usize) {
+    let mut l = 0usize;
+    let mut g = 0;
+    loop {
+        let b = buf[end - 1 - g];
+        l |= ((b & 0x7F) as usize) << (7 * g);
+        g += 1;
+        if b & 0x80 == 0 {
+            return (l, g);
+        }
+    }
+}
+
+/// Size in the node of the entry at `p`.
+#[inline]
+fn entry_size(buf: &[u8], p: usize) -> usize {
+    let l = decode(buf, p).1;
+    l + backlen_size(l)
+}
+
+/// Makes room for `add` more bytes, growing by an eighth (the allocator's own
+/// size-class granularity) but never past the node limit, so repeated pushes
+/// stay cheap without the doubling slack of `Vec`.
+fn reserve(buf: &mut Vec<u8>, add: usize, limit: usize) {
+    let need = buf.len() + add;
+    if need > buf.capacity() {
+        let target = need.max((buf.capacity() + buf.capacity() / 8).min(limit));
+        buf.reserve_exact(target - buf.len());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Nodes
+// ---------------------------------------------------------------------------
+
+/// A run of consecutive elements in one buffer. Never empty inside a list.
+#[derive(Clone, Default)]
+struct Node {
+    buf: Vec<u8>,
+    count: u32,
+}
+
+impl Node {
+    fn with(enc: &Enc) -> Node {
+        let mut buf = vec![0u8; enc.size()];
+        enc.write(&mut buf);
+        Node { buf, count: 1 }
+    }
+
+    #[inline]
+    fn next(&self, off: usize) -> usize {
+        off + entry_size(&self.buf, off)
+    }
+
+    /// Offset of the entry before the one at `off` (`off` > 0; may be the end).
+    #[inline]
+    fn prev(&self, off: usize) -> usize {
+        let (l, n) = read_backlen(&self.buf, off);
+        off - n - l
+    }
+
+    #[inline]
+    fn last(&self) -> usize {
+        self.prev(self.buf.len())
+    }
+
+    /// Offset of the `k`-th entry (walked from the nearer end).
+    fn offset_of(&self, k: usize) -> usize {
+        let count = self.count as usize;
+        if k <= count / 2 {
+            let mut off = 0;
+            for _ in 0..k {
+                off = self.next(off);
+            }
+            off
+        } else {
+            let mut off = self.buf.len();
+            for _ in k..count {
+                off = self.prev(off);
+            }
+            off
+        }
+    }
+
+    /// Inserts an entry at `off`; `limit` is the node's byte limit (growth cap).
+    fn insert(&mut self, off: usize, enc: &Enc, limit: usize) {
+        let size = enc.size();
+        reserve(&mut self.buf, size, limit);
+        let old = self.buf.len();
+        self.buf.resize(old + size, 0);
+        self.buf.copy_within(off..old, off + size);
+        enc.write(&mut self.buf[off..off + size]);
+        self.count += 1;
+    }
+
+    /// Replaces the entry at `off`.
+    fn replace(&mut self, off: usize, enc: &Enc, limit: usize) {
+        let old = entry_size(&self.buf, off);
+        let size = enc.size();
+        let len = self.buf.len();
+        if size > old {
+            reserve(&mut self.buf, size - old, limit);
+            self.buf.resize(len + size - old, 0);
+            self.buf.copy_within(off + old..len, off + size);
+        } else if size < old {
+            self.buf.copy_within(off + old..len, off + size);
+            self.buf.truncate(len - (old - size));
+        }
+        enc.write(&mut self.buf[off..off + size]);
+    }
+
+    /// Removes `n` entries starting at `off`.
+    fn remove(&mut self, off: usize, n: usize) {
+        let mut end = off;
+        for _ in 0..n {
+            end = self.next(end);
+        }
+        self.buf.drain(off..end);
+        self.count -= n as u32;
+        self.trim_capacity();
+    }
+
+    /// Gives back memory once the buffer is less than half used.
+    fn trim_capacity(&mut self) {
+        let (len, cap) = (self.buf.len(), self.buf.capacity());
+        if cap > 64 && len < cap / 2 {
+            self.buf.shrink_to(len + len / 8);
+        }
+    }
+
+    /// Splits at entry `k`: this node keeps entries before `k`, the result holds the rest.
+    fn split_off(&mut self, k: usize) -> Node {
+        let off = self.offset_of(k);
+        let tail = Node { buf: self.buf[off..].to_vec(), count: self.count - k as u32 };
+        self.buf.truncate(off);
+        self.count = k as u32;
+        self.trim_capacity();
+        tail
+    }
+
+    /// Offsets of all entries, in order.
+    fn offsets(&self, out: &mut Vec<usize>) {
+        out.clear();
+        let mut off = 0;
+        while off < self.buf.len() {
+            out.push(off);
+            off = self.next(off);
+        }
+    }
+}
+
+/// The nodes of a list. Most lists fit in one node, which is kept inline (no
+/// deque allocation); longer lists keep their nodes in a deque.
+#[derive(Clone)]
+enum Nodes {
+    One(Node),
+    Many(VecDeque<Node>),
+}
+
+impl Default for Nodes {
+    fn default() -> Self {
+        Nodes::Many(VecDeque::new())
+    }
+}
+
+impl Nodes {
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Nodes::One(_) => 1,
+            Nodes::Many(d) => d.len(),
+        }
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &Node> {
+        let (one, many) = match self {
+            Nodes::One(n) => (Some(n), None),
+            Nodes::Many(d) => (None, Some(d.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
+    #[inline]
+    fn front(&self) -> Option<&Node> {
+        match self {
+            Nodes::One(n) => Some(n),
+            Nodes::Many(d) => d.front(),
+        }
+    }
+
+    #[inline]
+    fn back(&self) -> Option<&Node> {
+        match self {
+            Nodes::One(n) => Some(n),
+            Nodes::Many(d) => d.back(),
+        }
+    }
+
+    #[inline]
+    fn front_mut(&mut self) -> Option<&mut Node> {
+        match self {
+            Nodes::One(n) => Some(n),
+            Nodes::Many(d) => d.front_mut(),
+        }
+    }
+
+    #[inline]
+    fn back_mut(&mut self) -> Option<&mut Node> {
+        match self {
+            Nodes::One(n) => Some(n),
+            Nodes::Many(d) => d.back_mut(),
+        }
+    }
+
+    /// Heap bytes of the node table itself.
+    fn table_bytes(&self) -> usize {
+        match self {
+            Nodes::One(_) => 0,
+            Nodes::Many(d) => d.capacity() * std::mem::size_of::<Node>(),
+        }
+    }
+
+    /// Back to the inline form when one node is left; frees a mostly empty table.
+    fn settle(&mut self) {
+        if let Nodes::Many(d) = self {
+            if d.len() == 1 {
+                if let Some(n) = d.pop_front() {
+                    *self = Nodes::One(n);
+                }
+            } else if d.capacity() > 8 && d.len() < d.capacity() / 4 {
+                d.shrink_to(d.len() * 2);
+            }
+        }
+    }
+
+    fn insert(&mut self, at: usize, node: Node) {
+        match self {
+            Nodes::Many(d) if d.is_empty() => *self = Nodes::One(node),
+            Nodes::Many(d) => d.insert(at, node),
+            Nodes::One(_) => {
+                let Nodes::One(first) = std::mem::take(self) else { return };
+                let mut d = VecDeque::with_capacity(4);
+                d.push_back(first);
+                d.insert(at, node);
+                *self = Nodes::Many(d);
+            }
+        }
+    }
+
+    fn remove(&mut self, at: usize) -> Option<Node> {
+        let n = match self {
+            Nodes::One(_) => match std::mem::take(self) {
+                Nodes::One(n) => Some(n),
+                Nodes::Many(_) => None,
+            },
+            Nodes::Many(d) => d.remove(at),
+        };
+        self.settle();
+        n
+    }
+
+    fn pop_front(&mut self) -> Option<Node> {
+        self.remove(0)
+    }
+
+    fn pop_back(&mut self) -> Option<Node> {
+        let last = self.len().checked_sub(1)?;
+        self.remove(last)
+    }
+
+    /// Removes nodes `a..b`.
+    fn drain(&mut self, a: usize, b: usize) {
+        match self {
+            Nodes::One(_) => {
+                if a == 0 && b >= 1 {
+                    *self = Nodes::default();
+                }
+            }
+            Nodes::Many(d) => {
+                d.drain(a..b);
+                self.settle();
+            }
+        }
+    }
+}
+
+impl From<VecDeque<Node>> for Nodes {
+    fn from(d: VecDeque<Node>) -> Self {
+        let mut n = Nodes::Many(d);
+        n.settle();
+        n
+    }
+}
+
+impl std::ops::Index<usize> for Nodes {
+    type Output = Node;
+    #[inline]
+    fn index(&self, i: usize) -> &Node {
+        match self {
+            Nodes::One(n) => n,
+            Nodes::Many(d) => &d[i],
+        }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Nodes {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut Node {
+        match self {
+            Nodes::One(n) => n,
+            Nodes::Many(d) => &mut d[i],
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The list
+// ---------------------------------------------------------------------------
 
 /// A list value.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct List {
+    nodes: Nodes,
     len: usize,
+    /// `list-max-listpack-size` when the list was created (as Redis keeps it).
+    fill: i32,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List::new(-2)
+    }
 }
 
 impl List {
+    /// An empty list whose nodes follow `fill` (`list-max-listpack-size`).
+    pub fn new(fill: i32) -> List {
+        List { nodes: Nodes::default(), len: 0, fill: fill.clamp(-5, FILL_MAX) }
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.len
@@ -16,13 +578,540 @@ impl List {
         self.len == 0
     }
 
-    /// The name OBJECT ENCODING reports.
+    /// The name OBJECT ENCODING reports (Redis 7.0 has no other list encoding).
     pub fn encoding(&self) -> &'static str {
         "quicklist"
     }
 
     /// Heap bytes owned (for MEMORY USAGE and lazy freeing decisions).
     pub fn heap_size(&self) -> usize {
-        0
+        self.nodes.table_bytes() + self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
+    }
+
+    fn byte_limit(&self) -> usize {
+        if self.fill < 0 {
+            BYTE_LIMITS[(-self.fill - 1) as usize]
+        } else {
+            SAFETY_LIMIT
+        }
+    }
+
+    /// May `node` take one more entry of `add` bytes?
+    #[inline]
+    fn fits(&self, node: &Node, add: usize) -> bool {
+        node.buf.len() + add <= self.byte_limit() && (self.fill < 0 || (node.count as i32) < self.fill)
+    }
+
+    /// May nodes `a` and `b` become one?
+    fn mergeable(&self, a: &Node, b: &Node) -> bool {
+        a.buf.len() + b.buf.len() <= self.byte_limit() && (self.fill < 0 || (a.count + b.count) as i32 <= self.fill)
+    }
+
+    fn insert_node(&mut self, at: usize, node: Node) {
+        self.nodes.insert(at, node);
+    }
+
+    /// The node holding element `i` (< len) and its position in that node.
+    fn locate(&self, i: usize) -> (usize, usize) {
+        if i < self.len / 2 {
+            let mut acc = 0;
+            for (ni, n) in self.nodes.iter().enumerate() {
+                let c = n.count as usize;
+                if i < acc + c {
+                    return (ni, i - acc);
+                }
+                acc += c;
+            }
+        } else {
+            let mut acc = self.len;
+            for ni in (0..self.nodes.len()).rev() {
+                acc -= self.nodes[ni].count as usize;
+                if i >= acc {
+                    return (ni, i - acc);
+                }
+            }
+        }
+        (0, 0)
+    }
+
+    /// Adds an element at the head (`front`) or the tail.
+    pub fn push(&mut self, v: &[u8], front: bool) {
+        let enc = encode(v);
+        let size = enc.size();
+        let limit = self.byte_limit();
+        self.len += 1;
+        let fits = match if front { self.nodes.front() } else { self.nodes.back() } {
+            Some(n) => self.fits(n, size),
+            None => false,
+        };
+        let end = if front { self.nodes.front_mut() } else { self.nodes.back_mut() };
+        if let Some(n) = end {
+            if fits {
+                let at = if front { 0 } else { n.buf.len() };
+                n.insert(at, &enc, limit);
+                return;
+            }
+            // This node is complete: drop its growth slack.
+            n.buf.shrink_to_fit();
+        }
+        let at = if front { 0 } else { self.nodes.len() };
+        self.insert_node(at, Node::with(&enc));
+    }
+
+    /// Removes and returns the first (`front`) or last element.
+    pub fn pop(&mut self, front: bool) -> Option<Vec<u8>> {
+        let node = if front { self.nodes.front_mut()? } else { self.nodes.back_mut()? };
+        let off = if front { 0 } else { node.last() };
+        let v = decode(&node.buf, off).0.to_vec();
+        if node.count == 1 {
+            if front {
+                self.nodes.pop_front();
+            } else {
+                self.nodes.pop_back();
+            }
+        } else {
+            node.remove(off, 1);
+        }
+        self.len -= 1;
+        Some(v)
+    }
+
+    /// The element at `i`, if `i` < len.
+    pub fn get(&self, i: usize) -> Option<Item<'_>> {
+        if i >= self.len {
+            return None;
+        }
+        let (ni, k) = self.locate(i);
+        let node = &self.nodes[ni];
+        Some(decode(&node.buf, node.offset_of(k)).0)
+    }
+
+    /// The first (`front`) or last element.
+    pub fn end(&self, front: bool) -> Option<Item<'_>> {
+        let node = if front { self.nodes.front()? } else { self.nodes.back()? };
+        let off = if front { 0 } else { node.last() };
+        Some(decode(&node.buf, off).0)
+    }
+
+    /// Replaces the element at `i`; false when `i` >= len.
+    pub fn set(&mut self, i: usize, v: &[u8]) -> bool {
+        if i >= self.len {
+            return false;
+        }
+        let enc = encode(v);
+        let limit = self.byte_limit();
+        let (ni, k) = self.locate(i);
+        let node = &mut self.nodes[ni];
+        let off = node.offset_of(k);
+        let old = entry_size(&node.buf, off);
+        if node.count == 1 || node.buf.len() - old + enc.size() <= limit {
+            node.replace(off, &enc, limit);
+            return true;
+        }
+        node.remove(off, 1);
+        self.len -= 1;
+        self.insert(i, v);
+        true
+    }
+
+    /// Inserts `v` so that it becomes element `i` (`i` >= len appends).
+    pub fn insert(&mut self, i: usize, v: &[u8]) {
+        if i == 0 {
+            return self.push(v, true);
+        }
+        if i >= self.len {
+            return self.push(v, false);
+        }
+        let enc = encode(v);
+        let size = enc.size();
+        let limit = self.byte_limit();
+        let (ni, k) = self.locate(i);
+        self.len += 1;
+        if self.fits(&self.nodes[ni], size) {
+            let node = &mut self.nodes[ni];
+            let off = node.offset_of(k);
+            node.insert(off, &enc, limit);
+            return;
+        }
+        if k == 0 {
+            // Between two nodes: the previous one may have room at its end.
+            if ni > 0 && self.fits(&self.nodes[ni - 1], size) {
+                let prev = &mut self.nodes[ni - 1];
+                let end = prev.buf.len();
+                prev.insert(end, &enc, limit);
+            } else {
+                self.insert_node(ni, Node::with(&enc));
+            }
+            return;
+        }
+        // Full node: split it at the insertion point.
+        let mut tail = self.nodes[ni].split_off(k);
+        if self.fits(&self.nodes[ni], size) {
+            let node = &mut self.nodes[ni];
+            let end = node.buf.len();
+            node.insert(end, &enc, limit);
+            self.insert_node(ni + 1, tail);
+        } else if self.fits(&tail, size) {
+            tail.insert(0, &enc, limit);
+            self.insert_node(ni + 1, tail);
+        } else {
+            self.insert_node(ni + 1, Node::with(&enc));
+            self.insert_node(ni + 2, tail);
+        }
+    }
+
+    /// Removes `n` elements starting at element `start` (clipped to the list).
+    pub fn remove_range(&mut self, start: usize, n: usize) {
+        if start >= self.len || n == 0 {
+            return;
+        }
+        let n = n.min(self.len - start);
+        let (mut ni, k) = self.locate(start);
+        self.len -= n;
+        let mut left = n;
+        if k > 0 {
+            let node = &mut self.nodes[ni];
+            let m = left.min(node.count as usize - k);
+            let off = node.offset_of(k);
+            node.remove(off, m);
+            left -= m;
+            ni += 1;
+        }
+        let mut end = ni;
+        while left > 0 && end < self.nodes.len() && self.nodes[end].count as usize <= left {
+            left -= self.nodes[end].count as usize;
+            end += 1;
+        }
+        if end > ni {
+            self.nodes.drain(ni, end);
+        }
+        if left > 0 {
+            self.nodes[ni].remove(0, left);
+        }
+        if ni > 0 && ni < self.nodes.len() && self.mergeable(&self.nodes[ni - 1], &self.nodes[ni]) {
+            self.merge_next(ni - 1);
+        }
+    }
+
+    /// Appends node `i + 1` to node `i`.
+    fn merge_next(&mut self, i: usize) {
+        if let Some(b) = self.nodes.remove(i + 1) {
+            let a = &mut self.nodes[i];
+            a.buf.reserve_exact(b.buf.len());
+            a.buf.extend_from_slice(&b.buf);
+            a.count += b.count;
+        }
+    }
+
+    /// Removes up to `limit` elements equal to `v` (0: all), scanning from the
+    /// tail when `from_tail`. Returns how many were removed.
+    pub fn remove_matching(&mut self, v: &[u8], limit: usize, from_tail: bool) -> usize {
+        let needle = Needle::new(v);
+        let mut removed = 0;
+        let mut offs = Vec::new();
+        let mut dead = Vec::new();
+        let n_nodes = self.nodes.len();
+        for step in 0..n_nodes {
+            if limit != 0 && removed == limit {
+                break;
+            }
+            let ni = if from_tail { n_nodes - 1 - step } else { step };
+            let node = &mut self.nodes[ni];
+            node.offsets(&mut offs);
+            dead.clear();
+            for j in 0..offs.len() {
+                let j = if from_tail { offs.len() - 1 - j } else { j };
+                if decode(&node.buf, offs[j]).0.matches(&needle) {
+                    dead.push(j);
+                    removed += 1;
+                    if limit != 0 && removed == limit {
+                        break;
+                    }
+                }
+            }
+            if dead.is_empty() {
+                continue;
+            }
+            dead.sort_unstable();
+            let gone: usize = dead.iter().map(|&j| entry_size(&node.buf, offs[j])).sum();
+            let mut kept = Vec::with_capacity(node.buf.len() - gone);
+            let mut from = 0;
+            for &j in &dead {
+                kept.extend_from_slice(&node.buf[from..offs[j]]);
+                from = node.next(offs[j]);
+            }
+            kept.extend_from_slice(&node.buf[from..]);
+            node.buf = kept;
+            node.count -= dead.len() as u32;
+        }
+        if removed > 0 {
+            self.len -= removed;
+            self.compact();
+        }
+        removed
+    }
+
+    /// Drops empty nodes and merges neighbours that fit in one node.
+    fn compact(&mut self) {
+        let old = std::mem::take(&mut self.nodes);
+        let mut out: VecDeque<Node> = VecDeque::with_capacity(old.len());
+        let old: Vec<Node> = match old {
+            Nodes::One(n) => vec![n],
+            Nodes::Many(d) => d.into(),
+        };
+        for node in old {
+            if node.count == 0 {
+                continue;
+            }
+            if let Some(last) = out.back_mut() {
+                if self.mergeable(last, &node) {
+                    last.buf.reserve_exact(node.buf.len());
+                    last.buf.extend_from_slice(&node.buf);
+                    last.count += node.count;
+                    continue;
+                }
+            }
+            out.push_back(node);
+        }
+        for n in out.iter_mut() {
+            n.trim_capacity();
+        }
+        out.shrink_to_fit();
+        self.nodes = Nodes::from(out);
+    }
+
+    /// Index of the first element equal to `v`, from the head.
+    pub fn position(&self, v: &[u8]) -> Option<usize> {
+        let needle = Needle::new(v);
+        self.iter().position(|it| it.matches(&needle))
+    }
+
+    /// All elements from the head.
+    pub fn iter(&self) -> Iter<'_> {
+        self.iter_from(0, true)
+    }
+
+    /// Elements from element `i`, towards the tail (`forward`) or the head.
+    pub fn iter_from(&self, i: usize, forward: bool) -> Iter<'_> {
+        if i >= self.len {
+            return Iter { list: self, ni: 0, off: 0, left: 0, forward };
+        }
+        let (ni, k) = self.locate(i);
+        let off = self.nodes[ni].offset_of(k);
+        let left = if forward { self.len - i } else { i + 1 };
+        Iter { list: self, ni, off, left, forward }
+    }
+}
+
+/// Iterator over a list's elements in one direction.
+pub struct Iter<'a> {
+    list: &'a List,
+    ni: usize,
+    off: usize,
+    left: usize,
+    forward: bool,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Item<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Item<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        let list = self.list;
+        let node = &list.nodes[self.ni];
+        let (item, l) = decode(&node.buf, self.off);
+        self.left -= 1;
+        if self.left > 0 {
+            if self.forward {
+                self.off += l + backlen_size(l);
+                if self.off >= node.buf.len() {
+                    self.ni += 1;
+                    self.off = 0;
+                }
+            } else if self.off == 0 {
+                self.ni -= 1;
+                self.off = list.nodes[self.ni].last();
+            } else {
+                self.off = node.prev(self.off);
+            }
+        }
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    fn check(l: &List, model: &VecDeque<Vec<u8>>) {
+        assert_eq!(l.len(), model.len());
+        assert_eq!(l.nodes.iter().map(|n| n.count as usize).sum::<usize>(), l.len);
+        assert!(l.nodes.iter().all(|n| n.count > 0));
+        let fwd: Vec<Vec<u8>> = l.iter().map(|i| i.to_vec()).collect();
+        assert_eq!(fwd, model.iter().cloned().collect::<Vec<_>>());
+        if !model.is_empty() {
+            let back: Vec<Vec<u8>> = l.iter_from(l.len() - 1, false).map(|i| i.to_vec()).collect();
+            assert_eq!(back, model.iter().rev().cloned().collect::<Vec<_>>());
+        }
+    }
+
+    fn value(r: &mut StdRng) -> Vec<u8> {
+        match r.gen_range(0..10) {
+            0 => r.gen_range(-200i64..200).to_string().into_bytes(),
+            1 => r.gen::<i64>().to_string().into_bytes(),
+            2 => r.gen_range(-70000i64..70000).to_string().into_bytes(),
+            3 => r.gen_range(-(1i64 << 32)..(1 << 32)).to_string().into_bytes(),
+            4 => vec![b'x'; r.gen_range(0..300)],
+            5 => vec![b'y'; r.gen_range(4000..5000)],
+            6 => b"-0".to_vec(),
+            7 => b"007".to_vec(),
+            _ => vec![b'a' + r.gen_range(0..3u8)],
+        }
+    }
+
+    #[test]
+    fn small_header() {
+        assert!(std::mem::size_of::<List>() <= 56, "{}", std::mem::size_of::<List>());
+        let mut l = List::new(-2);
+        l.push(b"hello", false);
+        assert_eq!(l.nodes.table_bytes(), 0);
+    }
+
+    #[test]
+    fn roundtrip_encodings() {
+        for v in [
+            "0",
+            "127",
+            "128",
+            "-1",
+            "-4096",
+            "4095",
+            "4096",
+            "-4097",
+            "32767",
+            "-32768",
+            "32768",
+            "8388607",
+            "-8388608",
+            "8388608",
+            "2147483647",
+            "-2147483648",
+            "2147483648",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "",
+            "-0",
+            "01",
+            "+1",
+            " 1",
+            "abc",
+        ] {
+            let mut l = List::new(-2);
+            l.push(v.as_bytes(), false);
+            assert_eq!(l.get(0).map(|i| i.to_vec()), Some(v.as_bytes().to_vec()), "{v}");
+            assert!(l.get(0).is_some_and(|i| i.matches(&Needle::new(v.as_bytes()))));
+        }
+        for n in [0usize, 63, 64, 127, 128, 4095, 4096, 16383, 16384, 70000] {
+            let v = vec![b'z'; n];
+            let mut l = List::new(-2);
+            l.push(&v, true);
+            l.push(b"1", true);
+            assert_eq!(l.get(1).map(|i| i.to_vec()), Some(v.clone()));
+            assert_eq!(l.iter_from(1, false).map(|i| i.to_vec()).collect::<Vec<_>>(), vec![v.clone(), b"1".to_vec()]);
+        }
+    }
+
+    #[test]
+    fn random_ops_against_model() {
+        for fill in [-5, -2, -1, 0, 1, 2, 3, 7, 128] {
+            let seed: u64 = rand::thread_rng().gen();
+            let mut r = StdRng::seed_from_u64(seed);
+            let mut l = List::new(fill);
+            let mut m: VecDeque<Vec<u8>> = VecDeque::new();
+            for step in 0..4000 {
+                let op = r.gen_range(0..10);
+                match op {
+                    0 | 1 => {
+                        let v = value(&mut r);
+                        let front = r.gen_bool(0.5);
+                        l.push(&v, front);
+                        if front {
+                            m.push_front(v)
+                        } else {
+                            m.push_back(v)
+                        }
+                    }
+                    2 => {
+                        let front = r.gen_bool(0.5);
+                        let a = l.pop(front);
+                        let b = if front { m.pop_front() } else { m.pop_back() };
+                        assert_eq!(a, b);
+                    }
+                    3 => {
+                        let i = r.gen_range(0..=m.len());
+                        let v = value(&mut r);
+                        l.insert(i, &v);
+                        m.insert(i, v);
+                    }
+                    4 if !m.is_empty() => {
+                        let i = r.gen_range(0..m.len());
+                        let v = value(&mut r);
+                        assert!(l.set(i, &v));
+                        m[i] = v;
+                    }
+                    5 => {
+                        let s = r.gen_range(0..=m.len());
+                        let n = r.gen_range(0..5);
+                        l.remove_range(s, n);
+                        let e = (s + n).min(m.len());
+                        m.drain(s..e);
+                    }
+                    6 => {
+                        let v = value(&mut r);
+                        let limit = r.gen_range(0..3);
+                        let tail = r.gen_bool(0.5);
+                        let got = l.remove_matching(&v, limit, tail);
+                        let mut removed = 0;
+                        let idx: Vec<usize> = if tail { (0..m.len()).rev().collect() } else { (0..m.len()).collect() };
+                        let mut dead = Vec::new();
+                        for i in idx {
+                            if m[i] == v && (limit == 0 || removed < limit) {
+                                dead.push(i);
+                                removed += 1;
+                            }
+                        }
+                        dead.sort_unstable();
+                        for i in dead.into_iter().rev() {
+                            m.remove(i);
+                        }
+                        assert_eq!(got, removed);
+                    }
+                    7 if !m.is_empty() => {
+                        let i = r.gen_range(0..m.len());
+                        assert_eq!(l.get(i).map(|x| x.to_vec()), Some(m[i].clone()));
+                        let fwd: Vec<Vec<u8>> = l.iter_from(i, true).map(|x| x.to_vec()).collect();
+                        assert_eq!(fwd, m.iter().skip(i).cloned().collect::<Vec<_>>());
+                    }
+                    _ => {}
+                }
+                if step % 97 == 0 {
+                    check(&l, &m);
+                }
+            }
+            check(&l, &m);
+            let c = l.clone();
+            check(&c, &m);
+        }
     }
 }
