@@ -1,28 +1,532 @@
-//! The set type. Placeholder representation until its family lands (issue 3).
+//! The set type, with Redis 7.0's two encodings: `intset`, one contiguous
+//! sorted array of integers packed at 16, 32 or 64 bits (widened for all
+//! members when a value needs more, never narrowed), used while every member is
+//! an integer and the count stays within set-max-intset-entries; and
+//! `hashtable`, a `Dict` with no values, which a set never leaves.
 
-/// A set value.
-#[derive(Clone, Default)]
-pub struct Set {
-    len: usize,
+use super::dict::Dict;
+use super::sbytes::SBytes;
+use crate::util::parse_i64;
+
+/// A sorted array of distinct integers stored little-endian at one width
+/// (2, 4 or 8 bytes) for all members, as Redis's intset.
+#[derive(Clone)]
+pub struct IntSet {
+    width: u8,
+    data: Vec<u8>,
 }
 
-impl Set {
-    /// Number of elements.
+/// The smallest width (in bytes) that holds `v`.
+fn width_for(v: i64) -> u8 {
+    if v >= i16::MIN as i64 && v <= i16::MAX as i64 {
+        2
+    } else if v >= i32::MIN as i64 && v <= i32::MAX as i64 {
+        4
+    } else {
+        8
+    }
+}
+
+impl Default for IntSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl IntSet {
+    pub fn new() -> Self {
+        IntSet { width: 2, data: Vec::new() }
+    }
+
+    #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.data.len() / self.width as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.data.is_empty()
+    }
+
+    /// The member at position `i` (in ascending order). `i` must be below `len()`.
+    #[inline]
+    pub fn get(&self, i: usize) -> i64 {
+        let w = self.width as usize;
+        let b = &self.data[i * w..i * w + w];
+        match w {
+            2 => i16::from_le_bytes([b[0], b[1]]) as i64,
+            4 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
+            _ => i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        }
+    }
+
+    fn put(&mut self, i: usize, v: i64) {
+        let w = self.width as usize;
+        let b = &mut self.data[i * w..i * w + w];
+        match w {
+            2 => b.copy_from_slice(&(v as i16).to_le_bytes()),
+            4 => b.copy_from_slice(&(v as i32).to_le_bytes()),
+            _ => b.copy_from_slice(&v.to_le_bytes()),
+        }
+    }
+
+    /// Binary search: `Ok(position)` when present, else `Err(insertion point)`.
+    fn search(&self, v: i64) -> Result<usize, usize> {
+        let n = self.len();
+        if width_for(v) > self.width {
+            // Out of range for the current width: beyond every member.
+            return Err(if v < 0 { 0 } else { n });
+        }
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let x = self.get(mid);
+            if x == v {
+                return Ok(mid);
+            }
+            if x < v {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Err(lo)
+    }
+
+    pub fn contains(&self, v: i64) -> bool {
+        self.search(v).is_ok()
+    }
+
+    /// Adds `v`; false when already present.
+    pub fn insert(&mut self, v: i64) -> bool {
+        if width_for(v) > self.width {
+            self.upgrade_and_add(v);
+            return true;
+        }
+        let pos = match self.search(v) {
+            Ok(_) => return false,
+            Err(p) => p,
+        };
+        let w = self.width as usize;
+        let old = self.data.len();
+        self.data.reserve_exact(w);
+        self.data.resize(old + w, 0);
+        self.data.copy_within(pos * w..old, pos * w + w);
+        self.put(pos, v);
+        true
+    }
+
+    /// Re-encodes every member at the width `v` needs, then adds `v`, which
+    /// (being out of the old range) goes first when negative, else last.
+    fn upgrade_and_add(&mut self, v: i64) {
+        let n = self.len();
+        let nw = width_for(v);
+        let old = std::mem::replace(self, IntSet { width: nw, data: Vec::with_capacity((n + 1) * nw as usize) });
+        let push = |s: &mut IntSet, x: i64| match nw {
+            4 => s.data.extend_from_slice(&(x as i32).to_le_bytes()),
+            _ => s.data.extend_from_slice(&x.to_le_bytes()),
+        };
+        if v < 0 {
+            push(self, v);
+        }
+        for i in 0..n {
+            push(self, old.get(i));
+        }
+        if v >= 0 {
+            push(self, v);
+        }
+    }
+
+    /// Removes `v`; false when absent.
+    pub fn remove(&mut self, v: i64) -> bool {
+        let Ok(pos) = self.search(v) else { return false };
+        let w = self.width as usize;
+        let len = self.data.len();
+        self.data.copy_within(pos * w + w..len, pos * w);
+        self.data.truncate(len - w);
+        if self.data.capacity() - self.data.len() >= 64 {
+            self.data.shrink_to_fit();
+        }
+        true
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    pub fn heap_size(&self) -> usize {
+        self.data.capacity()
+    }
+}
+
+/// One member as a set stores it: an integer of an intset, or the bytes of a
+/// hashtable entry.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Member<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl Member<'_> {
+    /// The member's bytes (integers in decimal).
+    pub fn to_vec(&self) -> Vec<u8> {
+        match self {
+            Member::Int(n) => itoa::Buffer::new().format(*n).as_bytes().to_vec(),
+            Member::Str(s) => s.to_vec(),
+        }
+    }
+
+    /// Calls `f` with the member's bytes, formatting integers on the stack.
+    pub fn with_bytes<T>(&self, f: impl FnOnce(&[u8]) -> T) -> T {
+        match self {
+            Member::Int(n) => f(itoa::Buffer::new().format(*n).as_bytes()),
+            Member::Str(s) => f(s),
+        }
+    }
+}
+
+/// A set value.
+pub enum Set {
+    Ints(IntSet),
+    Table(Dict<()>),
+}
+
+impl Default for Set {
+    fn default() -> Self {
+        Set::Ints(IntSet::new())
+    }
+}
+
+impl Clone for Set {
+    fn clone(&self) -> Self {
+        match self {
+            Set::Ints(i) => Set::Ints(i.clone()),
+            Set::Table(d) => {
+                let mut n = Dict::new();
+                for (k, _) in d.iter() {
+                    n.insert_new(k.clone(), ());
+                }
+                Set::Table(n)
+            }
+        }
+    }
+}
+
+impl Set {
+    /// An empty set in the encoding Redis gives a set created for `first`:
+    /// `intset` when it is an integer, else `hashtable`.
+    pub fn for_first(first: &[u8]) -> Set {
+        if parse_i64(first).is_some() {
+            Set::Ints(IntSet::new())
+        } else {
+            Set::Table(Dict::new())
+        }
+    }
+
+    /// An empty intset (the start of every computed set, as in Redis).
+    pub fn new_intset() -> Set {
+        Set::Ints(IntSet::new())
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Set::Ints(i) => i.len(),
+            Set::Table(d) => d.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        "hashtable"
+        match self {
+            Set::Ints(_) => "intset",
+            Set::Table(_) => "hashtable",
+        }
     }
 
-    /// Heap bytes owned (for MEMORY USAGE and lazy freeing decisions).
+    /// Heap bytes owned (for MEMORY USAGE and lazy freeing decisions); the
+    /// hashtable figure is an estimate that costs O(1).
     pub fn heap_size(&self) -> usize {
-        0
+        match self {
+            Set::Ints(i) => i.heap_size(),
+            Set::Table(d) => d.len() * 32 + d.buckets() * 8,
+        }
+    }
+
+    /// Converts an intset to a hashtable (no-op for a hashtable).
+    pub fn convert_to_table(&mut self) {
+        if let Set::Ints(is) = self {
+            let mut d = Dict::new();
+            let mut b = itoa::Buffer::new();
+            for v in is.iter() {
+                d.insert_new(SBytes::new(b.format(v).as_bytes()), ());
+            }
+            *self = Set::Table(d);
+        }
+    }
+
+    /// Adds a member; false when it was already present. An intset becomes a
+    /// hashtable on a non-integer member or past `max_intset` members.
+    pub fn add(&mut self, m: &[u8], max_intset: usize) -> bool {
+        if let Set::Ints(is) = self {
+            match parse_i64(m) {
+                Some(v) => {
+                    if !is.insert(v) {
+                        return false;
+                    }
+                    if is.len() > max_intset {
+                        self.convert_to_table();
+                    }
+                    return true;
+                }
+                None => self.convert_to_table(),
+            }
+        }
+        match self {
+            Set::Table(d) => {
+                if d.contains_key(m) {
+                    false
+                } else {
+                    d.insert_new(SBytes::new(m), ());
+                    true
+                }
+            }
+            Set::Ints(_) => false,
+        }
+    }
+
+    /// `add` for a member taken from another set.
+    pub fn add_member(&mut self, m: Member, max_intset: usize) -> bool {
+        match (&mut *self, m) {
+            (Set::Ints(is), Member::Int(v)) => {
+                if !is.insert(v) {
+                    return false;
+                }
+                if is.len() > max_intset {
+                    self.convert_to_table();
+                }
+                true
+            }
+            _ => m.with_bytes(|b| self.add(b, max_intset)),
+        }
+    }
+
+    /// Removes a member; false when absent.
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        match self {
+            Set::Ints(is) => parse_i64(m).is_some_and(|v| is.remove(v)),
+            Set::Table(d) => d.remove(m).is_some(),
+        }
+    }
+
+    pub fn remove_member(&mut self, m: Member) -> bool {
+        match (&mut *self, m) {
+            (Set::Ints(is), Member::Int(v)) => is.remove(v),
+            _ => m.with_bytes(|b| self.remove(b)),
+        }
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        match self {
+            Set::Ints(is) => parse_i64(m).is_some_and(|v| is.contains(v)),
+            Set::Table(d) => d.contains_key(m),
+        }
+    }
+
+    pub fn contains_member(&self, m: Member) -> bool {
+        match (self, m) {
+            (Set::Ints(is), Member::Int(v)) => is.contains(v),
+            _ => m.with_bytes(|b| self.contains(b)),
+        }
+    }
+
+    /// Every member: ascending for an intset, table order for a hashtable.
+    pub fn iter(&self) -> Iter<'_> {
+        match self {
+            Set::Ints(is) => Iter::Ints(is, 0),
+            Set::Table(d) => Iter::Table(d.iter()),
+        }
+    }
+
+    /// A random member (uniform for an intset; Dict's bucket sampling otherwise).
+    pub fn random<R: rand::Rng>(&self, rng: &mut R) -> Option<Member<'_>> {
+        match self {
+            Set::Ints(is) => {
+                let n = is.len();
+                if n == 0 {
+                    None
+                } else {
+                    Some(Member::Int(is.get(rng.gen_range(0..n))))
+                }
+            }
+            Set::Table(d) => fair_random(d, rng).map(|k| Member::Str(k.as_slice())),
+        }
+    }
+}
+
+/// A random member of a hashtable, uniform (Redis's dictGetFairRandomKey
+/// only approaches this): rejection sampling over bucket groups, keeping a
+/// group of `n` members with probability n/6, then one of its members, so
+/// every member weighs the same whatever its chain length. A group is what
+/// one scan step visits: one bucket, or during a rehash one bucket of the
+/// smaller table with the buckets of the larger one that map to it (a
+/// throwaway step aligns a random cursor on a group's start). If rejection
+/// keeps failing: a run of consecutive groups from a random start holding at
+/// least 20 members (or the whole table), one of them chosen uniformly.
+fn fair_random<'a, R: rand::Rng>(d: &'a Dict<()>, rng: &mut R) -> Option<&'a SBytes> {
+    const WANT: usize = 20;
+    const MAX_CHAIN: usize = 6;
+    if d.is_empty() {
+        return None;
+    }
+    let found = |pick: Option<SBytes>| pick.and_then(|p| d.get_key_value(&p).map(|(k, _)| k));
+    for _ in 0..1000 {
+        let c: u64 = if d.is_rehashing() { d.scan(rng.gen(), |_, _| {}) } else { rng.gen() };
+        let mut n = 0usize;
+        d.scan(c, |_, _| n += 1);
+        if n == 0 || rng.gen_range(0..MAX_CHAIN) >= n {
+            continue;
+        }
+        let j = rng.gen_range(0..n);
+        let mut i = 0usize;
+        let mut pick = None;
+        d.scan(c, |k, _| {
+            if i == j {
+                pick = Some(k.clone());
+            }
+            i += 1;
+        });
+        return found(pick);
+    }
+    // One throwaway step turns a random number into a cursor of the table's cycle.
+    let start = d.scan(rng.gen(), |_, _| {});
+    let mut cursor = start;
+    let mut seen = 0usize;
+    let mut steps = 0usize;
+    let mut pick: Option<SBytes> = None;
+    loop {
+        cursor = d.scan(cursor, |k, _| {
+            seen += 1;
+            if rng.gen_range(0..seen) == 0 {
+                pick = Some(k.clone());
+            }
+        });
+        steps += 1;
+        if seen >= WANT || cursor == start || (seen > 0 && steps >= WANT * 10) {
+            break;
+        }
+    }
+    found(pick)
+}
+
+/// Iterator over a set's members.
+pub enum Iter<'a> {
+    Ints(&'a IntSet, usize),
+    Table(super::dict::Iter<'a, ()>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Member<'a>;
+    fn next(&mut self) -> Option<Member<'a>> {
+        match self {
+            Iter::Ints(is, i) => {
+                if *i >= is.len() {
+                    return None;
+                }
+                let v = is.get(*i);
+                *i += 1;
+                Some(Member::Int(v))
+            }
+            Iter::Table(it) => it.next().map(|(k, _)| Member::Str(k.as_slice())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intset_widths_and_order() {
+        let mut s = IntSet::new();
+        for v in [5, -3, 100, 7, 5] {
+            s.insert(v);
+        }
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![-3, 5, 7, 100]);
+        assert_eq!(s.width, 2);
+        assert!(s.insert(70000));
+        assert_eq!(s.width, 4);
+        assert!(s.insert(i64::MIN));
+        assert_eq!(s.width, 8);
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![i64::MIN, -3, 5, 7, 100, 70000]);
+        assert!(s.contains(70000) && !s.contains(70001) && s.contains(i64::MIN));
+        assert!(s.remove(5) && !s.remove(5));
+        assert!(s.remove(i64::MIN));
+        assert_eq!(s.width, 8);
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![-3, 7, 100, 70000]);
+        let mut t = IntSet::new();
+        t.insert(1);
+        assert!(!t.contains(1 << 40) && !t.contains(-(1 << 40)));
+        assert!(!t.remove(1 << 40));
+        assert!(t.insert(-(1 << 20)));
+        assert_eq!(t.iter().collect::<Vec<_>>(), vec![-(1 << 20), 1]);
+    }
+
+    /// Chi-square per degree of freedom of `fair_random` draws (about 1 when uniform).
+    fn chi_per_df(d: &Dict<()>, draws: usize) -> f64 {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..draws {
+            let k = fair_random(d, &mut rng).map(|k| k.to_vec()).unwrap_or_default();
+            *counts.entry(k).or_insert(0usize) += 1;
+        }
+        assert_eq!(counts.len(), d.len());
+        let e = draws as f64 / d.len() as f64;
+        let chi: f64 = counts.values().map(|&c| (c as f64 - e).powi(2) / e).sum();
+        chi / (d.len() - 1) as f64
+    }
+
+    #[test]
+    fn hashtable_random_is_uniform_even_while_rehashing() {
+        for n in [10usize, 100, 513, 700, 5000] {
+            let mut d: Dict<()> = Dict::new();
+            for i in 0..n {
+                d.insert_new(SBytes::new(format!("m{i}").as_bytes()), ());
+            }
+            let x = chi_per_df(&d, (n * 50).max(20000));
+            assert!(x < 1.6, "n={n} rehashing={} chi2/df={x}", d.is_rehashing());
+        }
+        let mut d: Dict<()> = Dict::new();
+        for i in 0..1000 {
+            d.insert_new(SBytes::new(format!("m{i}").as_bytes()), ());
+        }
+        for i in 60..1000 {
+            d.remove(format!("m{i}").as_bytes());
+        }
+        let x = chi_per_df(&d, 6000);
+        assert!(x < 1.6, "shrunk: rehashing={} chi2/df={x}", d.is_rehashing());
+    }
+
+    #[test]
+    fn conversions() {
+        let mut s = Set::for_first(b"1");
+        assert_eq!(s.encoding(), "intset");
+        for i in 0..3 {
+            assert!(s.add(i.to_string().as_bytes(), 3));
+        }
+        assert_eq!(s.encoding(), "intset");
+        assert!(s.add(b"3", 3));
+        assert_eq!(s.encoding(), "hashtable");
+        assert!(s.contains(b"2") && !s.contains(b"02"));
+        let mut t = Set::for_first(b"1");
+        assert!(t.add(b"1", 512) && t.add(b"01", 512));
+        assert_eq!(t.encoding(), "hashtable");
+        assert_eq!(t.len(), 2);
+        assert!(t.remove(b"01"));
+        assert_eq!(t.encoding(), "hashtable");
     }
 }
