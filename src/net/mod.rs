@@ -69,7 +69,7 @@ pub async fn serve_unix(sh: Arc<Shared>, listener: tokio::net::UnixListener, pat
         let sh2 = sh.clone();
         let p = path.clone();
         tokio::spawn(async move {
-            handle(sh2, sock, format!("{p}:0"), p, fd, true, true).await;
+            handle(sh2, sock, format!("{p}:0"), format!("{p}:0"), fd, true, true).await;
         });
     }
 }
@@ -191,6 +191,12 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
                 }
             };
         }
+        // Redis checks the limit on what has arrived before parsing it.
+        if rbuf.len() + parser.pending_bytes() > qlimit {
+            sh.server.lock().stats.client_query_buffer_limit_disconnections += 1;
+            crate::log::warning("Closing client that reached max query buffer length");
+            return;
+        }
         // Parse every complete request now in the buffer.
         let mut proto_err = None;
         loop {
@@ -237,7 +243,7 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
             }
         }
         if !out.buf.is_empty() {
-            if sock.write_all(&out.buf).await.is_err() {
+            if sock.write_all_reading(&out.buf, &mut rbuf, qlimit.saturating_add(1)).await.is_err() {
                 return;
             }
             out.buf.clear();

@@ -99,6 +99,47 @@ impl Sock {
     }
 }
 
+impl Sock {
+    /// Writes all of `data`; while the peer is not reading (its window is full)
+    /// keeps reading its requests into `rbuf`, up to `limit` bytes, so that a
+    /// client that writes a whole pipeline before reading any reply cannot
+    /// deadlock with us. Fails when the peer closes.
+    pub async fn write_all_reading(&self, mut data: &[u8], rbuf: &mut BytesMut, limit: usize) -> io::Result<()> {
+        while !data.is_empty() {
+            match send(self.fd.get_ref(), data) {
+                Ok(n) => {
+                    data = &data[n..];
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if rbuf.capacity() - rbuf.len() < 1024 {
+                rbuf.reserve(16 * 1024);
+            }
+            let can_read = rbuf.len() < limit;
+            tokio::select! {
+                guard = self.fd.writable() => {
+                    let mut guard = guard?;
+                    match guard.try_io(|fd| send(fd.get_ref(), data)) {
+                        Ok(Ok(n)) => data = &data[n..],
+                        Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Ok(Err(e)) => return Err(e),
+                        Err(_would_block) => {}
+                    }
+                }
+                r = self.read_buf(rbuf), if can_read => {
+                    if r? == 0 {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn send(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
     // SAFETY: `fd` is an open socket; `data` is a live slice of `data.len()` bytes.
     // MSG_NOSIGNAL turns a write to a closed peer into EPIPE instead of SIGPIPE.

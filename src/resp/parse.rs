@@ -41,6 +41,12 @@ impl Parser {
         Self::default()
     }
 
+    /// Bytes of the arguments of a partly received command already taken out
+    /// of the read buffer (they count toward `client-query-buffer-limit`).
+    pub fn pending_bytes(&self) -> usize {
+        self.args.iter().map(|a| a.len()).sum()
+    }
+
     /// True when a command has been partly received.
     pub fn in_progress(&self) -> bool {
         self.remaining > 0 || self.bulk_len.is_some()
@@ -69,7 +75,7 @@ impl Parser {
                 _ => return Err(ProtoError("invalid multibulk length")),
             };
             if !lim.authenticated && n > 10 {
-                return Err(ProtoError("invalid multibulk length"));
+                return Err(ProtoError("unauthenticated multibulk length"));
             }
             buf.advance(line_end + 2);
             if n <= 0 {
@@ -99,7 +105,7 @@ impl Parser {
                         _ => return Err(ProtoError("invalid bulk length")),
                     };
                     if !lim.authenticated && l > 16384 {
-                        return Err(ProtoError("invalid bulk length"));
+                        return Err(ProtoError("unauthenticated bulk length"));
                     }
                     buf.advance(line_end + 2);
                     let l = l as usize;
@@ -217,7 +223,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -245,7 +251,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         c => c,
                     });
                 } else if line[i] == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -261,7 +267,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if line[i] == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -274,7 +280,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c | 0 => {
                         i += 1;
                         break;
                     }
@@ -287,6 +293,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         out.push(cur);
     }
+}
+
+/// C's `isspace`: also vertical tab and form feed.
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 fn is_hex(c: u8) -> bool {
