@@ -225,6 +225,12 @@ fn redis_rs_errors(port: u16) {
     assert!(e.detail().unwrap().starts_with("CONFIG SET failed"), "{e:?}");
     let e = redis::cmd("SELECT").arg(99).query::<()>(&mut c).unwrap_err();
     assert_eq!(e.detail(), Some("DB index is out of range"));
+    // WRONGTYPE is not one of redis-rs's named kinds: an extension error with its code.
+    let _: usize = redis::cmd("RPUSH").arg("list").arg("x").query(&mut c).unwrap();
+    let e = c.get::<_, String>("list").unwrap_err();
+    assert_eq!(e.kind(), redis::ErrorKind::ExtensionError);
+    assert_eq!(e.code(), Some("WRONGTYPE"));
+    assert_eq!(e.detail(), Some("Operation against a key holding the wrong kind of value"));
     // A reply of the wrong type is a client-side TypeError, not a server error.
     let e = c.get::<_, i64>("txt").unwrap_err();
     assert_eq!(e.kind(), redis::ErrorKind::TypeError);

@@ -303,7 +303,6 @@ fn value_of_200mb_is_not_copied_quadratically() {
 }
 
 #[test]
-#[ignore = "server bug: a connection stops reading requests while its reply write is blocked, so a client that writes a big pipeline before reading (redis-py Pipeline.execute, redis-rs pipe().query) deadlocks; Redis keeps reading and buffers the replies"]
 fn pipeline_written_before_reading_does_not_deadlock() {
     // redis-py's Pipeline.execute() and redis-rs's pipe().query() write every command
     // before reading any reply. Redis keeps reading while replies pile up in its output
@@ -319,7 +318,7 @@ fn pipeline_written_before_reading_does_not_deadlock() {
             req.extend(mb(&[b"GET", b"big"]));
             req.extend(mb(&[b"SET", b"x", &one_mb]));
         }
-        c.set_write_timeout(Some(Duration::from_secs(20))).ok();
+        c.set_write_timeout(Some(Duration::from_secs(5))).ok();
         let started = Instant::now();
         let sent = c.write_all(&req);
         assert!(
@@ -399,9 +398,9 @@ fn multibulk_and_bulk_length_errors_match_redis() {
 }
 
 #[test]
-fn huge_announced_lengths_do_not_allocate_up_front() {
-    // A client announcing 2^31-1 arguments or a 512 MB bulk and sending nothing else
-    // must not make the server reserve that memory; others keep being served.
+fn huge_announced_lengths_do_not_exhaust_memory() {
+    // Clients announcing 2^31-1 arguments and a 512 MB bulk, then sending nothing
+    // else, must not make the server touch that much memory; others keep being served.
     let s = Server::ferrokv();
     let mut idle = Vec::new();
     for _ in 0..20 {
@@ -448,7 +447,6 @@ fn multibulk_count_line_ends_at_first_cr() {
 }
 
 #[test]
-#[ignore = "server bug: inline parsing does not treat \\v (0x0b) as a separator like Redis's isspace() (`\\x0bPING` -> unknown command instead of PONG)"]
 fn inline_vertical_tab_is_whitespace() {
     let d = diff_with(&[]);
     same_as_redis(&d, b"\x0bPING\r\n");
@@ -581,6 +579,17 @@ fn resp3_reply_types_after_hello_3() {
          ECHO done",
     );
     d.check_unordered(&["KEYS", "*"]);
+    // Aggregates of the other types: a hash is a map in RESP3.
+    d.check_script("HSET h f1 v1 f2 v2\nHGETALL h\nHGETALL missing\nRPUSH l a b\nLRANGE l 0 -1\nLPOP missing");
+    assert!(matches!(d.f.cmd(&["HGETALL", "h"]), Resp::Map(_)));
+    // Doubles, from sorted sets (only once ZSCORE is built: unknown commands are absent, not stubs).
+    if d.f.cmd(&["COMMAND", "INFO", "zscore"]) != Resp::arr(vec![Resp::Null]) {
+        d.check_script("ZADD z 1.5 m 2 n\nZSCORE z m\nZSCORE z n\nZSCORE z missing\nZINCRBY z 0.25 m\nZADD z INCR 1 n");
+        assert_eq!(d.f.cmd(&["ZSCORE", "z", "m"]), Resp::Double("1.75".into()));
+        assert_eq!(d.f.cmd(&["ZSCORE", "z", "missing"]), Resp::Null);
+    } else {
+        eprintln!("NOTICE: ZSCORE not built yet; RESP3 doubles not checked");
+    }
     // Several parameters: Redis's order follows its internal dict, so compare as a set of pairs.
     let sorted_map = |r: Resp| match r {
         Resp::Map(mut m) => {

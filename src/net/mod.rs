@@ -165,6 +165,9 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
     // Fires on CLIENT KILL and at shutdown; armed once for the connection's life.
     let killed = signal.notify.notified();
     tokio::pin!(killed);
+    // Set when requests arrived while we were writing or blocked: they must be
+    // parsed before waiting for more.
+    let mut unparsed = false;
     loop {
         if signal.killed() || sh.shutdown.load(Ordering::Relaxed) {
             return;
@@ -172,7 +175,7 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
         // Read only when nothing is left to run (commands pipelined behind a
         // blocking command wait in `batch`).
         let mut n = 0;
-        if batch.is_empty() {
+        if batch.is_empty() && !unparsed {
             if rbuf.capacity() - rbuf.len() < 1024 {
                 rbuf.reserve(READ_CHUNK);
             }
@@ -191,6 +194,7 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
                 }
             };
         }
+        unparsed = false;
         // Redis checks the limit on what has arrived before parsing it.
         if rbuf.len() + parser.pending_bytes() > qlimit {
             sh.server.lock().stats.client_query_buffer_limit_disconnections += 1;
@@ -243,9 +247,11 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
             }
         }
         if !out.buf.is_empty() {
+            let before = rbuf.len();
             if sock.write_all_reading(&out.buf, &mut rbuf, qlimit.saturating_add(1)).await.is_err() {
                 return;
             }
+            unparsed = rbuf.len() > before;
             out.buf.clear();
             if out.buf.capacity() > 1 << 20 {
                 out.buf = BytesMut::with_capacity(16 * 1024);
@@ -258,6 +264,7 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
             if !wait_while_blocked(sh, sock, id, signal, deadline, &mut rbuf, killed.as_mut()).await {
                 return;
             }
+            unparsed = !rbuf.is_empty();
         }
     }
 }

@@ -280,7 +280,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c | 0 => {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
                         i += 1;
                         break;
                     }

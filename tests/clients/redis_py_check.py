@@ -167,6 +167,29 @@ def strings_and_keys(r):
     eq("still usable after errors", r.ping(), True)
 
 
+def other_types(r):
+    """Lists and hashes, and the WRONGTYPE error a string command gets on them."""
+    r.delete("l", "h")
+    eq("rpush", r.rpush("l", "a", "b", "c"), 3)
+    eq("lrange", r.lrange("l", 0, -1), [b"a", b"b", b"c"])
+    eq("lpop", r.lpop("l"), b"a")
+    eq("type list", r.type("l"), b"list")
+    eq("object encoding list", r.object("encoding", "l"), b"quicklist")
+    eq("hset mapping", r.hset("h", mapping={"f1": "v1", "f2": "v2"}), 2)
+    eq("hgetall", r.hgetall("h"), {b"f1": b"v1", b"f2": b"v2"})
+    eq("hget", r.hget("h", "f2"), b"v2")
+    eq("type hash", r.type("h"), b"hash")
+    eq("object encoding hash", r.object("encoding", "h"), b"listpack")
+    raises("WRONGTYPE", redis.exceptions.ResponseError, lambda: r.get("l"),
+           "WRONGTYPE Operation against a key holding the wrong kind of value")
+    raises("WRONGTYPE incr", redis.exceptions.ResponseError, lambda: r.incr("h"), "WRONGTYPE")
+    eq("set over list", r.set("l", "now a string"), True)
+    eq("type after set", r.type("l"), b"string")
+    r3 = redis.Redis(host=HOST, port=r.connection_pool.connection_kwargs["port"], protocol=3)
+    eq("resp3 hgetall map", r3.hgetall("h"), {b"f1": b"v1", b"f2": b"v2"})
+    r.delete("l", "h")
+
+
 def pipelines(r):
     r.flushall()
     p = r.pipeline(transaction=False)
@@ -303,6 +326,7 @@ def main():
     port = int(sys.argv[1])
     steps = [
         ("strings and keys", lambda: strings_and_keys(redis.Redis(host=HOST, port=port))),
+        ("lists and hashes", lambda: other_types(redis.Redis(host=HOST, port=port))),
         ("pipelines", lambda: pipelines(redis.Redis(host=HOST, port=port))),
         ("server and connection", lambda: server_and_connection(redis.Redis(host=HOST, port=port), port)),
         ("RESP3", lambda: resp3(port)),
