@@ -105,24 +105,28 @@ pub fn timeout_reply(out: &mut Reply) {
     out.null_array();
 }
 
+/// A blocking timeout was invalid; the error has been replied.
+#[derive(Debug)]
+pub struct BadTimeout;
+
 /// Parses a blocking timeout in seconds (fractions allowed, 0 = forever) into an
-/// absolute deadline, with Redis's errors. `Err(())` means an error was replied.
-pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Result<Option<i64>, ()> {
+/// absolute deadline, with Redis's errors.
+pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Result<Option<i64>, BadTimeout> {
     let Some(secs) = crate::util::parse_f64(arg) else {
         ctx.err("ERR timeout is not a float or out of range");
-        return Err(());
+        return Err(BadTimeout);
     };
     let ms = (secs * 1000.0).ceil();
-    if !(ms < i64::MAX as f64) {
+    if ms.is_nan() || ms >= i64::MAX as f64 {
         // Redis's conversion of out-of-range milliseconds to an integer yields a
         // negative number, so it reports them as negative.
         ctx.err("ERR timeout is negative");
-        return Err(());
+        return Err(BadTimeout);
     }
     let ms = ms as i64;
     if ms < 0 {
         ctx.err("ERR timeout is negative");
-        return Err(());
+        return Err(BadTimeout);
     }
     if ms == 0 {
         return Ok(None);
@@ -131,7 +135,7 @@ pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Result<Option<i64>, ()> {
         Some(d) => Ok(Some(d)),
         None => {
             ctx.err("ERR timeout is out of range");
-            Err(())
+            Err(BadTimeout)
         }
     }
 }
@@ -159,8 +163,7 @@ pub fn serve_ready(sh: &Shared, srv: &mut Server) {
     while i < srv.ready_keys.len() {
         let key = srv.ready_keys[i].clone();
         i += 1;
-        loop {
-            let Some(&cid) = srv.blocked_on.get(&key).and_then(|q| q.front()) else { break };
+        while let Some(&cid) = srv.blocked_on.get(&key).and_then(|q| q.front()) {
             let Some(mut client) = srv.clients.remove(&cid) else {
                 // The client went away without cleaning up (cannot normally happen).
                 if let Some(q) = srv.blocked_on.get_mut(&key) {
@@ -214,13 +217,11 @@ fn serve_one(sh: &Shared, srv: &mut Server, client: &mut Client) -> bool {
 /// `pending_out`. Called by the blocked connection when its timer fires.
 pub fn expire_block(srv: &mut Server, client: &mut Client, now: i64) {
     let timed_out = client.blocked.as_ref().is_some_and(|b| b.deadline.is_some_and(|d| d <= now));
-    if timed_out {
-        if unblock(srv, client).is_some() {
-            let mut out = Reply::new();
-            out.resp = client.resp;
-            timeout_reply(&mut out);
-            client.pending_out.extend_from_slice(&out.buf);
-        }
+    if timed_out && unblock(srv, client).is_some() {
+        let mut out = Reply::new();
+        out.resp = client.resp;
+        timeout_reply(&mut out);
+        client.pending_out.extend_from_slice(&out.buf);
     }
 }
 
