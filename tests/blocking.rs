@@ -184,3 +184,28 @@ fn client_unblock() {
         vec![none, a, ra, b, rb, bad, notint, missing, after]
     });
 }
+
+#[test]
+fn sorted_set_blocking_pops() {
+    let mut d = Diff::new();
+    d.check_script(
+        "ZADD z 1 a 2 b 3 c\nBZPOPMIN z 0\nBZPOPMAX z 0\nBZPOPMIN nokey z 0\nBZPOPMIN z -1\nSET s x\nBZPOPMIN s 0\n\
+         ZADD z 5 e 6 f 7 g\nBZMPOP 0 2 nokey z MIN COUNT 2\nBZMPOP 0 1 z MAX\nBZMPOP 0 0 z MIN\nBZMPOP 0 1 z UP\n\
+         BZMPOP x 1 z MIN\nBZMPOP 0 1 s MIN\nBZPOPMIN z 0.01\nBZMPOP 0.01 1 z MIN",
+    );
+    both(|s| {
+        let mut w = s.conn();
+        let mut p = s.conn();
+        w.send(&[b"BZPOPMAX", b"zz", b"0"]);
+        settle();
+        let a = p.cmd(&["ZADD", "zz", "1", "x", "2", "y"]);
+        let got = w.read();
+        w.send(&[b"BZMPOP", b"0", b"1", b"zz2", b"MIN", b"COUNT", b"5"]);
+        settle();
+        let b = p.cmd(&["ZADD", "zz2", "3", "m", "1", "n"]);
+        let got2 = w.read();
+        w.cmd(&["HELLO", "3"]);
+        let t = w.cmd(&["BZPOPMIN", "none", "0.05"]);
+        vec![a, got, b, got2, t]
+    });
+}

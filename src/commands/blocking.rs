@@ -1,4 +1,5 @@
-//! Blocking commands (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP) and their
+//! Blocking commands (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN,
+//! BZPOPMAX, BZMPOP) and their
 //! machinery: a command that finds nothing to serve blocks
 //! its client on keys (`Ctx::block`); a write that gives one of those keys data
 //! marks it ready (`Ctx::key_ready`); after the writing command completes,
@@ -6,7 +7,7 @@
 //! blocked first served, and hands each reply to its connection. Timeouts and
 //! CLIENT UNBLOCK end a block with the command's timeout reply or an error.
 
-use super::{lists, Ctx, Handler};
+use super::{lists, zsets, Ctx, Handler};
 use crate::resp::Reply;
 use crate::server::client::{Blocked, Client, TimeoutReply};
 use crate::server::{Server, Shared};
@@ -20,6 +21,9 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("brpoplpush", brpoplpush),
     ("blmove", blmove),
     ("blmpop", blmpop),
+    ("bzpopmin", bzpopmin),
+    ("bzpopmax", bzpopmax),
+    ("bzmpop", bzmpop),
     ("client|unblock", client_unblock),
 ];
 
@@ -41,6 +45,38 @@ fn blpop(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn brpop(ctx: &mut Ctx, args: &[Bytes]) {
     bpop(ctx, args, false);
+}
+
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout
+fn bzpop(ctx: &mut Ctx, args: &[Bytes], max: bool) {
+    let Ok(deadline) = parse_timeout(ctx, &args[args.len() - 1]) else { return };
+    let keys = &args[1..args.len() - 1];
+    for k in keys {
+        if zsets::pop_reply(ctx, k, max, None, zsets::PopShape::KeyFlat) {
+            return;
+        }
+    }
+    ctx.block(args, keys, deadline, TimeoutReply::NullArray);
+}
+
+fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) {
+    bzpop(ctx, args, false);
+}
+
+fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) {
+    bzpop(ctx, args, true);
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(m) = zsets::parse_mpop(ctx, args, 2) else { return };
+    let Ok(deadline) = parse_timeout(ctx, &args[1]) else { return };
+    for k in m.keys.clone() {
+        if zsets::pop_reply(ctx, &args[k], m.max, Some(m.count), zsets::PopShape::KeyNested) {
+            return;
+        }
+    }
+    ctx.block(args, &args[m.keys.clone()], deadline, TimeoutReply::NullArray);
 }
 
 /// Moves or blocks on `src` (BRPOPLPUSH, BLMOVE).

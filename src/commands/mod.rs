@@ -115,14 +115,14 @@ impl<'a> Ctx<'a> {
     /// Looks a key up for reading: counts a keyspace hit or miss.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
-        let db = self.client.db;
-        let found = self.srv.dbs[db].get(key, now).is_some();
-        if found {
-            self.srv.stats.keyspace_hits += 1;
+        let srv = &mut *self.srv;
+        let e = srv.dbs[self.client.db].get(key, now);
+        if e.is_some() {
+            srv.stats.keyspace_hits += 1;
         } else {
-            self.srv.stats.keyspace_misses += 1;
+            srv.stats.keyspace_misses += 1;
         }
-        self.srv.dbs[db].get(key, now)
+        e
     }
 
     /// Looks a key up for writing (no hit/miss accounting).

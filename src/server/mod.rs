@@ -40,7 +40,7 @@ pub struct Server {
     pub config: Config,
     pub stats: Stats,
     /// Clients not currently executing (a running client is held by its task).
-    pub clients: HashMap<u64, Box<Client>>,
+    pub clients: HashMap<u64, Box<Client>, ahash::RandomState>,
     pub next_client_id: u64,
     pub slowlog: VecDeque<SlowlogEntry>,
     pub slowlog_next_id: u64,
@@ -77,7 +77,7 @@ impl Server {
             dbs: (0..n).map(|_| Db::new()).collect(),
             config,
             stats: Stats::default(),
-            clients: HashMap::new(),
+            clients: HashMap::default(),
             // Redis gives its first connection id 3 (two internal clients come first).
             next_client_id: 3,
             slowlog: VecDeque::new(),
