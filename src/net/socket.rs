@@ -75,7 +75,19 @@ impl Sock {
     }
 
     /// Writes all of `data`, waiting for the socket to drain as needed.
-    pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
+    pub async fn write_all(&self, data: &[u8]) -> io::Result<()> {
+        self.write(data, None).await
+    }
+
+    /// Writes all of `data`; while the peer is not reading (its window is full)
+    /// keeps reading its requests into `rbuf`, up to `limit` bytes, so that a
+    /// client that writes a whole pipeline before reading any reply cannot
+    /// deadlock with us. Fails when the peer closes.
+    pub async fn write_all_reading(&self, data: &[u8], rbuf: &mut BytesMut, limit: usize) -> io::Result<()> {
+        self.write(data, Some((rbuf, limit))).await
+    }
+
+    async fn write(&self, mut data: &[u8], mut reading: Option<(&mut BytesMut, usize)>) -> io::Result<()> {
         while !data.is_empty() {
             // Optimistic first attempt: a socket is almost always writable.
             match send(self.fd.get_ref(), data) {
@@ -87,38 +99,18 @@ impl Sock {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            let mut guard = self.fd.writable().await?;
-            match guard.try_io(|fd| send(fd.get_ref(), data)) {
-                Ok(Ok(n)) => data = &data[n..],
-                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_would_block) => {}
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Sock {
-    /// Writes all of `data`; while the peer is not reading (its window is full)
-    /// keeps reading its requests into `rbuf`, up to `limit` bytes, so that a
-    /// client that writes a whole pipeline before reading any reply cannot
-    /// deadlock with us. Fails when the peer closes.
-    pub async fn write_all_reading(&self, mut data: &[u8], rbuf: &mut BytesMut, limit: usize) -> io::Result<()> {
-        while !data.is_empty() {
-            match send(self.fd.get_ref(), data) {
-                Ok(n) => {
-                    data = &data[n..];
-                    continue;
+            let read_into = match reading.as_mut() {
+                Some((rbuf, limit)) if rbuf.len() < *limit => {
+                    if rbuf.capacity() - rbuf.len() < 1024 {
+                        rbuf.reserve(16 * 1024);
+                    }
+                    Some(&mut **rbuf)
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-            if rbuf.capacity() - rbuf.len() < 1024 {
-                rbuf.reserve(16 * 1024);
-            }
-            let can_read = rbuf.len() < limit;
+                _ => None,
+            };
+            let can_read = read_into.is_some();
+            let mut scratch = BytesMut::new();
+            let rbuf = read_into.unwrap_or(&mut scratch);
             tokio::select! {
                 guard = self.fd.writable() => {
                     let mut guard = guard?;
