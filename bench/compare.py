@@ -8,7 +8,12 @@ pipeline 1 and 16, and reports per row the median throughput ratio
 /proc/<pid>/stat, the steadiest figure on a shared machine). Then it loads 1M
 keys of 16 bytes with 64-byte values into each and compares RSS per key.
 
-Usage: bench/compare.py [--rounds 3] [--requests 200000] [--skip-memory]
+With --suite collections it measures the collection commands instead (LPUSH,
+RPOP, LRANGE_100, SADD, SPOP, HSET, ZADD, ZRANGE, ZRANGEBYSCORE) and the RSS
+per key of 100k small hashes, lists, sets (integers and strings) and sorted
+sets, and of one sorted set of 1M members.
+
+Usage: bench/compare.py [--suite strings|collections] [--rounds 3] [--requests 200000] [--skip-memory]
 Needs: redis-server, redis-benchmark and redis-cli on PATH; builds ferrokv in release.
 """
 
@@ -24,6 +29,18 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = ["set", "get", "incr", "mset"]
+# Collection rows: (name, redis-benchmark arguments after the common ones).
+COLLECTION_TESTS = [
+    ("LPUSH", ["-t", "lpush"]),
+    ("RPOP", ["-t", "rpop"]),
+    ("LRANGE_100", ["-t", "lrange_100"]),
+    ("SADD", ["-t", "sadd"]),
+    ("SPOP", ["-t", "spop"]),
+    ("HSET", ["-t", "hset"]),
+    ("ZADD", ["-t", "zadd"]),
+    ("ZRANGE", ["zrange", "zbench", "0", "9", "withscores"]),
+    ("ZRANGEBYSCORE", ["zrangebyscore", "zbench", "100", "200", "limit", "0", "10"]),
+]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -88,6 +105,103 @@ def bench_one(port, pid, test, pipeline, requests):
     return rps, (c1 - c0) / requests * 1e6
 
 
+def pipe(port, commands):
+    """Sends an iterable of argument lists through redis-cli --pipe."""
+    proc = subprocess.Popen(["redis-cli", "-p", str(port), "--pipe"], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+    chunk = []
+    for args in commands:
+        chunk.append("*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a), a) for a in args))
+        if len(chunk) == 5000:
+            proc.stdin.write("".join(chunk).encode())
+            chunk = []
+    proc.stdin.write("".join(chunk).encode())
+    proc.stdin.close()
+    proc.wait()
+
+
+def bench_cmd(port, pid, extra, pipeline, requests, prepare):
+    subprocess.run(["redis-cli", "-p", str(port), "flushall"], stdout=subprocess.DEVNULL, check=True)
+    prepare(port)
+    c0 = cpu_seconds(pid)
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-r", "100000",
+         "-P", str(pipeline), "--csv"] + extra,
+        capture_output=True, text=True, check=True).stdout
+    c1 = cpu_seconds(pid)
+    rps = None
+    for line in out.splitlines():
+        parts = [p.strip('"') for p in line.split(",")]
+        if len(parts) > 1 and parts[0] != "test":
+            try:
+                rps = float(parts[1])
+            except ValueError:
+                pass
+    if rps is None:
+        raise SystemExit(f"could not parse redis-benchmark output: {out}")
+    return rps, (c1 - c0) / requests * 1e6
+
+
+def prepare_collections(port):
+    # A sorted set for ZRANGE/ZRANGEBYSCORE, and lists/sets that RPOP/SPOP/LRANGE find full.
+    pipe(port, (["ZADD", "zbench", str(i), "m%d" % i] for i in range(1000)))
+    pipe(port, (["RPUSH", "mylist"] + ["v%d" % j for j in range(100)] for _ in range(200)))
+    pipe(port, (["SADD", "myset"] + ["e%d" % (i * 100 + j) for j in range(100)] for i in range(200)))
+
+
+MEMORY_ROWS = [
+    ("100k hashes of 10 fields (per key)", 100000, 100000,
+     lambda i: [["HSET", "h:%d" % i] + sum((["field%d" % j, "value%d" % j] for j in range(10)), [])]),
+    ("100k lists of 10 items (per key)", 100000, 100000, lambda i: [["RPUSH", "l:%d" % i] + ["item%d" % j for j in range(10)]]),
+    ("100k sets of 10 integers (per key)", 100000, 100000, lambda i: [["SADD", "si:%d" % i] + [str(j * 7) for j in range(10)]]),
+    ("100k sets of 10 strings (per key)", 100000, 100000, lambda i: [["SADD", "ss:%d" % i] + ["member%d" % j for j in range(10)]]),
+    ("100k sorted sets of 10 members (per key)", 100000, 100000,
+     lambda i: [["ZADD", "z:%d" % i] + sum(([str(j), "member%d" % j] for j in range(10)), [])]),
+    ("1 sorted set of 1M members (per member)", 1000, 1000000, lambda i: [["ZADD", "big"] + sum(([str(i * 1000 + j), "m%d" % (i * 1000 + j)]
+                                                                        for j in range(1000)), [])]),
+]
+
+
+def collections_suite(a, servers):
+    results = {}
+    for rnd in range(a.rounds):
+        order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
+        for name, extra in COLLECTION_TESTS:
+            for p in (1, 16):
+                for srv in order:
+                    proc, port = servers[srv]
+                    results.setdefault((name, p, srv), []).append(
+                        bench_cmd(port, proc.pid, extra, p, a.requests, prepare_collections))
+        print(f"round {rnd + 1}/{a.rounds} done", file=sys.stderr)
+    print("| test | pipeline | ferrokv req/s | redis req/s | throughput ratio | CPU ratio |")
+    print("|---|---|---|---|---|---|")
+    for name, _ in COLLECTION_TESTS:
+        for p in (1, 16):
+            f = results[(name, p, "ferrokv")]
+            r = results[(name, p, "redis")]
+            ratio = statistics.median(x[0] / y[0] for x, y in zip(f, r))
+            fc = statistics.median(x[1] for x in f)
+            rc = statistics.median(x[1] for x in r)
+            print(f"| {name} | {p} | {statistics.median(x[0] for x in f):.0f} | "
+                  f"{statistics.median(x[0] for x in r):.0f} | {ratio:.2f} | {fc / rc if rc else float('nan'):.2f} |")
+    if a.skip_memory:
+        return
+    print()
+    print("| data | ferrokv bytes | redis bytes | ratio |")
+    print("|---|---|---|---|")
+    for label, n, divisor, gen in MEMORY_ROWS:
+        per = {}
+        for srv in ["ferrokv", "redis"]:
+            proc, port = servers[srv]
+            subprocess.run(["redis-cli", "-p", str(port), "flushall"], stdout=subprocess.DEVNULL, check=True)
+            time.sleep(0.5)
+            before = rss_bytes(proc.pid)
+            pipe(port, (cmd for i in range(n) for cmd in gen(i)))
+            time.sleep(0.5)
+            per[srv] = (rss_bytes(proc.pid) - before) / divisor
+        print(f"| {label} | {per['ferrokv']:.1f} | {per['redis']:.1f} | {per['ferrokv'] / per['redis']:.2f} |")
+
+
 def load_keys(port, n):
     """Loads n keys 'key:%012d' (16 bytes) with 64-byte values through redis-cli --pipe."""
     value = "v" * 64
@@ -111,6 +225,7 @@ def main():
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--suite", choices=["strings", "collections"], default="strings")
     a = ap.parse_args()
     for tool in ["redis-server", "redis-benchmark", "redis-cli"]:
         if not shutil.which(tool):
@@ -125,6 +240,9 @@ def main():
             d = os.path.join(work, name)
             os.makedirs(d)
             servers[name] = start(binary, d)
+        if a.suite == "collections":
+            collections_suite(a, servers)
+            return
         results = {}
         for rnd in range(a.rounds):
             order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
