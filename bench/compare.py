@@ -162,7 +162,7 @@ MEMORY_ROWS = [
 ]
 
 
-def collections_suite(a, servers):
+def collections_suite(a, servers, bins, work):
     results = {}
     for rnd in range(a.rounds):
         order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
@@ -189,16 +189,23 @@ def collections_suite(a, servers):
     print()
     print("| data | ferrokv bytes | redis bytes | ratio |")
     print("|---|---|---|---|")
-    for label, n, divisor, gen in MEMORY_ROWS:
+    for row, (label, n, divisor, gen) in enumerate(MEMORY_ROWS):
         per = {}
         for srv in ["ferrokv", "redis"]:
-            proc, port = servers[srv]
-            subprocess.run(["redis-cli", "-p", str(port), "flushall"], stdout=subprocess.DEVNULL, check=True)
-            time.sleep(0.5)
-            before = rss_bytes(proc.pid)
-            pipe(port, (cmd for i in range(n) for cmd in gen(i)))
-            time.sleep(0.5)
-            per[srv] = (rss_bytes(proc.pid) - before) / divisor
+            # A fresh server per row: memory freed by earlier rows stays in the
+            # allocators' caches and would hide the growth.
+            d = os.path.join(work, f"mem-{srv}-{row}")
+            os.makedirs(d)
+            proc, port = start(bins[srv], d)
+            try:
+                time.sleep(0.3)
+                before = rss_bytes(proc.pid)
+                pipe(port, (cmd for i in range(n) for cmd in gen(i)))
+                time.sleep(0.5)
+                per[srv] = (rss_bytes(proc.pid) - before) / divisor
+            finally:
+                proc.terminate()
+                proc.wait()
         print(f"| {label} | {per['ferrokv']:.1f} | {per['redis']:.1f} | {per['ferrokv'] / per['redis']:.2f} |")
 
 
@@ -241,7 +248,7 @@ def main():
             os.makedirs(d)
             servers[name] = start(binary, d)
         if a.suite == "collections":
-            collections_suite(a, servers)
+            collections_suite(a, servers, {"ferrokv": ferro_bin, "redis": "redis-server"}, work)
             return
         results = {}
         for rnd in range(a.rounds):
