@@ -38,8 +38,12 @@ pub struct Dict<V> {
     /// Next bucket of `t0` to move into `t1`, while rehashing.
     rehash_idx: Option<usize>,
     len: usize,
-    hasher: ahash::RandomState,
 }
+
+/// One hasher for every table, seeded at random once per process (so clients
+/// cannot precompute colliding keys; a field per table would cost 32 bytes in
+/// each small collection's hashtable).
+static HASHER: std::sync::LazyLock<ahash::RandomState> = std::sync::LazyLock::new(ahash::RandomState::new);
 
 impl<V> Default for Dict<V> {
     fn default() -> Self {
@@ -49,13 +53,7 @@ impl<V> Default for Dict<V> {
 
 impl<V> Dict<V> {
     pub fn new() -> Self {
-        Dict {
-            t0: Table { buckets: Vec::new() },
-            t1: Table { buckets: Vec::new() },
-            rehash_idx: None,
-            len: 0,
-            hasher: ahash::RandomState::with_seeds(0x5eed, 0xfe77, 0x0c0d, 0xd1c7),
-        }
+        Dict { t0: Table { buckets: Vec::new() }, t1: Table { buckets: Vec::new() }, rehash_idx: None, len: 0 }
     }
 
     #[inline]
@@ -75,7 +73,7 @@ impl<V> Dict<V> {
 
     #[inline]
     fn hash(&self, key: &[u8]) -> usize {
-        self.hasher.hash_one(key) as usize
+        HASHER.hash_one(key) as usize
     }
 
     pub fn is_rehashing(&self) -> bool {

@@ -187,7 +187,8 @@ impl Member<'_> {
 /// A set value.
 pub enum Set {
     Ints(IntSet),
-    Table(Dict<()>),
+    /// Boxed so that a small (intset) set stays small.
+    Table(Box<Dict<()>>),
 }
 
 impl Default for Set {
@@ -205,7 +206,7 @@ impl Clone for Set {
                 for (k, _) in d.iter() {
                     n.insert_new(k.clone(), ());
                 }
-                Set::Table(n)
+                Set::Table(Box::new(n))
             }
         }
     }
@@ -218,7 +219,7 @@ impl Set {
         if parse_i64(first).is_some() {
             Set::Ints(IntSet::new())
         } else {
-            Set::Table(Dict::new())
+            Set::Table(Box::default())
         }
     }
 
@@ -264,7 +265,7 @@ impl Set {
             for v in is.iter() {
                 d.insert_new(SBytes::new(b.format(v).as_bytes()), ());
             }
-            *self = Set::Table(d);
+            *self = Set::Table(Box::new(d));
         }
     }
 
