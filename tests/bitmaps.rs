@@ -7,14 +7,6 @@ use common::*;
 
 /// Runs `script` only when ferrokv already has a non-string type to test
 /// WRONGTYPE against.
-fn with_other_type(d: &mut Diff, script: &str) {
-    let (f, r) = d.both(&["RPUSH", "list", "a"]);
-    if f.is_error() || r.is_error() {
-        d.both(&["DEL", "list"]);
-        return;
-    }
-    d.check_script(script);
-}
 
 #[test]
 fn setbit_getbit() {
@@ -30,7 +22,7 @@ fn setbit_getbit() {
          SETBIT\nSETBIT b\nSETBIT b 1\nSETBIT b 1 1 1\nGETBIT\nGETBIT b\nGETBIT b 1 2\n\
          SET t v EX 100\nSETBIT t 1 1\nTTL t",
     );
-    with_other_type(&mut d, "SETBIT list 0 1\nGETBIT list 0\nSETBIT list x 1\nGETBIT list x");
+    d.check_with_list("SETBIT list 0 1\nGETBIT list 0\nSETBIT list x 1\nGETBIT list x");
 }
 
 #[test]
@@ -58,7 +50,7 @@ fn bitcount_ranges() {
          BITCOUNT e 0 -1\nBITCOUNT e 0 -1 BIT\nBITCOUNT\nSET big \"\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x0f\\xf0\"\n\
          BITCOUNT big\nBITCOUNT big 1 9\nBITCOUNT big 4 83 BIT\nBITCOUNT big 73 78 BIT",
     );
-    with_other_type(&mut d, "BITCOUNT list\nBITCOUNT list a b\nBITCOUNT list 0");
+    d.check_with_list("BITCOUNT list\nBITCOUNT list a b\nBITCOUNT list 0");
 }
 
 #[test]
@@ -80,7 +72,7 @@ fn bitpos_rules() {
          SET w \"\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\"\nBITPOS w 0\n\
          BITPOS w 0 0 -1\nBITPOS w 0 3 14\nBITPOS w 0 1 130 BIT\nBITPOS w 0 1 134 BIT\nBITPOS w 1 135 BIT",
     );
-    with_other_type(&mut d, "BITPOS list 1\nBITPOS list 2\nBITPOS list 1 x");
+    d.check_with_list("BITPOS list 1\nBITPOS list 2\nBITPOS list 1 x");
 }
 
 #[test]
@@ -95,7 +87,7 @@ fn bitop_operations() {
          BITOP AND dest a a\nGET dest\nBITOP XOR dest a a\nGET dest\nSET e \"\"\nBITOP OR dest e\nEXISTS dest\n\
          BITOP AND dest e a\nGET dest\nBITOP NOT a a\nGET a\nBITOP OR c c b\nGET c\nBITOP \"and\\x00x\" dest b",
     );
-    with_other_type(&mut d, "BITOP AND dest list a\nBITOP NOT dest list\nBITOP OR list a\nTYPE list");
+    d.check_with_list("BITOP AND dest list a\nBITOP NOT dest list\nBITOP OR list a\nTYPE list");
 }
 
 #[test]
@@ -160,10 +152,7 @@ fn bitfield_errors_and_ro() {
          SET s \"\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x09\"\nBITFIELD_RO s GET u8 0 GET i16 4 GET u63 1 GET i64 8\n\
          BITFIELD_RO s GET u8 #8 GET u8 #9 GET i64 #1 GET u8 70\nBITFIELD_RO nokey GET i64 0\nBITFIELD_RO s FOO",
     );
-    with_other_type(
-        &mut d,
-        "BITFIELD list GET u8 0\nBITFIELD list SET u8 0 1\nBITFIELD_RO list GET u8 0\nBITFIELD list",
-    );
+    d.check_with_list("BITFIELD list GET u8 0\nBITFIELD list SET u8 0 1\nBITFIELD_RO list GET u8 0\nBITFIELD list");
 }
 
 #[test]

@@ -582,14 +582,10 @@ fn resp3_reply_types_after_hello_3() {
     // Aggregates of the other types: a hash is a map in RESP3.
     d.check_script("HSET h f1 v1 f2 v2\nHGETALL h\nHGETALL missing\nRPUSH l a b\nLRANGE l 0 -1\nLPOP missing");
     assert!(matches!(d.f.cmd(&["HGETALL", "h"]), Resp::Map(_)));
-    // Doubles, from sorted sets (only once ZSCORE is built: unknown commands are absent, not stubs).
-    if d.f.cmd(&["COMMAND", "INFO", "zscore"]) != Resp::arr(vec![Resp::Null]) {
-        d.check_script("ZADD z 1.5 m 2 n\nZSCORE z m\nZSCORE z n\nZSCORE z missing\nZINCRBY z 0.25 m\nZADD z INCR 1 n");
-        assert_eq!(d.f.cmd(&["ZSCORE", "z", "m"]), Resp::Double("1.75".into()));
-        assert_eq!(d.f.cmd(&["ZSCORE", "z", "missing"]), Resp::Null);
-    } else {
-        eprintln!("NOTICE: ZSCORE not built yet; RESP3 doubles not checked");
-    }
+    // Doubles, from sorted sets.
+    d.check_script("ZADD z 1.5 m 2 n\nZSCORE z m\nZSCORE z n\nZSCORE z missing\nZINCRBY z 0.25 m\nZADD z INCR 1 n");
+    assert_eq!(d.f.cmd(&["ZSCORE", "z", "m"]), Resp::Double("1.75".into()));
+    assert_eq!(d.f.cmd(&["ZSCORE", "z", "missing"]), Resp::Null);
     // Several parameters: Redis's order follows its internal dict, so compare as a set of pairs.
     let sorted_map = |r: Resp| match r {
         Resp::Map(mut m) => {

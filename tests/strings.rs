@@ -6,14 +6,6 @@ use common::*;
 
 /// Runs `script` only when ferrokv already has a command that creates a
 /// non-string value (lists, sets...), so WRONGTYPE paths can be compared.
-fn with_other_type(d: &mut Diff, script: &str) {
-    let (f, r) = d.both(&["RPUSH", "list", "a"]);
-    if f.is_error() || r.is_error() {
-        d.both(&["DEL", "list"]);
-        return;
-    }
-    d.check_script(script);
-}
 
 #[test]
 fn get_set_basics() {
@@ -99,7 +91,7 @@ fn mget_mset_msetnx() {
          MSETNX w 1 x\nMSET n 123 e \"\" l 123456789012345678901234567890123456789012345\n\
          OBJECT ENCODING n\nOBJECT ENCODING e\nOBJECT ENCODING l\nMGET n e l",
     );
-    with_other_type(&mut d, "MGET a list nokey\nMSET list 1\nGET list");
+    d.check_with_list("MGET a list nokey\nMSET list 1\nGET list");
 }
 
 #[test]
@@ -113,7 +105,7 @@ fn append_strlen() {
          APPEND big 1234567890123456789012345678901234567890123456\nOBJECT ENCODING big\n\
          APPEND big2 12345678901234567890\nOBJECT ENCODING big2\nAPPEND big3 123456789012345678901\nOBJECT ENCODING big3",
     );
-    with_other_type(&mut d, "APPEND list x\nSTRLEN list");
+    d.check_with_list("APPEND list x\nSTRLEN list");
 }
 
 #[test]
@@ -130,7 +122,7 @@ fn incr_decr_family() {
          INCR\nINCR a b\nINCRBY a\nDECRBY a\nINCRBY a 1 2\nSET big 12345678901234567890123456789012345678901234567890\n\
          INCR big\nSET r2 abc\nSETRANGE r2 0 5\nGET r2\nSET r3 x\nSETRANGE r3 0 12\nINCR r3\nOBJECT ENCODING r3",
     );
-    with_other_type(&mut d, "INCR list\nDECRBY list 2\nINCRBY list x");
+    d.check_with_list("INCR list\nDECRBY list 2\nINCRBY list x");
 }
 
 #[test]
@@ -151,7 +143,7 @@ fn incrbyfloat_long_double_format() {
          INCRBYFLOAT\nINCRBYFLOAT k\nINCRBYFLOAT k 1 2\nSET e 1.23456789012345678901234567890\nINCRBYFLOAT e 0\n\
          INCRBYFLOAT e 1000000000000000000000000\nOBJECT ENCODING e\nINCRBYFLOAT e -0.00000000000000001",
     );
-    with_other_type(&mut d, "INCRBYFLOAT list 1\nINCRBYFLOAT list abc");
+    d.check_with_list("INCRBYFLOAT list 1\nINCRBYFLOAT list abc");
 }
 
 #[test]
@@ -172,7 +164,7 @@ fn setrange_getrange_substr() {
          GETRANGE i -2 -1\nSET e \"\"\nGETRANGE e 0 -1\nGETRANGE e 0 0\nGETRANGE e -1 0\nGETRANGE\nGETRANGE g 0\n\
          SUBSTR g 0 3\nSUBSTR g -3 -1\nSUBSTR nokey 0 1\nSUBSTR g x 1\nSUBSTR g 1",
     );
-    with_other_type(&mut d, "SETRANGE list 0 x\nSETRANGE list 0 \"\"\nGETRANGE list 0 1\nGETRANGE list a b");
+    d.check_with_list("SETRANGE list 0 x\nSETRANGE list 0 \"\"\nGETRANGE list 0 1\nGETRANGE list a b");
 }
 
 #[test]
@@ -207,7 +199,7 @@ fn lcs_all_options() {
          MSET u \"\" v abc\nLCS u v\nLCS u v IDX\nLCS v u LEN\nMSET m1 xxabcxx m2 yyabcyyabc\nLCS m1 m2 IDX WITHMATCHLEN\n\
          LCS m1 m2 IDX MINMATCHLEN 3 WITHMATCHLEN",
     );
-    with_other_type(&mut d, "LCS list key1\nLCS key1 list\nLCS list nokey IDX\nLCS key1 list foo");
+    d.check_with_list("LCS list key1\nLCS key1 list\nLCS list nokey IDX\nLCS key1 list foo");
 }
 
 #[test]
@@ -288,8 +280,7 @@ fn keyspace_stats_and_wrongtype() {
     };
     let (f, r) = (hits(&mut d.f), hits(&mut d.r));
     assert_eq!(f, r);
-    with_other_type(
-        &mut d,
+    d.check_with_list(
         "GET list\nSET list v GET\nGETEX list\nGETEX list EX 0\nGETDEL list\nGETSET list x\nSTRLEN list\n\
          SET list x\nTYPE list",
     );

@@ -420,6 +420,14 @@ impl Diff {
         }
     }
 
+    /// Creates the list `list` on both servers, then runs `script` (commands that
+    /// meet a key of another type: WRONGTYPE checks).
+    pub fn check_with_list(&mut self, script: &str) {
+        self.check(&["DEL", "list"]);
+        self.check(&["RPUSH", "list", "a"]);
+        self.check_script(script);
+    }
+
     /// Runs a command on both without comparing (setup whose reply differs by nature).
     pub fn both(&mut self, args: &[&str]) -> (Resp, Resp) {
         (self.f.cmd(args), self.r.cmd(args))
