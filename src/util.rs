@@ -94,6 +94,26 @@ pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Appends `s` quoted as Redis's `sdscatrepr` does (`"a\\nb"`, `\xff` for other
+/// non-printable bytes): CONFIG REWRITE values and MONITOR lines.
+pub fn push_repr(out: &mut String, s: &[u8]) {
+    out.push('"');
+    for &c in s {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            32..=126 => out.push(c as char),
+            _ => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push('"');
+}
+
 /// Parses a memory size as redis.conf does: `1gb`, `100mb`, `5k`, plain bytes.
 pub fn parse_memory(s: &str) -> Option<i64> {
     let l = s.to_ascii_lowercase();

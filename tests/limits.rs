@@ -12,44 +12,12 @@ use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------- helpers
 
-fn raw_connect(port: u16) -> TcpStream {
-    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_nodelay(true).ok();
-    s.set_read_timeout(Some(Duration::from_secs(20))).ok();
-    s.set_write_timeout(Some(Duration::from_secs(20))).ok();
-    s
-}
-
 /// Sends `data` on a fresh connection; returns what came back until the server
 /// closed the connection or was quiet for 250 ms, and whether it closed.
 fn exchange(port: u16, data: &[u8]) -> (Vec<u8>, bool) {
     let mut s = raw_connect(port);
     s.write_all(data).expect("write request");
     read_until_quiet(&mut s, Duration::from_millis(250))
-}
-
-/// Reads until EOF/reset (closed) or until nothing came for `quiet` (still open).
-fn read_until_quiet(s: &mut TcpStream, quiet: Duration) -> (Vec<u8>, bool) {
-    s.set_read_timeout(Some(quiet)).ok();
-    drain(s)
-}
-
-fn drain(s: &mut impl Read) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 65536];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return (out, true),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => return (out, false),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return (out, true),
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-}
-
-fn show(b: &[u8]) -> String {
-    b.escape_ascii().to_string()
 }
 
 /// Same bytes on fresh connections to both servers: same reply, same closing.

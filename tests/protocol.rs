@@ -6,18 +6,10 @@
 mod common;
 use common::*;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------- raw helpers
-
-fn raw_connect(port: u16) -> TcpStream {
-    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_nodelay(true).ok();
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok();
-    s.set_write_timeout(Some(Duration::from_secs(60))).ok();
-    s
-}
 
 /// What a server sends back to `data` on a fresh connection: everything until it
 /// closes the connection, or until it has been quiet for `quiet`. The flag tells
@@ -25,22 +17,7 @@ fn raw_connect(port: u16) -> TcpStream {
 fn exchange(port: u16, data: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
     let mut s = raw_connect(port);
     s.write_all(data).expect("write request");
-    s.set_read_timeout(Some(quiet)).ok();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 65536];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return (out, true),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => return (out, false),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return (out, true),
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-}
-
-fn show(b: &[u8]) -> String {
-    b.escape_ascii().to_string()
+    read_until_quiet(&mut s, quiet)
 }
 
 /// Sends `data` to both servers on fresh connections; the replies (bytes) and

@@ -168,7 +168,7 @@ fn config_rewrite(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 fn config_help(ctx: &mut Ctx, _args: &[Bytes]) {
-    super::keys::reply_help(
+    super::reply_help(
         ctx,
         "CONFIG",
         &[

@@ -3,7 +3,7 @@
 //! NO-EVICT, GETREDIR, TRACKINGINFO, HELP), with Redis 7.0's replies and errors.
 //! SELECT lives with the keyspace commands.
 
-use super::{err, Ctx, Handler};
+use super::{err, reply_help, Ctx, Handler};
 use crate::server::client::{Client, ClientType, ReplyMode};
 use crate::server::PauseKind;
 use bytes::Bytes;
@@ -37,18 +37,6 @@ pub fn subcommand_syntax_error(ctx: &mut Ctx, args: &[Bytes]) {
     let sub: String = String::from_utf8_lossy(args.get(1).map(|b| &b[..]).unwrap_or(b"")).chars().take(128).collect();
     let cmd = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
     ctx.err(&format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."));
-}
-
-/// Replies with a help text the way Redis's `addReplyHelp` does: a header, the
-/// given lines, and the HELP entry, each as a status reply.
-pub fn reply_help(ctx: &mut Ctx, cmd: &str, lines: &[&str]) {
-    ctx.out.array_len(lines.len() + 3);
-    ctx.out.status(&format!("{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for l in lines {
-        ctx.out.status(l);
-    }
-    ctx.out.status("HELP");
-    ctx.out.status("    Prints this help.");
 }
 
 fn ping(ctx: &mut Ctx, args: &[Bytes]) {

@@ -3,7 +3,7 @@
 //! key expiry (EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT, TTL/PTTL, EXPIRETIME/PEXPIRETIME,
 //! PERSIST).
 
-use super::{err, Ctx, Handler};
+use super::{err, reply_help, Ctx, Handler};
 use crate::storage::db::idle_secs;
 use crate::storage::glob::glob_match;
 use crate::storage::{Db, Entry};
@@ -646,18 +646,6 @@ fn object_freq(ctx: &mut Ctx, args: &[Bytes]) {
     }
     // LFU counters arrive with the eviction policies; a fresh key starts at 5 as in Redis.
     ctx.out.int(5);
-}
-
-/// Writes a HELP reply: the `<NAME> <subcommand> ...` header, the lines, and
-/// the common HELP entry, as Redis's `addReplyHelp` does.
-pub fn reply_help(ctx: &mut Ctx, name: &str, lines: &[&str]) {
-    ctx.out.array_len(lines.len() + 3);
-    ctx.out.status(&format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for l in lines {
-        ctx.out.status(l);
-    }
-    ctx.out.status("HELP");
-    ctx.out.status("    Prints this help.");
 }
 
 fn object_help(ctx: &mut Ctx, _args: &[Bytes]) {

@@ -166,6 +166,18 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Replies with a help text as Redis's `addReplyHelp` does: the
+/// `<NAME> <subcommand> ...` header, the given lines, then the HELP entry.
+pub fn reply_help(ctx: &mut Ctx, name: &str, lines: &[&str]) {
+    ctx.out.array_len(lines.len() + 3);
+    ctx.out.status(&format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for l in lines {
+        ctx.out.status(l);
+    }
+    ctx.out.status("HELP");
+    ctx.out.status("    Prints this help.");
+}
+
 /// Formats Redis's unknown-command error.
 fn unknown_command_error(args: &[Bytes]) -> String {
     let mut tail = String::new();
@@ -309,21 +321,8 @@ fn feed_monitors(srv: &mut Server, client: &Client, args: &[Bytes]) {
     let us = crate::util::now_us();
     let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, client.addr);
     for a in args {
-        line.push_str(" \"");
-        for &b in a.iter() {
-            match b {
-                b'\\' => line.push_str("\\\\"),
-                b'"' => line.push_str("\\\""),
-                b'\n' => line.push_str("\\n"),
-                b'\r' => line.push_str("\\r"),
-                b'\t' => line.push_str("\\t"),
-                7 => line.push_str("\\a"),
-                8 => line.push_str("\\b"),
-                32..=126 => line.push(b as char),
-                _ => line.push_str(&format!("\\x{b:02x}")),
-            }
-        }
-        line.push('"');
+        line.push(' ');
+        crate::util::push_repr(&mut line, a);
     }
     line.push_str("\r\n");
     let msg = Bytes::from(line);

@@ -3,7 +3,8 @@
 //! and DEBUG, with Redis 7.0's reply shapes in RESP2 and RESP3. Command
 //! introspection is generated from the command table and its reference entries.
 
-use super::connection::{reply_help, subcommand_syntax_error};
+use super::connection::subcommand_syntax_error;
+use super::reply_help;
 use super::table::{flag, Command};
 use super::{err, Ctx, Handler};
 use crate::resp::Reply;

@@ -270,6 +270,13 @@ const F_PXAT: u32 = 1 << 7;
 const F_PERSIST: u32 = 1 << 8;
 const F_ANY_EXPIRE: u32 = F_EX | F_PX | F_EXAT | F_PXAT;
 
+/// EX / PX / EXAT / PXAT: the option's flag and whether its argument is in ms.
+fn expire_option(opt: &[u8]) -> Option<&'static (u32, bool)> {
+    const FORMS: [(&[u8], (u32, bool)); 4] =
+        [(b"ex", (F_EX, false)), (b"px", (F_PX, true)), (b"exat", (F_EXAT, false)), (b"pxat", (F_PXAT, true))];
+    FORMS.iter().find(|(name, _)| eq_ic(opt, name)).map(|(_, f)| f)
+}
+
 /// Options of SET / GETEX.
 struct ExtOpts<'a> {
     flags: u32,
@@ -298,30 +305,13 @@ fn parse_ext(args: &[Bytes], start: usize, is_set: bool) -> Option<ExtOpts<'_>> 
             o.flags |= F_KEEPTTL;
         } else if !is_set && eq_ic(opt, b"persist") && f & (F_ANY_EXPIRE | F_KEEPTTL) == 0 {
             o.flags |= F_PERSIST;
-        } else if let (true, Some(n)) =
-            (eq_ic(opt, b"ex") && f & (F_KEEPTTL | F_PERSIST | F_EXAT | F_PX | F_PXAT) == 0, next)
-        {
-            o.flags |= F_EX;
-            o.expire = Some(n);
-            j += 1;
-        } else if let (true, Some(n)) =
-            (eq_ic(opt, b"px") && f & (F_KEEPTTL | F_PERSIST | F_EX | F_EXAT | F_PXAT) == 0, next)
-        {
-            o.flags |= F_PX;
-            o.ms = true;
-            o.expire = Some(n);
-            j += 1;
-        } else if let (true, Some(n)) =
-            (eq_ic(opt, b"exat") && f & (F_KEEPTTL | F_PERSIST | F_EX | F_PX | F_PXAT) == 0, next)
-        {
-            o.flags |= F_EXAT;
-            o.expire = Some(n);
-            j += 1;
-        } else if let (true, Some(n)) =
-            (eq_ic(opt, b"pxat") && f & (F_KEEPTTL | F_PERSIST | F_EX | F_EXAT | F_PX) == 0, next)
-        {
-            o.flags |= F_PXAT;
-            o.ms = true;
+        } else if let (Some(&(flag, ms)), Some(n)) = (expire_option(opt), next) {
+            // One expiry form only (repeating the same one is allowed), never with KEEPTTL/PERSIST.
+            if f & (F_KEEPTTL | F_PERSIST | (F_ANY_EXPIRE & !flag)) != 0 {
+                return None;
+            }
+            o.flags |= flag;
+            o.ms = ms;
             o.expire = Some(n);
             j += 1;
         } else {

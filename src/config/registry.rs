@@ -793,21 +793,8 @@ pub fn notify_string(f: u32) -> String {
 
 /// Quotes a value as Redis's `sdscatrepr` does.
 pub fn repr(s: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &c in s {
-        match c {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            32..=126 => out.push(c as char),
-            _ => out.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    out.push('"');
+    let mut out = String::new();
+    crate::util::push_repr(&mut out, s);
     out
 }
 

@@ -346,6 +346,43 @@ impl Drop for Server {
     }
 }
 
+/// A raw TCP connection (generous timeouts) for byte-level protocol tests.
+pub fn raw_connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_nodelay(true).ok();
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    s.set_write_timeout(Some(Duration::from_secs(60))).ok();
+    s
+}
+
+/// Reads until EOF/reset (closed: true) or until the read times out (still open).
+pub fn drain(s: &mut impl Read) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return (out, true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                return (out, false)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (out, true),
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+/// Reads until the peer closes or has been quiet for `quiet`.
+pub fn read_until_quiet(s: &mut TcpStream, quiet: Duration) -> (Vec<u8>, bool) {
+    s.set_read_timeout(Some(quiet)).ok();
+    drain(s)
+}
+
+/// Bytes shown with escapes, for assertion messages.
+pub fn show(b: &[u8]) -> String {
+    b.escape_ascii().to_string()
+}
+
 /// Splits a command line with redis-cli quoting.
 pub fn split(line: &str) -> Vec<Vec<u8>> {
     ferrokv::resp::split_args(line.as_bytes()).unwrap_or_else(|| panic!("bad quoting in {line:?}"))
