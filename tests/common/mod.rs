@@ -319,7 +319,19 @@ impl Server {
                     break;
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return s;
+                    // Another test's server may have taken the same free port first:
+                    // make sure the one answering is ours (its `dir` is our temp dir).
+                    let dir = s.dir.display().to_string();
+                    let ours = match Conn::connect(port).cmd(&["CONFIG", "GET", "dir"]) {
+                        Resp::Array(Some(v)) if v.len() == 2 => v[1].text() == dir,
+                        Resp::Map(m) if m.len() == 1 => m[0].1.text() == dir,
+                        // Behind a password (NOAUTH): cannot tell, take it.
+                        _ => true,
+                    };
+                    if ours {
+                        return s;
+                    }
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
