@@ -93,7 +93,7 @@ fn write<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&mut Hash) -> R) -> Option
             let r = f(&mut h);
             if !h.is_empty() {
                 let now = ctx.now;
-                ctx.db().add(key, Value::Hash(Box::new(h)), now);
+                ctx.db().add(key, Value::from(h), now);
             }
             Some(r)
         }

@@ -171,7 +171,7 @@ pub fn push_values<'v>(
                 l.push(v, front);
             }
             let len = l.len();
-            db.add(key, Value::List(Box::new(l)), now);
+            db.add(key, Value::from(l), now);
             len
         }
     };

@@ -106,7 +106,7 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
     let now = ctx.now;
     match probe_write(ctx, key) {
         Found::Other => return ctx.wrongtype(),
-        Found::Missing => ctx.db().add(key, Value::Set(Box::new(Set::for_first(&args[2]))), now),
+        Found::Missing => ctx.db().add(key, Value::from(Set::for_first(&args[2])), now),
         Found::Set => {}
     }
     let max = max_intset(ctx);
@@ -396,7 +396,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
         db.remove(src);
     }
     if fd == Found::Missing {
-        db.add(dst, Value::Set(Box::new(Set::for_first(ele))), now);
+        db.add(dst, Value::from(Set::for_first(ele)), now);
     }
     let added = set_mut(db, dst).is_some_and(|d| d.add(ele, max));
     ctx.dirty(1 + added as u64);
@@ -423,7 +423,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], result: Set) {
     let db = ctx.db();
     if n > 0 {
         db.expire_if_needed(dst, now);
-        db.set(dst, Value::Set(Box::new(result)), now);
+        db.set(dst, Value::from(result), now);
         ctx.dirty(1);
     } else if db.remove(dst).is_some() {
         ctx.dirty(1);

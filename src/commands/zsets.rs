@@ -633,7 +633,7 @@ fn store_set(ctx: &mut Ctx, dst: &[u8], z: ZSet) {
         return;
     }
     let n = z.len();
-    ctx.db().set(dst, Value::ZSet(Box::new(z)), now);
+    ctx.db().set(dst, Value::from(z), now);
     ctx.dirty(1);
     ctx.key_ready(dst);
     ctx.out.int(n as i64);
@@ -703,7 +703,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], incr_cmd: bool) {
             }
             let now = ctx.now;
             let z = ZSet::new_for(rest[1].len(), lim);
-            ctx.db().add(key, Value::ZSet(Box::new(z)), now);
+            ctx.db().add(key, Value::from(z), now);
         }
         Found::ZSet => {}
     }

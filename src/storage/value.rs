@@ -102,3 +102,27 @@ impl Entry {
         Entry { value, lru, has_expire: false }
     }
 }
+
+impl From<List> for Value {
+    fn from(l: List) -> Value {
+        Value::List(Box::new(l))
+    }
+}
+
+impl From<Hash> for Value {
+    fn from(h: Hash) -> Value {
+        Value::Hash(Box::new(h))
+    }
+}
+
+impl From<Set> for Value {
+    fn from(s: Set) -> Value {
+        Value::Set(Box::new(s))
+    }
+}
+
+impl From<ZSet> for Value {
+    fn from(z: ZSet) -> Value {
+        Value::ZSet(Box::new(z))
+    }
+}
