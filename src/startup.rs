@@ -111,6 +111,9 @@ pub fn main() -> i32 {
         );
         return 1;
     }
+    if config.get("disable-thp") == Some("yes") {
+        disable_thp();
+    }
     crate::log::set_role(b'M');
     let workers = network_threads(&config);
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
@@ -133,6 +136,17 @@ struct Listeners {
 static LISTENERS: Mutex<Option<Listeners>> = Mutex::new(None);
 
 /// Binds one listening socket (`addr` as written in `bind`).
+/// `disable-thp yes` (the default), as Redis: transparent huge pages make a
+/// sparsely touched heap count whole 2 MB pages in RSS (and slow forks in Redis).
+fn disable_thp() {
+    // SAFETY: PR_SET_THP_DISABLE takes only integer arguments and changes a
+    // per-process flag; no memory is passed to the kernel.
+    let r = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    if r != 0 {
+        crate::log::warning("Failed to disable transparent huge pages for this process.");
+    }
+}
+
 fn bind_one(host: &str, port: u16, backlog: i32) -> std::io::Result<tokio::net::TcpListener> {
     let ip: std::net::IpAddr = match host {
         "*" => std::net::Ipv4Addr::UNSPECIFIED.into(),

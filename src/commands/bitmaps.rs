@@ -6,7 +6,7 @@ use super::strings::{
     cstr, edit_raw, int_arg, int_arg_or, read, read_len, s2ll, str_view, with_str, zeroed, EditError,
 };
 use super::{Ctx, Handler};
-use crate::storage::{SBytes, Value};
+use crate::storage::Value;
 use crate::util::eq_ic;
 use bytes::Bytes;
 
@@ -59,7 +59,7 @@ fn with_bits_for_write<R>(ctx: &mut Ctx, key: &[u8], byte: u64, f: impl FnOnce(&
                 return None;
             };
             let r = f(&mut v, true);
-            ctx.db().add(key, Value::RawStr(SBytes::from_vec(v)), now);
+            ctx.db().add(key, Value::raw(v), now);
             Some(r)
         }
         Some(e) => match edit_raw(&mut e.value, need, |b, grew| f(b, grew)) {
@@ -421,7 +421,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     let now = ctx.now;
-    ctx.db().set(dest, Value::RawStr(SBytes::from_vec(res)), now);
+    ctx.db().set(dest, Value::raw(res), now);
     ctx.dirty(1);
     ctx.out.int(maxlen as i64);
 }

@@ -1810,8 +1810,8 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
             refcount = i32::MAX as i64;
         }
         rdb_int_size(*n)
-    } else if let crate::storage::Value::Str(s) | crate::storage::Value::RawStr(s) = v {
-        rdb_string_size(s.as_slice())
+    } else if let Some(s) = v.str_bytes() {
+        rdb_string_size(s)
     } else {
         v.heap_size()
     };

@@ -88,8 +88,7 @@ pub fn str_view<'a>(v: &'a Value, nb: &'a mut itoa::Buffer) -> Option<&'a [u8]> 
     #[allow(unreachable_patterns)]
     match v {
         Value::Int(n) => Some(nb.format(*n).as_bytes()),
-        Value::Str(s) | Value::RawStr(s) => Some(s.as_slice()),
-        _ => None,
+        other => other.str_bytes(),
     }
 }
 
@@ -176,20 +175,6 @@ pub fn check_string_length(ctx: &mut Ctx, size: u64, append: u64) -> bool {
 }
 
 /// The mutable bytes of a stored string.
-fn sbytes_mut(s: &mut SBytes) -> &mut [u8] {
-    match s {
-        SBytes::Inline { len, data } => &mut data[..*len as usize],
-        SBytes::Heap(b) => &mut b[..],
-    }
-}
-
-fn into_vec(s: SBytes) -> Vec<u8> {
-    match s {
-        SBytes::Inline { len, data } => data[..len as usize].to_vec(),
-        SBytes::Heap(b) => b.into_vec(),
-    }
-}
-
 /// A zero-filled byte vector, or None if the memory cannot be had.
 pub fn zeroed(n: usize) -> Option<Vec<u8>> {
     let mut v = Vec::new();
@@ -209,26 +194,21 @@ pub enum EditError {
 /// the bytes (and whether the value grew). Other types give `WrongType`.
 pub fn edit_raw<R>(v: &mut Value, min_len: usize, f: impl FnOnce(&mut Vec<u8>, bool) -> R) -> Result<R, EditError> {
     #[allow(unreachable_patterns)]
-    let s = match std::mem::replace(v, Value::Int(0)) {
-        Value::Int(n) => SBytes::new(itoa::Buffer::new().format(n).as_bytes()),
-        Value::Str(s) | Value::RawStr(s) => s,
-        other => {
-            *v = other;
-            return Err(EditError::WrongType);
-        }
-    };
-    let mut bytes = into_vec(s);
-    let grew = bytes.len() < min_len;
-    if grew && bytes.try_reserve_exact(min_len - bytes.len()).is_err() {
-        *v = Value::RawStr(SBytes::from_vec(bytes));
-        return Err(EditError::NoMemory);
+    if raw_bytes_mut(v).is_none() {
+        return Err(EditError::WrongType);
     }
+    let Value::RawStr(bytes) = v else { return Err(EditError::WrongType) };
+    let grew = bytes.len() < min_len;
     if grew {
+        // `try_reserve` grows geometrically (amortized O(1) APPEND, as sds);
+        // near the memory limit fall back to the exact size.
+        let extra = min_len - bytes.len();
+        if bytes.try_reserve(extra).is_err() && bytes.try_reserve_exact(extra).is_err() {
+            return Err(EditError::NoMemory);
+        }
         bytes.resize(min_len, 0);
     }
-    let r = f(&mut bytes, grew);
-    *v = Value::RawStr(SBytes::from_vec(bytes));
-    Ok(r)
+    Ok(f(bytes, grew))
 }
 
 /// As `edit_raw` when no growth is needed: edits the raw bytes in place
@@ -237,15 +217,12 @@ pub fn raw_bytes_mut(v: &mut Value) -> Option<&mut [u8]> {
     #[allow(unreachable_patterns)]
     match v {
         Value::RawStr(_) => {}
-        Value::Int(n) => *v = Value::RawStr(SBytes::new(itoa::Buffer::new().format(*n).as_bytes())),
-        Value::Str(s) => {
-            let s = std::mem::replace(s, SBytes::new(b""));
-            *v = Value::RawStr(s);
-        }
+        Value::Int(n) => *v = Value::raw(itoa::Buffer::new().format(*n).as_bytes().to_vec()),
+        Value::Str(s) => *v = Value::raw(s.as_slice().to_vec()),
         _ => return None,
     }
     match v {
-        Value::RawStr(s) => Some(sbytes_mut(s)),
+        Value::RawStr(b) => Some(&mut b[..]),
         _ => None,
     }
 }
@@ -616,7 +593,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], incr: i64) {
         #[allow(unreachable_patterns)]
         Some(e) => match &e.value {
             Value::Int(n) => Some(Some(*n)),
-            Value::Str(s) | Value::RawStr(s) => Some(s2ll(s)),
+            Value::Str(_) | Value::RawStr(_) => Some(e.value.str_bytes().and_then(s2ll)),
             _ => {
                 ctx.wrongtype();
                 return;
@@ -792,7 +769,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
             };
             bytes[offset as usize..].copy_from_slice(val);
             let now = ctx.now;
-            ctx.db().add(key, Value::RawStr(SBytes::from_vec(bytes)), now);
+            ctx.db().add(key, Value::raw(bytes), now);
             ctx.dirty(1);
             ctx.out.int(total as i64);
         }

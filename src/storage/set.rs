@@ -9,11 +9,12 @@ use super::sbytes::SBytes;
 use crate::util::parse_i64;
 
 /// A sorted array of distinct integers stored little-endian at one width
-/// (2, 4 or 8 bytes) for all members, as Redis's intset.
-#[derive(Clone)]
+/// (2, 4 or 8 bytes) for all members, as Redis's intset. The width is the
+/// first byte of the one exact-size buffer (an empty set allocates nothing), so
+/// the whole set is a 16-byte handle.
+#[derive(Clone, Default)]
 pub struct IntSet {
-    width: u8,
-    data: Vec<u8>,
+    buf: Box<[u8]>,
 }
 
 /// The smallest width (in bytes) that holds `v`.
@@ -27,31 +28,44 @@ fn width_for(v: i64) -> u8 {
     }
 }
 
-impl Default for IntSet {
-    fn default() -> Self {
-        Self::new()
+/// Appends `v` at width `w`.
+fn push_at(out: &mut Vec<u8>, w: u8, v: i64) {
+    match w {
+        2 => out.extend_from_slice(&(v as i16).to_le_bytes()),
+        4 => out.extend_from_slice(&(v as i32).to_le_bytes()),
+        _ => out.extend_from_slice(&v.to_le_bytes()),
     }
 }
 
 impl IntSet {
     pub fn new() -> Self {
-        IntSet { width: 2, data: Vec::new() }
+        IntSet::default()
+    }
+
+    #[inline]
+    fn width(&self) -> u8 {
+        self.buf.first().copied().unwrap_or(2)
+    }
+
+    #[inline]
+    fn data(&self) -> &[u8] {
+        self.buf.get(1..).unwrap_or(&[])
     }
 
     #[inline]
     pub fn len(&self) -> usize {
-        self.data.len() / self.width as usize
+        self.data().len() / self.width() as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.buf.len() <= 1
     }
 
     /// The member at position `i` (in ascending order). `i` must be below `len()`.
     #[inline]
     pub fn get(&self, i: usize) -> i64 {
-        let w = self.width as usize;
-        let b = &self.data[i * w..i * w + w];
+        let w = self.width() as usize;
+        let b = &self.data()[i * w..i * w + w];
         match w {
             2 => i16::from_le_bytes([b[0], b[1]]) as i64,
             4 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
@@ -59,20 +73,10 @@ impl IntSet {
         }
     }
 
-    fn put(&mut self, i: usize, v: i64) {
-        let w = self.width as usize;
-        let b = &mut self.data[i * w..i * w + w];
-        match w {
-            2 => b.copy_from_slice(&(v as i16).to_le_bytes()),
-            4 => b.copy_from_slice(&(v as i32).to_le_bytes()),
-            _ => b.copy_from_slice(&v.to_le_bytes()),
-        }
-    }
-
     /// Binary search: `Ok(position)` when present, else `Err(insertion point)`.
     fn search(&self, v: i64) -> Result<usize, usize> {
         let n = self.len();
-        if width_for(v) > self.width {
+        if width_for(v) > self.width() {
             // Out of range for the current width: beyond every member.
             return Err(if v < 0 { 0 } else { n });
         }
@@ -98,7 +102,7 @@ impl IntSet {
 
     /// Adds `v`; false when already present.
     pub fn insert(&mut self, v: i64) -> bool {
-        if width_for(v) > self.width {
+        if width_for(v) > self.width() {
             self.upgrade_and_add(v);
             return true;
         }
@@ -106,12 +110,15 @@ impl IntSet {
             Ok(_) => return false,
             Err(p) => p,
         };
-        let w = self.width as usize;
-        let old = self.data.len();
-        self.data.reserve_exact(w);
-        self.data.resize(old + w, 0);
-        self.data.copy_within(pos * w..old, pos * w + w);
-        self.put(pos, v);
+        let w = self.width();
+        let at = pos * w as usize;
+        let data = self.data();
+        let mut out = Vec::with_capacity(1 + data.len() + w as usize);
+        out.push(w);
+        out.extend_from_slice(&data[..at]);
+        push_at(&mut out, w, v);
+        out.extend_from_slice(&data[at..]);
+        self.buf = out.into_boxed_slice();
         true
     }
 
@@ -120,32 +127,31 @@ impl IntSet {
     fn upgrade_and_add(&mut self, v: i64) {
         let n = self.len();
         let nw = width_for(v);
-        let old = std::mem::replace(self, IntSet { width: nw, data: Vec::with_capacity((n + 1) * nw as usize) });
-        let push = |s: &mut IntSet, x: i64| match nw {
-            4 => s.data.extend_from_slice(&(x as i32).to_le_bytes()),
-            _ => s.data.extend_from_slice(&x.to_le_bytes()),
-        };
+        let mut out = Vec::with_capacity(1 + (n + 1) * nw as usize);
+        out.push(nw);
         if v < 0 {
-            push(self, v);
+            push_at(&mut out, nw, v);
         }
         for i in 0..n {
-            push(self, old.get(i));
+            push_at(&mut out, nw, self.get(i));
         }
         if v >= 0 {
-            push(self, v);
+            push_at(&mut out, nw, v);
         }
+        self.buf = out.into_boxed_slice();
     }
 
     /// Removes `v`; false when absent.
     pub fn remove(&mut self, v: i64) -> bool {
         let Ok(pos) = self.search(v) else { return false };
-        let w = self.width as usize;
-        let len = self.data.len();
-        self.data.copy_within(pos * w + w..len, pos * w);
-        self.data.truncate(len - w);
-        if self.data.capacity() - self.data.len() >= 64 {
-            self.data.shrink_to_fit();
-        }
+        let w = self.width();
+        let at = pos * w as usize;
+        let data = self.data();
+        let mut out = Vec::with_capacity(data.len() + 1 - w as usize);
+        out.push(w);
+        out.extend_from_slice(&data[..at]);
+        out.extend_from_slice(&data[at + w as usize..]);
+        self.buf = out.into_boxed_slice();
         true
     }
 
@@ -154,7 +160,7 @@ impl IntSet {
     }
 
     pub fn heap_size(&self) -> usize {
-        self.data.capacity()
+        self.buf.len()
     }
 }
 
@@ -457,16 +463,16 @@ mod tests {
             s.insert(v);
         }
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![-3, 5, 7, 100]);
-        assert_eq!(s.width, 2);
+        assert_eq!(s.width(), 2);
         assert!(s.insert(70000));
-        assert_eq!(s.width, 4);
+        assert_eq!(s.width(), 4);
         assert!(s.insert(i64::MIN));
-        assert_eq!(s.width, 8);
+        assert_eq!(s.width(), 8);
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![i64::MIN, -3, 5, 7, 100, 70000]);
         assert!(s.contains(70000) && !s.contains(70001) && s.contains(i64::MIN));
         assert!(s.remove(5) && !s.remove(5));
         assert!(s.remove(i64::MIN));
-        assert_eq!(s.width, 8);
+        assert_eq!(s.width(), 8);
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![-3, 7, 100, 70000]);
         let mut t = IntSet::new();
         t.insert(1);

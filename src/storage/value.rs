@@ -13,12 +13,15 @@ pub enum Value {
     Int(i64),
     /// A string whose encoding follows its length (`embstr` up to 44 bytes, else `raw`).
     Str(SBytes),
-    /// A string modified in place (APPEND, SETRANGE, SETBIT): always `raw`, as in Redis.
-    RawStr(SBytes),
+    /// A string modified in place (APPEND, SETRANGE, SETBIT): always `raw`, as in
+    /// Redis, with room to grow so that repeated APPENDs are amortized O(1).
+    RawStr(Box<Vec<u8>>),
     List(Box<List>),
-    Hash(Box<Hash>),
-    Set(Box<Set>),
-    ZSet(Box<ZSet>),
+    /// Hashes, sets and sorted sets are 16 bytes (a compact buffer or a boxed
+    /// table), so they sit in the keyspace entry without an extra allocation.
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
 }
 
 impl Value {
@@ -31,6 +34,20 @@ impl Value {
             }
         }
         Value::Str(SBytes::new(b))
+    }
+
+    /// A `raw` string holding `v`.
+    pub fn raw(v: Vec<u8>) -> Value {
+        Value::RawStr(Box::new(v))
+    }
+
+    /// The bytes of a string held as bytes (None for `int` strings and other types).
+    pub fn str_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Str(s) => Some(s.as_slice()),
+            Value::RawStr(v) => Some(v.as_slice()),
+            _ => None,
+        }
     }
 
     /// The name TYPE replies with.
@@ -65,7 +82,8 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Int(_) => 0,
-            Value::Str(s) | Value::RawStr(s) => s.heap_size(),
+            Value::Str(s) => s.heap_size(),
+            Value::RawStr(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(x) => x.heap_size(),
@@ -111,18 +129,31 @@ impl From<List> for Value {
 
 impl From<Hash> for Value {
     fn from(h: Hash) -> Value {
-        Value::Hash(Box::new(h))
+        Value::Hash(h)
     }
 }
 
 impl From<Set> for Value {
     fn from(s: Set) -> Value {
-        Value::Set(Box::new(s))
+        Value::Set(s)
     }
 }
 
 impl From<ZSet> for Value {
     fn from(z: ZSet) -> Value {
-        Value::ZSet(Box::new(z))
+        Value::ZSet(z)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keyspace node (key, entry, link) fits a 64-byte allocation only while
+    /// these hold: a string value shares its tag byte with `SBytes`'s.
+    #[test]
+    fn compact_layout() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
     }
 }

@@ -156,12 +156,16 @@ fn get_entry(buf: &[u8], mut pos: usize) -> Option<(&[u8], f64, usize)> {
     Some((member, score, pos))
 }
 
-/// The compact encoding: entries sorted by (score, member) in one buffer.
+/// The compact encoding: entries sorted by (score, member) in one exact-size
+/// buffer after a 2-byte entry count (`u16::MAX`: count by walking). An empty
+/// pack allocates nothing; the pack is a 16-byte handle.
 #[derive(Clone, Default)]
 struct Pack {
-    buf: Vec<u8>,
-    len: usize,
+    buf: Box<[u8]>,
 }
+
+/// Size of the pack's count header.
+const PACK_HDR: usize = 2;
 
 /// Walks the entries of a pack: (member, score, start offset, end offset).
 struct PackIter<'a> {
@@ -180,8 +184,35 @@ impl<'a> Iterator for PackIter<'a> {
 }
 
 impl Pack {
+    /// The encoded entries (offsets below are relative to this).
+    #[inline]
+    fn body(&self) -> &[u8] {
+        self.buf.get(PACK_HDR..).unwrap_or(&[])
+    }
+
     fn iter(&self) -> PackIter<'_> {
-        PackIter { buf: &self.buf, pos: 0 }
+        PackIter { buf: self.body(), pos: 0 }
+    }
+
+    fn len(&self) -> usize {
+        match self.buf.get(..PACK_HDR) {
+            None => 0,
+            Some(h) => match u16::from_le_bytes([h[0], h[1]]) {
+                u16::MAX => self.iter().count(),
+                n => n as usize,
+            },
+        }
+    }
+
+    /// Builds a pack from encoded entries.
+    fn from_body(count: usize, body: &[u8]) -> Pack {
+        if count == 0 {
+            return Pack::default();
+        }
+        let mut b = Vec::with_capacity(PACK_HDR + body.len());
+        b.extend_from_slice(&(count.min(u16::MAX as usize) as u16).to_le_bytes());
+        b.extend_from_slice(body);
+        Pack { buf: b.into_boxed_slice() }
     }
 
     /// (index, start, end, score) of a member.
@@ -189,13 +220,14 @@ impl Pack {
         self.iter().enumerate().find(|(_, (m, ..))| *m == member).map(|(i, (_, s, a, b))| (i, a, b, s))
     }
 
-    /// Replaces bytes `a..b` with `with`, keeping the buffer exactly sized.
-    fn splice(&mut self, a: usize, b: usize, with: &[u8]) {
-        let mut nb = Vec::with_capacity(self.buf.len() - (b - a) + with.len());
-        nb.extend_from_slice(&self.buf[..a]);
+    /// Replaces body bytes `a..b` with `with`, the count changing to `count`.
+    fn splice(&mut self, a: usize, b: usize, with: &[u8], count: usize) {
+        let body = self.body();
+        let mut nb = Vec::with_capacity(body.len() - (b - a) + with.len());
+        nb.extend_from_slice(&body[..a]);
         nb.extend_from_slice(with);
-        nb.extend_from_slice(&self.buf[b..]);
-        self.buf = nb;
+        nb.extend_from_slice(&body[b..]);
+        *self = Pack::from_body(count, &nb);
     }
 
     /// Inserts a member known to be absent at its sorted place.
@@ -205,16 +237,16 @@ impl Pack {
             .iter()
             .find(|(m, s, ..)| cmp_entry(*s, m, score, member) == Ordering::Greater)
             .map(|(.., a, _)| a)
-            .unwrap_or(self.buf.len());
+            .unwrap_or(self.body().len());
         let mut e = Vec::with_capacity(entry_size(member, score));
         put_entry(&mut e, member, score);
-        self.splice(at, at, &e);
-        self.len += 1;
+        let n = self.len() + 1;
+        self.splice(at, at, &e, n);
     }
 
     fn remove_bytes(&mut self, a: usize, b: usize, n: usize) {
-        self.splice(a, b, &[]);
-        self.len -= n;
+        let left = self.len() - n;
+        self.splice(a, b, &[], left);
     }
 
     /// Byte offsets of the entries of ranks `start..start+count`.
@@ -732,13 +764,12 @@ impl ZSet {
     pub fn from_sorted(items: Vec<(SBytes, f64)>, lim: Limits) -> ZSet {
         let maxlen = items.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
         if items.len() <= lim.entries && maxlen <= lim.value {
-            let mut p = Pack { buf: Vec::new(), len: items.len() };
             let total: usize = items.iter().map(|(m, s)| entry_size(m, pack_normalize(*s))).sum();
-            p.buf.reserve_exact(total);
+            let mut body = Vec::with_capacity(total);
             for (m, s) in &items {
-                put_entry(&mut p.buf, m, pack_normalize(*s));
+                put_entry(&mut body, m, pack_normalize(*s));
             }
-            ZSet { repr: Repr::Pack(p) }
+            ZSet { repr: Repr::Pack(Pack::from_body(items.len(), &body)) }
         } else {
             let mut b = Big::new();
             for (m, s) in items {
@@ -752,7 +783,7 @@ impl ZSet {
     /// Number of members.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Pack(p) => p.len,
+            Repr::Pack(p) => p.len(),
             Repr::Big(b) => b.tree.len,
         }
     }
@@ -772,7 +803,7 @@ impl ZSet {
     /// Heap bytes owned (for MEMORY USAGE and lazy freeing decisions).
     pub fn heap_size(&self) -> usize {
         match &self.repr {
-            Repr::Pack(p) => p.buf.capacity(),
+            Repr::Pack(p) => p.buf.len(),
             Repr::Big(b) => {
                 // An O(1) estimate: a table node and bucket per member, and a
                 // leaf entry of a short member (long members' bytes not counted).
@@ -848,7 +879,7 @@ impl ZSet {
             return AddOutcome::Nop;
         }
         if let Repr::Pack(p) = &self.repr {
-            if p.len + 1 > lim.entries || member.len() > lim.value {
+            if p.len() + 1 > lim.entries || member.len() > lim.value {
                 self.convert();
             }
         }
