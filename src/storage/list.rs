@@ -249,55 +249,99 @@ fn entry_size(buf: &[u8], p: usize) -> usize {
     l + backlen_size(l)
 }
 
-/// Makes room for `add` more bytes, growing by an eighth (the allocator's own
-/// size-class granularity) but never past the node limit, so repeated pushes
-/// stay cheap without the doubling slack of `Vec`.
-fn reserve(buf: &mut Vec<u8>, add: usize, limit: usize) {
-    let need = buf.len() + add;
-    if need > buf.capacity() {
-        let target = need.max((buf.capacity() + buf.capacity() / 8).min(limit));
-        buf.reserve_exact(target - buf.len());
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Nodes
 // ---------------------------------------------------------------------------
 
-/// A run of consecutive elements in one buffer. Never empty inside a list.
-#[derive(Clone, Default)]
+/// Size of a node's header: entry count (u16) and the list's fill (u16, offset by 5).
+const NHDR: usize = 4;
+
+/// A run of consecutive elements in one exact-size buffer: the header, then the
+/// entries. A node is a 16-byte handle, so a one-node list needs no other
+/// allocation; no growth slack is kept (the allocator's size classes give
+/// in-place growth most of the time).
+#[derive(Clone)]
 struct Node {
-    buf: Vec<u8>,
-    count: u32,
+    buf: Box<[u8]>,
 }
 
 impl Node {
-    fn with(enc: &Enc) -> Node {
-        let mut buf = vec![0u8; enc.size()];
-        enc.write(&mut buf);
-        Node { buf, count: 1 }
+    /// A node without entries for a list of this fill.
+    fn empty(fill: i32) -> Node {
+        let mut b = [0u8; NHDR];
+        b[2..].copy_from_slice(&((fill + 5) as u16).to_le_bytes());
+        Node { buf: Box::new(b) }
+    }
+
+    fn with(enc: &Enc, fill: i32) -> Node {
+        let mut n = Node::empty(fill);
+        n.insert(0, enc);
+        n
+    }
+
+    /// A node of this fill holding `count` entries encoded in `data`.
+    fn from_data(data: &[u8], count: usize, fill: i32) -> Node {
+        let mut v = Vec::with_capacity(NHDR + data.len());
+        v.extend_from_slice(&(count as u16).to_le_bytes());
+        v.extend_from_slice(&((fill + 5) as u16).to_le_bytes());
+        v.extend_from_slice(data);
+        Node { buf: v.into_boxed_slice() }
+    }
+
+    #[inline]
+    fn count(&self) -> usize {
+        u16::from_le_bytes([self.buf[0], self.buf[1]]) as usize
+    }
+
+    #[inline]
+    fn set_count(&mut self, n: usize) {
+        self.buf[..2].copy_from_slice(&(n as u16).to_le_bytes());
+    }
+
+    #[inline]
+    fn fill(&self) -> i32 {
+        u16::from_le_bytes([self.buf[2], self.buf[3]]) as i32 - 5
+    }
+
+    /// The encoded entries (all offsets are relative to these bytes).
+    #[inline]
+    fn data(&self) -> &[u8] {
+        &self.buf[NHDR..]
+    }
+
+    /// Size of the encoded entries.
+    #[inline]
+    fn bytes(&self) -> usize {
+        self.buf.len() - NHDR
+    }
+
+    /// Edits the buffer as a vector (header included), keeping it exact-size.
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        f(&mut v);
+        self.buf = v.into_boxed_slice();
     }
 
     #[inline]
     fn next(&self, off: usize) -> usize {
-        off + entry_size(&self.buf, off)
+        off + entry_size(self.data(), off)
     }
 
     /// Offset of the entry before the one at `off` (`off` > 0; may be the end).
     #[inline]
     fn prev(&self, off: usize) -> usize {
-        let (l, n) = read_backlen(&self.buf, off);
+        let (l, n) = read_backlen(self.data(), off);
         off - n - l
     }
 
     #[inline]
     fn last(&self) -> usize {
-        self.prev(self.buf.len())
+        self.prev(self.bytes())
     }
 
     /// Offset of the `k`-th entry (walked from the nearer end).
     fn offset_of(&self, k: usize) -> usize {
-        let count = self.count as usize;
+        let count = self.count();
         if k <= count / 2 {
             let mut off = 0;
             for _ in 0..k {
@@ -305,7 +349,7 @@ impl Node {
             }
             off
         } else {
-            let mut off = self.buf.len();
+            let mut off = self.bytes();
             for _ in k..count {
                 off = self.prev(off);
             }
@@ -313,31 +357,37 @@ impl Node {
         }
     }
 
-    /// Inserts an entry at `off`; `limit` is the node's byte limit (growth cap).
-    fn insert(&mut self, off: usize, enc: &Enc, limit: usize) {
+    /// Inserts an entry at `off`.
+    fn insert(&mut self, off: usize, enc: &Enc) {
         let size = enc.size();
-        reserve(&mut self.buf, size, limit);
-        let old = self.buf.len();
-        self.buf.resize(old + size, 0);
-        self.buf.copy_within(off..old, off + size);
-        enc.write(&mut self.buf[off..off + size]);
-        self.count += 1;
+        let count = self.count();
+        self.edit(|v| {
+            let old = v.len();
+            v.reserve_exact(size);
+            v.resize(old + size, 0);
+            v.copy_within(NHDR + off..old, NHDR + off + size);
+            enc.write(&mut v[NHDR + off..NHDR + off + size]);
+        });
+        self.set_count(count + 1);
     }
 
     /// Replaces the entry at `off`.
-    fn replace(&mut self, off: usize, enc: &Enc, limit: usize) {
-        let old = entry_size(&self.buf, off);
+    fn replace(&mut self, off: usize, enc: &Enc) {
+        let old = entry_size(self.data(), off);
         let size = enc.size();
-        let len = self.buf.len();
-        if size > old {
-            reserve(&mut self.buf, size - old, limit);
-            self.buf.resize(len + size - old, 0);
-            self.buf.copy_within(off + old..len, off + size);
-        } else if size < old {
-            self.buf.copy_within(off + old..len, off + size);
-            self.buf.truncate(len - (old - size));
-        }
-        enc.write(&mut self.buf[off..off + size]);
+        let at = NHDR + off;
+        self.edit(|v| {
+            let len = v.len();
+            if size > old {
+                v.reserve_exact(size - old);
+                v.resize(len + size - old, 0);
+                v.copy_within(at + old..len, at + size);
+            } else if size < old {
+                v.copy_within(at + old..len, at + size);
+                v.truncate(len - (old - size));
+            }
+            enc.write(&mut v[at..at + size]);
+        });
     }
 
     /// Removes `n` entries starting at `off`.
@@ -346,67 +396,74 @@ impl Node {
         for _ in 0..n {
             end = self.next(end);
         }
-        self.buf.drain(off..end);
-        self.count -= n as u32;
-        self.trim_capacity();
-    }
-
-    /// Gives back memory once the buffer is less than half used.
-    fn trim_capacity(&mut self) {
-        let (len, cap) = (self.buf.len(), self.buf.capacity());
-        if cap > 64 && len < cap / 2 {
-            self.buf.shrink_to(len + len / 8);
-        }
+        let count = self.count();
+        self.edit(|v| {
+            v.drain(NHDR + off..NHDR + end);
+        });
+        self.set_count(count - n);
     }
 
     /// Splits at entry `k`: this node keeps entries before `k`, the result holds the rest.
     fn split_off(&mut self, k: usize) -> Node {
         let off = self.offset_of(k);
-        let tail = Node { buf: self.buf[off..].to_vec(), count: self.count - k as u32 };
-        self.buf.truncate(off);
-        self.count = k as u32;
-        self.trim_capacity();
+        let count = self.count();
+        let tail = Node::from_data(&self.data()[off..], count - k, self.fill());
+        self.edit(|v| v.truncate(NHDR + off));
+        self.set_count(k);
         tail
+    }
+
+    /// Appends the entries of `other`.
+    fn append(&mut self, other: &Node) {
+        let count = self.count() + other.count();
+        self.edit(|v| {
+            v.reserve_exact(other.bytes());
+            v.extend_from_slice(other.data());
+        });
+        self.set_count(count);
     }
 
     /// Offsets of all entries, in order.
     fn offsets(&self, out: &mut Vec<usize>) {
         out.clear();
         let mut off = 0;
-        while off < self.buf.len() {
+        while off < self.bytes() {
             out.push(off);
             off = self.next(off);
         }
     }
 }
 
-/// The nodes of a list. Most lists fit in one node, which is kept inline (no
-/// deque allocation); longer lists keep their nodes in a deque.
+/// Nodes of a list longer than one node, and its element count.
 #[derive(Clone)]
-enum Nodes {
-    One(Node),
-    Many(VecDeque<Node>),
+struct Many {
+    d: VecDeque<Node>,
+    len: usize,
 }
 
-impl Default for Nodes {
-    fn default() -> Self {
-        Nodes::Many(VecDeque::new())
-    }
+/// The nodes of a list. Most lists fit in one node, which is held directly
+/// (the whole list is then one allocation); longer lists keep a deque.
+#[derive(Clone)]
+enum Nodes {
+    /// Also the empty list (a node without entries).
+    One(Node),
+    Many(Box<Many>),
 }
 
 impl Nodes {
     #[inline]
     fn len(&self) -> usize {
         match self {
+            Nodes::One(n) if n.count() == 0 => 0,
             Nodes::One(_) => 1,
-            Nodes::Many(d) => d.len(),
+            Nodes::Many(m) => m.d.len(),
         }
     }
 
     fn iter(&self) -> impl DoubleEndedIterator<Item = &Node> {
         let (one, many) = match self {
-            Nodes::One(n) => (Some(n), None),
-            Nodes::Many(d) => (None, Some(d.iter())),
+            Nodes::One(n) => (Some(n).filter(|n| n.count() > 0), None),
+            Nodes::Many(m) => (None, Some(m.d.iter())),
         };
         one.into_iter().chain(many.into_iter().flatten())
     }
@@ -414,32 +471,32 @@ impl Nodes {
     #[inline]
     fn front(&self) -> Option<&Node> {
         match self {
-            Nodes::One(n) => Some(n),
-            Nodes::Many(d) => d.front(),
+            Nodes::One(n) => Some(n).filter(|n| n.count() > 0),
+            Nodes::Many(m) => m.d.front(),
         }
     }
 
     #[inline]
     fn back(&self) -> Option<&Node> {
         match self {
-            Nodes::One(n) => Some(n),
-            Nodes::Many(d) => d.back(),
+            Nodes::One(n) => Some(n).filter(|n| n.count() > 0),
+            Nodes::Many(m) => m.d.back(),
         }
     }
 
     #[inline]
     fn front_mut(&mut self) -> Option<&mut Node> {
         match self {
-            Nodes::One(n) => Some(n),
-            Nodes::Many(d) => d.front_mut(),
+            Nodes::One(n) => Some(n).filter(|n| n.count() > 0),
+            Nodes::Many(m) => m.d.front_mut(),
         }
     }
 
     #[inline]
     fn back_mut(&mut self) -> Option<&mut Node> {
         match self {
-            Nodes::One(n) => Some(n),
-            Nodes::Many(d) => d.back_mut(),
+            Nodes::One(n) => Some(n).filter(|n| n.count() > 0),
+            Nodes::Many(m) => m.d.back_mut(),
         }
     }
 
@@ -447,78 +504,72 @@ impl Nodes {
     fn table_bytes(&self) -> usize {
         match self {
             Nodes::One(_) => 0,
-            Nodes::Many(d) => d.capacity() * std::mem::size_of::<Node>(),
+            Nodes::Many(m) => std::mem::size_of::<Many>() + m.d.capacity() * std::mem::size_of::<Node>(),
         }
     }
 
-    /// Back to the inline form when one node is left; frees a mostly empty table.
-    fn settle(&mut self) {
-        if let Nodes::Many(d) = self {
-            if d.len() == 1 {
-                if let Some(n) = d.pop_front() {
-                    *self = Nodes::One(n);
+    /// Back to the one-node form when one node is left; frees a mostly empty table.
+    fn settle(&mut self, fill: i32) {
+        if let Nodes::Many(m) = self {
+            match m.d.len() {
+                0 => *self = Nodes::One(Node::empty(fill)),
+                1 => {
+                    if let Some(n) = m.d.pop_front() {
+                        *self = Nodes::One(n);
+                    }
                 }
-            } else if d.capacity() > 8 && d.len() < d.capacity() / 4 {
-                d.shrink_to(d.len() * 2);
+                n if m.d.capacity() > 8 && n < m.d.capacity() / 4 => m.d.shrink_to(n * 2),
+                _ => {}
             }
         }
     }
 
+    /// Inserts a node at `at`. A one-node list becomes a deque whose element
+    /// count is taken from the nodes (callers turn a list into a deque first,
+    /// with `List::ensure_many`, when they adjust the count themselves).
     fn insert(&mut self, at: usize, node: Node) {
         match self {
-            Nodes::Many(d) if d.is_empty() => *self = Nodes::One(node),
-            Nodes::Many(d) => d.insert(at, node),
-            Nodes::One(_) => {
-                let Nodes::One(first) = std::mem::take(self) else { return };
+            Nodes::One(n) if n.count() == 0 => *self = Nodes::One(node),
+            Nodes::Many(m) => m.d.insert(at, node),
+            Nodes::One(n) => {
+                let first = std::mem::replace(n, Node::empty(0));
                 let mut d = VecDeque::with_capacity(4);
                 d.push_back(first);
                 d.insert(at, node);
-                *self = Nodes::Many(d);
+                let len = d.iter().map(Node::count).sum();
+                *self = Nodes::Many(Box::new(Many { d, len }));
             }
         }
     }
 
-    fn remove(&mut self, at: usize) -> Option<Node> {
+    fn remove(&mut self, at: usize, fill: i32) -> Option<Node> {
         let n = match self {
-            Nodes::One(_) => match std::mem::take(self) {
-                Nodes::One(n) => Some(n),
-                Nodes::Many(_) => None,
-            },
-            Nodes::Many(d) => d.remove(at),
+            Nodes::One(n) => Some(std::mem::replace(n, Node::empty(fill))),
+            Nodes::Many(m) => m.d.remove(at),
         };
-        self.settle();
+        self.settle(fill);
         n
     }
 
-    fn pop_front(&mut self) -> Option<Node> {
-        self.remove(0)
-    }
-
-    fn pop_back(&mut self) -> Option<Node> {
-        let last = self.len().checked_sub(1)?;
-        self.remove(last)
-    }
-
     /// Removes nodes `a..b`.
-    fn drain(&mut self, a: usize, b: usize) {
+    fn drain(&mut self, a: usize, b: usize, fill: i32) {
         match self {
-            Nodes::One(_) => {
+            Nodes::One(n) => {
                 if a == 0 && b >= 1 {
-                    *self = Nodes::default();
+                    *n = Node::empty(fill);
                 }
             }
-            Nodes::Many(d) => {
-                d.drain(a..b);
-                self.settle();
+            Nodes::Many(m) => {
+                m.d.drain(a..b);
+                self.settle(fill);
             }
         }
     }
-}
 
-impl From<VecDeque<Node>> for Nodes {
-    fn from(d: VecDeque<Node>) -> Self {
-        let mut n = Nodes::Many(d);
-        n.settle();
+    /// Builds the nodes of a list of `len` elements.
+    fn from_deque(d: VecDeque<Node>, len: usize, fill: i32) -> Self {
+        let mut n = Nodes::Many(Box::new(Many { d, len }));
+        n.settle(fill);
         n
     }
 }
@@ -529,7 +580,7 @@ impl std::ops::Index<usize> for Nodes {
     fn index(&self, i: usize) -> &Node {
         match self {
             Nodes::One(n) => n,
-            Nodes::Many(d) => &d[i],
+            Nodes::Many(m) => &m.d[i],
         }
     }
 }
@@ -539,7 +590,7 @@ impl std::ops::IndexMut<usize> for Nodes {
     fn index_mut(&mut self, i: usize) -> &mut Node {
         match self {
             Nodes::One(n) => n,
-            Nodes::Many(d) => &mut d[i],
+            Nodes::Many(m) => &mut m.d[i],
         }
     }
 }
@@ -548,13 +599,12 @@ impl std::ops::IndexMut<usize> for Nodes {
 // The list
 // ---------------------------------------------------------------------------
 
-/// A list value.
+/// A list value: 16 bytes, held directly in the keyspace entry. The fill
+/// (`list-max-listpack-size` when the list was created, kept as Redis does)
+/// is in every node's header.
 #[derive(Clone)]
 pub struct List {
     nodes: Nodes,
-    len: usize,
-    /// `list-max-listpack-size` when the list was created (as Redis keeps it).
-    fill: i32,
 }
 
 impl Default for List {
@@ -566,16 +616,53 @@ impl Default for List {
 impl List {
     /// An empty list whose nodes follow `fill` (`list-max-listpack-size`).
     pub fn new(fill: i32) -> List {
-        List { nodes: Nodes::default(), len: 0, fill: fill.clamp(-5, FILL_MAX) }
+        List { nodes: Nodes::One(Node::empty(fill.clamp(-5, FILL_MAX))) }
     }
 
     /// Number of elements.
+    #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        match &self.nodes {
+            Nodes::One(n) => n.count(),
+            Nodes::Many(m) => m.len,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+
+    /// The fill this list was created with.
+    #[inline]
+    fn fill(&self) -> i32 {
+        match &self.nodes {
+            Nodes::One(n) => n.fill(),
+            Nodes::Many(m) => m.d.front().map_or(-2, Node::fill),
+        }
+    }
+
+    /// Adds `d` to the element count of a many-node list (a one-node list's
+    /// count is its node's).
+    #[inline]
+    fn adj_len(&mut self, d: isize) {
+        if let Nodes::Many(m) = &mut self.nodes {
+            m.len = m.len.wrapping_add_signed(d);
+        }
+    }
+
+    /// Turns a one-node list into the deque form (before a node is added by a
+    /// caller that adjusts the element count itself).
+    fn ensure_many(&mut self) {
+        if let Nodes::One(n) = &mut self.nodes {
+            let fill = n.fill();
+            let first = std::mem::replace(n, Node::empty(fill));
+            let len = first.count();
+            let mut d = VecDeque::with_capacity(4);
+            if len > 0 {
+                d.push_back(first);
+            }
+            self.nodes = Nodes::Many(Box::new(Many { d, len }));
+        }
     }
 
     /// The name OBJECT ENCODING reports (Redis 7.0 has no other list encoding).
@@ -585,12 +672,13 @@ impl List {
 
     /// Heap bytes owned (for MEMORY USAGE and lazy freeing decisions).
     pub fn heap_size(&self) -> usize {
-        self.nodes.table_bytes() + self.nodes.iter().map(|n| n.buf.capacity()).sum::<usize>()
+        self.nodes.table_bytes() + self.nodes.iter().map(|n| n.buf.len()).sum::<usize>()
     }
 
     fn byte_limit(&self) -> usize {
-        if self.fill < 0 {
-            BYTE_LIMITS[(-self.fill - 1) as usize]
+        let fill = self.fill();
+        if fill < 0 {
+            BYTE_LIMITS[(-fill - 1) as usize]
         } else {
             SAFETY_LIMIT
         }
@@ -599,12 +687,14 @@ impl List {
     /// May `node` take one more entry of `add` bytes?
     #[inline]
     fn fits(&self, node: &Node, add: usize) -> bool {
-        node.buf.len() + add <= self.byte_limit() && (self.fill < 0 || (node.count as i32) < self.fill)
+        let fill = self.fill();
+        node.bytes() + add <= self.byte_limit() && (fill < 0 || (node.count() as i32) < fill)
     }
 
     /// May nodes `a` and `b` become one?
     fn mergeable(&self, a: &Node, b: &Node) -> bool {
-        a.buf.len() + b.buf.len() <= self.byte_limit() && (self.fill < 0 || (a.count + b.count) as i32 <= self.fill)
+        let fill = self.fill();
+        a.bytes() + b.bytes() <= self.byte_limit() && (fill < 0 || (a.count() + b.count()) as i32 <= fill)
     }
 
     fn insert_node(&mut self, at: usize, node: Node) {
@@ -613,19 +703,20 @@ impl List {
 
     /// The node holding element `i` (< len) and its position in that node.
     fn locate(&self, i: usize) -> (usize, usize) {
-        if i < self.len / 2 {
+        let len = self.len();
+        if i < len / 2 {
             let mut acc = 0;
             for (ni, n) in self.nodes.iter().enumerate() {
-                let c = n.count as usize;
+                let c = n.count();
                 if i < acc + c {
                     return (ni, i - acc);
                 }
                 acc += c;
             }
         } else {
-            let mut acc = self.len;
+            let mut acc = len;
             for ni in (0..self.nodes.len()).rev() {
-                acc -= self.nodes[ni].count as usize;
+                acc -= self.nodes[ni].count();
                 if i >= acc {
                     return (ni, i - acc);
                 }
@@ -638,64 +729,69 @@ impl List {
     pub fn push(&mut self, v: &[u8], front: bool) {
         let enc = encode(v);
         let size = enc.size();
-        let limit = self.byte_limit();
-        self.len += 1;
         let fits = match if front { self.nodes.front() } else { self.nodes.back() } {
             Some(n) => self.fits(n, size),
-            None => false,
-        };
-        let end = if front { self.nodes.front_mut() } else { self.nodes.back_mut() };
-        if let Some(n) = end {
-            if fits {
-                let at = if front { 0 } else { n.buf.len() };
-                n.insert(at, &enc, limit);
-                return;
+            None => {
+                // Empty list: the one (empty) node takes the element.
+                if let Nodes::One(n) = &mut self.nodes {
+                    n.insert(0, &enc);
+                    return;
+                }
+                false
             }
-            // This node is complete: drop its growth slack.
-            n.buf.shrink_to_fit();
+        };
+        if fits {
+            self.adj_len(1);
+            if let Some(n) = if front { self.nodes.front_mut() } else { self.nodes.back_mut() } {
+                let at = if front { 0 } else { n.bytes() };
+                n.insert(at, &enc);
+            }
+            return;
         }
+        self.ensure_many();
+        self.adj_len(1);
         let at = if front { 0 } else { self.nodes.len() };
-        self.insert_node(at, Node::with(&enc));
+        let fill = self.fill();
+        self.insert_node(at, Node::with(&enc, fill));
     }
 
     /// Removes and returns the first (`front`) or last element.
     pub fn pop(&mut self, front: bool) -> Option<Vec<u8>> {
         let node = if front { self.nodes.front_mut()? } else { self.nodes.back_mut()? };
         let off = if front { 0 } else { node.last() };
-        let v = decode(&node.buf, off).0.to_vec();
-        if node.count == 1 {
-            if front {
-                self.nodes.pop_front();
-            } else {
-                self.nodes.pop_back();
-            }
+        let v = decode(node.data(), off).0.to_vec();
+        if node.count() == 1 {
+            let fill = node.fill();
+            self.adj_len(-1);
+            let at = if front { 0 } else { self.nodes.len() - 1 };
+            self.nodes.remove(at, fill);
         } else {
             node.remove(off, 1);
+            self.adj_len(-1);
         }
-        self.len -= 1;
         Some(v)
     }
 
     /// The element at `i`, if `i` < len.
     pub fn get(&self, i: usize) -> Option<Item<'_>> {
-        if i >= self.len {
+        if i >= self.len() {
             return None;
         }
         let (ni, k) = self.locate(i);
         let node = &self.nodes[ni];
-        Some(decode(&node.buf, node.offset_of(k)).0)
+        Some(decode(node.data(), node.offset_of(k)).0)
     }
 
     /// The first (`front`) or last element.
     pub fn end(&self, front: bool) -> Option<Item<'_>> {
         let node = if front { self.nodes.front()? } else { self.nodes.back()? };
         let off = if front { 0 } else { node.last() };
-        Some(decode(&node.buf, off).0)
+        Some(decode(node.data(), off).0)
     }
 
     /// Replaces the element at `i`; false when `i` >= len.
     pub fn set(&mut self, i: usize, v: &[u8]) -> bool {
-        if i >= self.len {
+        if i >= self.len() {
             return false;
         }
         let enc = encode(v);
@@ -703,13 +799,15 @@ impl List {
         let (ni, k) = self.locate(i);
         let node = &mut self.nodes[ni];
         let off = node.offset_of(k);
-        let old = entry_size(&node.buf, off);
-        if node.count == 1 || node.buf.len() - old + enc.size() <= limit {
-            node.replace(off, &enc, limit);
+        let old = entry_size(node.data(), off);
+        if node.count() == 1 || node.bytes() - old + enc.size() <= limit {
+            node.replace(off, &enc);
             return true;
         }
+        self.ensure_many();
+        let node = &mut self.nodes[ni];
         node.remove(off, 1);
-        self.len -= 1;
+        self.adj_len(-1);
         self.insert(i, v);
         true
     }
@@ -719,28 +817,30 @@ impl List {
         if i == 0 {
             return self.push(v, true);
         }
-        if i >= self.len {
+        if i >= self.len() {
             return self.push(v, false);
         }
         let enc = encode(v);
         let size = enc.size();
-        let limit = self.byte_limit();
         let (ni, k) = self.locate(i);
-        self.len += 1;
         if self.fits(&self.nodes[ni], size) {
+            self.adj_len(1);
             let node = &mut self.nodes[ni];
             let off = node.offset_of(k);
-            node.insert(off, &enc, limit);
+            node.insert(off, &enc);
             return;
         }
+        self.ensure_many();
+        self.adj_len(1);
+        let fill = self.fill();
         if k == 0 {
             // Between two nodes: the previous one may have room at its end.
             if ni > 0 && self.fits(&self.nodes[ni - 1], size) {
                 let prev = &mut self.nodes[ni - 1];
-                let end = prev.buf.len();
-                prev.insert(end, &enc, limit);
+                let end = prev.bytes();
+                prev.insert(end, &enc);
             } else {
-                self.insert_node(ni, Node::with(&enc));
+                self.insert_node(ni, Node::with(&enc, fill));
             }
             return;
         }
@@ -748,42 +848,44 @@ impl List {
         let mut tail = self.nodes[ni].split_off(k);
         if self.fits(&self.nodes[ni], size) {
             let node = &mut self.nodes[ni];
-            let end = node.buf.len();
-            node.insert(end, &enc, limit);
+            let end = node.bytes();
+            node.insert(end, &enc);
             self.insert_node(ni + 1, tail);
         } else if self.fits(&tail, size) {
-            tail.insert(0, &enc, limit);
+            tail.insert(0, &enc);
             self.insert_node(ni + 1, tail);
         } else {
-            self.insert_node(ni + 1, Node::with(&enc));
+            self.insert_node(ni + 1, Node::with(&enc, fill));
             self.insert_node(ni + 2, tail);
         }
     }
 
     /// Removes `n` elements starting at element `start` (clipped to the list).
     pub fn remove_range(&mut self, start: usize, n: usize) {
-        if start >= self.len || n == 0 {
+        let len = self.len();
+        if start >= len || n == 0 {
             return;
         }
-        let n = n.min(self.len - start);
+        let n = n.min(len - start);
+        let fill = self.fill();
         let (mut ni, k) = self.locate(start);
-        self.len -= n;
+        self.adj_len(-(n as isize));
         let mut left = n;
         if k > 0 {
             let node = &mut self.nodes[ni];
-            let m = left.min(node.count as usize - k);
+            let m = left.min(node.count() - k);
             let off = node.offset_of(k);
             node.remove(off, m);
             left -= m;
             ni += 1;
         }
         let mut end = ni;
-        while left > 0 && end < self.nodes.len() && self.nodes[end].count as usize <= left {
-            left -= self.nodes[end].count as usize;
+        while left > 0 && end < self.nodes.len() && self.nodes[end].count() <= left {
+            left -= self.nodes[end].count();
             end += 1;
         }
         if end > ni {
-            self.nodes.drain(ni, end);
+            self.nodes.drain(ni, end, fill);
         }
         if left > 0 {
             self.nodes[ni].remove(0, left);
@@ -795,11 +897,9 @@ impl List {
 
     /// Appends node `i + 1` to node `i`.
     fn merge_next(&mut self, i: usize) {
-        if let Some(b) = self.nodes.remove(i + 1) {
-            let a = &mut self.nodes[i];
-            a.buf.reserve_exact(b.buf.len());
-            a.buf.extend_from_slice(&b.buf);
-            a.count += b.count;
+        let fill = self.fill();
+        if let Some(b) = self.nodes.remove(i + 1, fill) {
+            self.nodes[i].append(&b);
         }
     }
 
@@ -821,7 +921,7 @@ impl List {
             dead.clear();
             for j in 0..offs.len() {
                 let j = if from_tail { offs.len() - 1 - j } else { j };
-                if decode(&node.buf, offs[j]).0.matches(&needle) {
+                if decode(node.data(), offs[j]).0.matches(&needle) {
                     dead.push(j);
                     removed += 1;
                     if limit != 0 && removed == limit {
@@ -833,19 +933,18 @@ impl List {
                 continue;
             }
             dead.sort_unstable();
-            let gone: usize = dead.iter().map(|&j| entry_size(&node.buf, offs[j])).sum();
-            let mut kept = Vec::with_capacity(node.buf.len() - gone);
+            let gone: usize = dead.iter().map(|&j| entry_size(node.data(), offs[j])).sum();
+            let mut kept = Vec::with_capacity(node.bytes() - gone);
             let mut from = 0;
             for &j in &dead {
-                kept.extend_from_slice(&node.buf[from..offs[j]]);
+                kept.extend_from_slice(&node.data()[from..offs[j]]);
                 from = node.next(offs[j]);
             }
-            kept.extend_from_slice(&node.buf[from..]);
-            node.buf = kept;
-            node.count -= dead.len() as u32;
+            kept.extend_from_slice(&node.data()[from..]);
+            *node = Node::from_data(&kept, node.count() - dead.len(), node.fill());
         }
         if removed > 0 {
-            self.len -= removed;
+            self.adj_len(-(removed as isize));
             self.compact();
         }
         removed
@@ -853,31 +952,28 @@ impl List {
 
     /// Drops empty nodes and merges neighbours that fit in one node.
     fn compact(&mut self) {
-        let old = std::mem::take(&mut self.nodes);
-        let mut out: VecDeque<Node> = VecDeque::with_capacity(old.len());
+        let fill = self.fill();
+        let len = self.len();
+        let old = std::mem::replace(&mut self.nodes, Nodes::One(Node::empty(fill)));
         let old: Vec<Node> = match old {
             Nodes::One(n) => vec![n],
-            Nodes::Many(d) => d.into(),
+            Nodes::Many(m) => m.d.into(),
         };
+        let mut out: VecDeque<Node> = VecDeque::with_capacity(old.len());
         for node in old {
-            if node.count == 0 {
+            if node.count() == 0 {
                 continue;
             }
             if let Some(last) = out.back_mut() {
                 if self.mergeable(last, &node) {
-                    last.buf.reserve_exact(node.buf.len());
-                    last.buf.extend_from_slice(&node.buf);
-                    last.count += node.count;
+                    last.append(&node);
                     continue;
                 }
             }
             out.push_back(node);
         }
-        for n in out.iter_mut() {
-            n.trim_capacity();
-        }
         out.shrink_to_fit();
-        self.nodes = Nodes::from(out);
+        self.nodes = Nodes::from_deque(out, len, fill);
     }
 
     /// Index of the first element equal to `v`, from the head.
@@ -893,12 +989,13 @@ impl List {
 
     /// Elements from element `i`, towards the tail (`forward`) or the head.
     pub fn iter_from(&self, i: usize, forward: bool) -> Iter<'_> {
-        if i >= self.len {
+        let len = self.len();
+        if i >= len {
             return Iter { list: self, ni: 0, off: 0, left: 0, forward };
         }
         let (ni, k) = self.locate(i);
         let off = self.nodes[ni].offset_of(k);
-        let left = if forward { self.len - i } else { i + 1 };
+        let left = if forward { len - i } else { i + 1 };
         Iter { list: self, ni, off, left, forward }
     }
 }
@@ -922,12 +1019,12 @@ impl<'a> Iterator for Iter<'a> {
         }
         let list = self.list;
         let node = &list.nodes[self.ni];
-        let (item, l) = decode(&node.buf, self.off);
+        let (item, l) = decode(node.data(), self.off);
         self.left -= 1;
         if self.left > 0 {
             if self.forward {
                 self.off += l + backlen_size(l);
-                if self.off >= node.buf.len() {
+                if self.off >= node.bytes() {
                     self.ni += 1;
                     self.off = 0;
                 }
@@ -956,8 +1053,8 @@ mod tests {
 
     fn check(l: &List, model: &VecDeque<Vec<u8>>) {
         assert_eq!(l.len(), model.len());
-        assert_eq!(l.nodes.iter().map(|n| n.count as usize).sum::<usize>(), l.len);
-        assert!(l.nodes.iter().all(|n| n.count > 0));
+        assert_eq!(l.nodes.iter().map(|n| n.count()).sum::<usize>(), l.len());
+        assert!(l.nodes.iter().all(|n| n.count() > 0));
         let fwd: Vec<Vec<u8>> = l.iter().map(|i| i.to_vec()).collect();
         assert_eq!(fwd, model.iter().cloned().collect::<Vec<_>>());
         if !model.is_empty() {
@@ -982,7 +1079,7 @@ mod tests {
 
     #[test]
     fn small_header() {
-        assert!(std::mem::size_of::<List>() <= 56, "{}", std::mem::size_of::<List>());
+        assert_eq!(std::mem::size_of::<List>(), 16);
         let mut l = List::new(-2);
         l.push(b"hello", false);
         assert_eq!(l.nodes.table_bytes(), 0);

@@ -16,9 +16,9 @@ pub enum Value {
     /// A string modified in place (APPEND, SETRANGE, SETBIT): always `raw`, as in
     /// Redis, with room to grow so that repeated APPENDs are amortized O(1).
     RawStr(Box<Vec<u8>>),
-    List(Box<List>),
-    /// Hashes, sets and sorted sets are 16 bytes (a compact buffer or a boxed
-    /// table), so they sit in the keyspace entry without an extra allocation.
+    /// The collections are 16-byte handles (a compact buffer or a boxed large
+    /// structure), so they sit in the keyspace entry without an extra allocation.
+    List(List),
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
@@ -123,7 +123,7 @@ impl Entry {
 
 impl From<List> for Value {
     fn from(l: List) -> Value {
-        Value::List(Box::new(l))
+        Value::List(l)
     }
 }
 
