@@ -1,5 +1,6 @@
-//! Background duties run `hz` times a second: the adaptive active-expiry cycle
-//! and closing idle clients (`timeout`). Work is done in short slices that each
+//! Background duties run `hz` times a second: the adaptive active-expiry cycle,
+//! closing idle clients (`timeout`), and the persistence duties (finished
+//! background saves, save points). Work is done in short slices that each
 //! take the server lock briefly, so other clients never see a long pause.
 
 use crate::server::Shared;
@@ -16,15 +17,25 @@ pub async fn run(sh: Arc<Shared>) {
     loop {
         let hz = sh.server.lock().config.hz.max(1);
         let period = Duration::from_millis(1000 / hz as u64);
+        // Registered before the flag is checked, so a shutdown requested in
+        // between still wakes the wait (no sleeping on into the runtime's
+        // shutdown, which makes the timer panic).
+        let notified = sh.shutdown_notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if sh.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
-            _ = sh.shutdown_notify.notified() => return,
+            _ = notified => return,
         }
-        if sh.shutdown.load(Ordering::Relaxed) {
+        if sh.shutdown.load(Ordering::SeqCst) {
             return;
         }
         active_expire_cycle(&sh, period);
         close_idle_clients(&sh);
+        crate::persist::cron(&sh);
         sh.server.lock().stats.track_instantaneous(crate::util::now_ms());
     }
 }

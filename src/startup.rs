@@ -311,6 +311,9 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     crate::log::notice(&format!("Running mode=standalone, port={port}."));
     crate::commands::server::startup_memory(crate::server::stats::used_memory());
     crate::log::warning(&format!("Server initialized, PID: {pid}"));
+    if crate::persist::load_at_startup(&sh).is_err() {
+        return 1;
+    }
     let active = start_accepting(&sh, listeners);
     *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(&sh), active, backlog });
     crate::log::notice("Ready to accept connections tcp");
@@ -318,10 +321,22 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         crate::log::notice("Ready to accept connections unix");
         tokio::spawn(crate::net::serve_unix(sh.clone(), l, unixsocket.clone()));
     }
-    tokio::spawn(crate::cron::run(sh.clone()));
+    // Background duties run on their own thread: they take the server lock,
+    // which a long script may hold, and must not stall a network worker then.
+    let (cron_sh, handle) = (sh.clone(), tokio::runtime::Handle::current());
+    tokio::task::spawn_blocking(move || handle.block_on(crate::cron::run(cron_sh)));
 
-    wait_for_shutdown(&sh).await;
-    crate::log::warning("User requested shutdown...");
+    // A signal shuts down as SHUTDOWN does (saving when save points are set,
+    // per shutdown-on-sigterm / shutdown-on-sigint); if that save fails the
+    // server keeps running, as Redis does. SHUTDOWN itself saved already.
+    while let Some(directive) = wait_for_shutdown(&sh).await {
+        crate::log::warning("User requested shutdown...");
+        let mut srv = sh.server.lock();
+        let (save, nosave, force) = crate::persist::signal_shutdown_flags(&srv.config, directive);
+        if crate::persist::prepare_shutdown(&mut srv, save, nosave, force).is_ok() {
+            break;
+        }
+    }
     sh.request_shutdown();
     if let Some(mut ls) = LISTENERS.lock().take() {
         stop_accepting(&mut ls.active);
@@ -339,7 +354,9 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     0
 }
 
-async fn wait_for_shutdown(sh: &Arc<Shared>) {
+/// Waits for a shutdown signal (returns the directive that says how to shut
+/// down) or a SHUTDOWN command (None).
+async fn wait_for_shutdown(sh: &Arc<Shared>) -> Option<&'static str> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).ok();
     let mut int = signal(SignalKind::interrupt()).ok();
@@ -371,9 +388,9 @@ async fn wait_for_shutdown(sh: &Arc<Shared>) {
         }
     };
     tokio::select! {
-        _ = term_fut => {}
-        _ = int_fut => {}
-        _ = req => {}
+        _ = term_fut => Some("shutdown-on-sigterm"),
+        _ = int_fut => Some("shutdown-on-sigint"),
+        _ = req => None,
     }
 }
 

@@ -182,10 +182,14 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
         let id = c.id;
         ctx.srv.monitors.retain(|(mid, _)| *mid != id);
     }
+    ctx.srv.pubsub.remove_client(c.id);
+    c.sub_channels = 0;
+    c.sub_patterns = 0;
+    c.sub_shard = 0;
     c.db = 0;
     c.resp = 2;
     c.name = None;
-    c.multi = -1;
+    crate::commands::transactions::discard(ctx.srv, c);
     c.reply_mode = ReplyMode::On;
     c.user = "default".into();
     c.authenticated = ctx.srv.config.requirepass.is_none();

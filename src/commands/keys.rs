@@ -146,7 +146,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
             free_in_background(old);
         }
     }
-    db.main.insert_new(crate::storage::SBytes::new(dst), Entry::new(entry.value, entry.lru));
+    db.add_entry(dst, Entry::new(entry.value, entry.lru));
     if let Some(when) = expire {
         db.set_expire(dst, when);
     }
@@ -301,6 +301,7 @@ fn flush_db(db: &mut Db, lazy: bool) -> u64 {
 
 fn flushdb(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(lazy) = flush_mode(ctx, args) else { return };
+    ctx.touch_flushed_db(ctx.client.db);
     let n = flush_db(ctx.db(), lazy);
     ctx.dirty(n);
     ctx.out.ok();
@@ -309,10 +310,12 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) {
 fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(lazy) = flush_mode(ctx, args) else { return };
     let mut n = 0;
-    for db in ctx.srv.dbs.iter_mut() {
-        n += flush_db(db, lazy);
+    for i in 0..ctx.srv.dbs.len() {
+        ctx.touch_flushed_db(i);
+        n += flush_db(&mut ctx.srv.dbs[i], lazy);
     }
     ctx.dirty(n + 1);
+    crate::persist::after_flushall(ctx.srv);
     ctx.out.ok();
 }
 
@@ -347,6 +350,7 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) {
         Err(e) => return ctx.err(e),
     };
     if a != b {
+        ctx.touch_swapped_dbs(a, b);
         let (lo, hi) = (a.min(b), a.max(b));
         let (x, y) = ctx.srv.dbs.split_at_mut(hi);
         let (da, db) = (&mut x[lo], &mut y[0]);
@@ -387,7 +391,7 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) {
     let expire = ctx.srv.dbs[src].get_expire(key);
     let Some(e) = ctx.srv.dbs[src].remove(key) else { return };
     let d = &mut ctx.srv.dbs[dst];
-    d.main.insert_new(crate::storage::SBytes::new(key), Entry::new(e.value, e.lru));
+    d.add_entry(key, Entry::new(e.value, e.lru));
     if let Some(w) = expire {
         d.set_expire(key, w);
     }

@@ -15,9 +15,14 @@ pub mod connection;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod persistence;
+pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
+pub mod transactions;
 pub mod zsets;
 
 use crate::resp::Reply;
@@ -37,7 +42,24 @@ macro_rules! families {
         const N_HANDLERS: usize = 0 $(+ $family::COMMANDS.len())*;
     };
 }
-families!(keys, strings, bitmaps, lists, hashes, sets, zsets, blocking, connection, server, config);
+families!(
+    keys,
+    strings,
+    bitmaps,
+    lists,
+    hashes,
+    sets,
+    zsets,
+    blocking,
+    connection,
+    server,
+    config,
+    sort,
+    transactions,
+    pubsub,
+    persistence,
+    scripting
+);
 
 /// Every registered command. The table holds exactly these.
 pub static HANDLERS: &[(&str, Handler)] = &concat_handlers();
@@ -194,13 +216,11 @@ fn unknown_command_error(args: &[Bytes]) -> String {
     format!("ERR unknown command '{name}', with args beginning with: {tail}")
 }
 
-/// Resolves a request to its command (or subcommand), or writes the rejection.
-fn resolve<'t>(sh: &'t Shared, srv: &mut Server, out: &mut Reply, args: &[Bytes]) -> Option<&'t Command> {
+/// Resolves a request to its command (or subcommand). On failure: the error
+/// text and, for an arity error, the command it was meant for.
+fn resolve<'t>(sh: &'t Shared, args: &[Bytes]) -> Result<&'t Command, (String, Option<&'t Command>)> {
     let Some(cmd) = sh.table.lookup(&args[0]) else {
-        let msg = unknown_command_error(args);
-        srv.stats.count_error(&msg);
-        out.error(&msg);
-        return None;
+        return Err((unknown_command_error(args), None));
     };
     let cmd = if !cmd.subcommands.is_empty() && args.len() >= 2 {
         let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
@@ -209,22 +229,21 @@ fn resolve<'t>(sh: &'t Shared, srv: &mut Server, out: &mut Reply, args: &[Bytes]
             None => {
                 let shown: String = String::from_utf8_lossy(&args[1]).chars().take(128).collect();
                 let msg = format!("ERR unknown subcommand '{shown}'. Try {} HELP.", cmd.name.to_ascii_uppercase());
-                srv.stats.count_error(&msg);
-                out.error(&msg);
-                return None;
+                return Err((msg, None));
             }
         }
     } else {
         cmd
     };
     if !cmd.arity_ok(args.len()) || cmd.handler.is_none() {
-        let msg = format!("ERR wrong number of arguments for '{}' command", cmd.name);
-        srv.stats.count_error(&msg);
-        srv.stats.cmd(cmd.id).rejected_calls += 1;
-        out.error(&msg);
-        return None;
+        return Err((format!("ERR wrong number of arguments for '{}' command", cmd.name), Some(cmd)));
     }
-    Some(cmd)
+    Ok(cmd)
+}
+
+/// The command a queued request resolves to (it resolved when queued).
+pub(crate) fn resolve_queued<'t>(sh: &'t Shared, args: &[Bytes]) -> Option<&'t Command> {
+    resolve(sh, args).ok()
 }
 
 /// Runs one request for `client`, appending its reply to `out`.
@@ -239,7 +258,12 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
     }
     run(sh, srv, client, out, args);
     if !srv.ready_keys.is_empty() {
+        // After the whole command (all of EXEC), never in the middle of it.
+        let dirty = srv.dirty;
         blocking::serve_ready(sh, srv);
+        if !srv.watched_keys.is_empty() {
+            transactions::process_key_events(srv, client, None, srv.dirty.wrapping_sub(dirty), false);
+        }
     }
     let drop_reply = match mode_before {
         ReplyMode::Skip => true,
@@ -251,33 +275,123 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
     }
 }
 
+/// Redis's `processCommand`: checks the request, then queues it (inside
+/// MULTI) or calls it.
 fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args: &[Bytes]) {
-    let Some(cmd) = resolve(sh, srv, out, args) else { return };
-    if !client.authenticated && !cmd.has(flag::NO_AUTH) && srv.config.requirepass.is_some() {
-        srv.stats.count_error(err::NOAUTH);
-        srv.stats.cmd(cmd.id).rejected_calls += 1;
-        out.error(err::NOAUTH);
+    client.last_interaction_ms = crate::util::now_ms();
+    let cmd = match resolve(sh, args) {
+        Ok(cmd) => cmd,
+        Err((msg, cmd)) => {
+            set_last_cmd(client, cmd);
+            reject(srv, client, out, args, cmd, &msg);
+            return;
+        }
+    };
+    set_last_cmd(client, Some(cmd));
+    if cmd.name == "debug" && !server::debug_allowed(srv, client) {
+        reject(srv, client, out, args, Some(cmd), server::DEBUG_NOT_ALLOWED);
         return;
     }
+    if !client.authenticated && !cmd.has(flag::NO_AUTH) && srv.config.requirepass.is_some() {
+        reject(srv, client, out, args, Some(cmd), err::NOAUTH);
+        return;
+    }
+    if client.multi >= 0 && cmd.has(flag::NO_MULTI) {
+        reject(srv, client, out, args, Some(cmd), "ERR Command not allowed inside a transaction");
+        return;
+    }
+    if let Some(msg) = crate::persist::denied_by_disk_error(sh, srv, client, cmd) {
+        reject(srv, client, out, args, Some(cmd), msg);
+        return;
+    }
+    if client.resp == 2 && client.in_pubsub() && !pubsub::ALLOWED_WHEN_SUBSCRIBED.contains(&cmd.name.as_str()) {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            cmd.name
+        );
+        reject(srv, client, out, args, Some(cmd), &msg);
+        return;
+    }
+    if client.multi >= 0 && !transactions::runs_in_multi(cmd) {
+        transactions::queue(client, args);
+        out.status("QUEUED");
+        return;
+    }
+    call(sh, srv, client, out, args, cmd, false);
+}
+
+fn set_last_cmd(client: &mut Client, cmd: Option<&Command>) {
+    client.last_cmd.clear();
+    client.last_cmd.push_str(cmd.map_or("NULL", |c| c.name.as_str()));
+}
+
+/// Redis's `rejectCommand`: replies the error, counts it (and a rejected call
+/// of the command), and makes an open transaction fail. A rejected EXEC ends
+/// the transaction with EXECABORT.
+fn reject(srv: &mut Server, client: &mut Client, out: &mut Reply, args: &[Bytes], cmd: Option<&Command>, msg: &str) {
+    if let Some(c) = cmd {
+        srv.stats.cmd(c.id).rejected_calls += 1;
+    }
+    if client.multi >= 0 {
+        client.dirty_exec = true;
+    }
+    if cmd.is_some_and(|c| c.name == "exec") {
+        transactions::discard(srv, client);
+        let reason = msg.strip_prefix("ERR ").unwrap_or(msg);
+        let m = format!("EXECABORT Transaction discarded because of: {reason}");
+        srv.stats.count_error(&m);
+        out.error(&m);
+        if !srv.monitors.is_empty() {
+            feed_monitors(srv, client, args);
+        }
+        return;
+    }
+    srv.stats.count_error(msg);
+    out.error(msg);
+}
+
+/// Redis's `call`: runs a command that passed the checks, with statistics,
+/// WATCH touches, MONITOR feeding and slowlog. EXEC calls it for each queued
+/// command (`no_block`: blocking commands reply as if timed out).
+pub(crate) fn call(
+    sh: &Shared,
+    srv: &mut Server,
+    client: &mut Client,
+    out: &mut Reply,
+    args: &[Bytes],
+    cmd: &Command,
+    no_block: bool,
+) {
     let handler = cmd.handler.unwrap_or(noop);
     let start = std::time::Instant::now();
     let now = crate::util::now_ms();
-    client.last_interaction_ms = now;
-    client.last_cmd.clear();
-    client.last_cmd.push_str(&cmd.name);
-    if !srv.monitors.is_empty() && !cmd.has(flag::SKIP_MONITOR) {
-        feed_monitors(srv, client, args);
+    let watching = !srv.watched_keys.is_empty();
+    if watching {
+        // Keys that expired in the background since the last command.
+        transactions::process_key_events(srv, client, None, 0, false);
     }
-    let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false, serving_blocked: false, no_block: false };
+    let dirty = srv.dirty;
+    let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false, serving_blocked: false, no_block };
     handler(&mut ctx, args);
     let failed = ctx.failed;
     let us = start.elapsed().as_micros() as u64;
+    if watching || !srv.watched_keys.is_empty() {
+        transactions::process_key_events(srv, client, Some((cmd, args)), srv.dirty.wrapping_sub(dirty), failed);
+        if !srv.dirty_cas_pending.is_empty() {
+            srv.apply_pending_dirty_cas(client);
+        }
+    }
     let track = srv.config.latency_tracking;
     srv.stats.record_call(cmd.id, us, failed, track);
     srv.stats.total_commands_processed += 1;
     if us >= 1000 {
         let event = if cmd.has(flag::FAST) { "fast-command" } else { "command" };
         server::latency_add_sample_if_needed(srv, event, us / 1000);
+    }
+    // Fed after the command ran, with the database it left selected, as Redis
+    // 7.0 does (so EXEC follows the commands it ran); admin commands are not shown.
+    if !srv.monitors.is_empty() && !cmd.has(flag::SKIP_MONITOR) && !cmd.has(flag::ADMIN) {
+        feed_monitors(srv, client, args);
     }
     let slower = srv.config.slowlog_log_slower_than;
     if slower >= 0 && us as i64 >= slower && !cmd.has(flag::SKIP_SLOWLOG) {

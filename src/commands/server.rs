@@ -1,5 +1,5 @@
 //! Server commands: INFO, COMMAND (COUNT, INFO, DOCS, LIST, GETKEYS,
-//! GETKEYSANDFLAGS, HELP), TIME, LASTSAVE, SLOWLOG, LATENCY, MONITOR, SHUTDOWN
+//! GETKEYSANDFLAGS, HELP), TIME, SLOWLOG, LATENCY, MONITOR, SHUTDOWN
 //! and DEBUG, with Redis 7.0's reply shapes in RESP2 and RESP3. Command
 //! introspection is generated from the command table and its reference entries.
 
@@ -27,7 +27,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("command|getkeysandflags", command_getkeysandflags),
     ("command|help", command_help),
     ("time", time),
-    ("lastsave", lastsave),
     ("slowlog|get", slowlog_get),
     ("slowlog|len", slowlog_len),
     ("slowlog|reset", slowlog_reset),
@@ -44,17 +43,13 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 ];
 
 // ---------------------------------------------------------------------------
-// TIME, LASTSAVE, MONITOR, SHUTDOWN
+// TIME, MONITOR, SHUTDOWN
 
 fn time(ctx: &mut Ctx, _args: &[Bytes]) {
     let us = crate::util::now_us();
     ctx.out.array_len(2);
     ctx.out.bulk_int(us / 1_000_000);
     ctx.out.bulk_int(us % 1_000_000);
-}
-
-fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.out.int(ctx.srv.lastsave);
 }
 
 fn monitor(ctx: &mut Ctx, _args: &[Bytes]) {
@@ -67,14 +62,17 @@ fn monitor(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
-    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    let (mut nosave, mut save, mut abort, mut other, mut force) = (false, false, false, false, false);
     for a in &args[1..] {
         if a.eq_ignore_ascii_case(b"NOSAVE") {
             nosave = true;
         } else if a.eq_ignore_ascii_case(b"SAVE") {
             save = true;
-        } else if a.eq_ignore_ascii_case(b"NOW") || a.eq_ignore_ascii_case(b"FORCE") {
+        } else if a.eq_ignore_ascii_case(b"NOW") {
             other = true;
+        } else if a.eq_ignore_ascii_case(b"FORCE") {
+            other = true;
+            force = true;
         } else if a.eq_ignore_ascii_case(b"ABORT") {
             abort = true;
         } else {
@@ -92,6 +90,10 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
         return;
     }
     crate::log::warning("User requested shutdown...");
+    if crate::persist::prepare_shutdown(ctx.srv, save, nosave, force).is_err() {
+        ctx.err("ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
     ctx.srv.shutdown_requested = true;
     ctx.client.close_after_reply = true;
     ctx.sh.request_shutdown();
@@ -347,15 +349,16 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "current_save_keys_processed:0");
         line!(out, "current_save_keys_total:0");
         line!(out, "rdb_changes_since_last_save:{}", srv.dirty);
-        line!(out, "rdb_bgsave_in_progress:0");
+        let ps = &srv.persist;
+        line!(out, "rdb_bgsave_in_progress:{}", ps.bgsave_in_progress() as u8);
         line!(out, "rdb_last_save_time:{}", srv.lastsave);
-        line!(out, "rdb_last_bgsave_status:ok");
-        line!(out, "rdb_last_bgsave_time_sec:-1");
-        line!(out, "rdb_current_bgsave_time_sec:-1");
-        line!(out, "rdb_saves:0");
+        line!(out, "rdb_last_bgsave_status:{}", if ps.last_bgsave_ok { "ok" } else { "err" });
+        line!(out, "rdb_last_bgsave_time_sec:{}", ps.last_bgsave_secs);
+        line!(out, "rdb_current_bgsave_time_sec:{}", ps.current_bgsave_secs());
+        line!(out, "rdb_saves:{}", ps.saves);
         line!(out, "rdb_last_cow_size:0");
-        line!(out, "rdb_last_load_keys_expired:0");
-        line!(out, "rdb_last_load_keys_loaded:0");
+        line!(out, "rdb_last_load_keys_expired:{}", ps.last_load_keys_expired);
+        line!(out, "rdb_last_load_keys_loaded:{}", ps.last_load_keys_loaded);
         line!(out, "aof_enabled:0");
         line!(out, "aof_rewrite_in_progress:0");
         line!(out, "aof_rewrite_scheduled:0");
@@ -397,9 +400,12 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "current_eviction_exceeded_time:0");
         line!(out, "keyspace_hits:{}", st.keyspace_hits);
         line!(out, "keyspace_misses:{}", st.keyspace_misses);
-        line!(out, "pubsub_channels:0");
-        line!(out, "pubsub_patterns:0");
-        line!(out, "pubsubshard_channels:0");
+        {
+            use crate::server::pubsub::Kind;
+            line!(out, "pubsub_channels:{}", srv.pubsub.num_channels(Kind::Channel));
+            line!(out, "pubsub_patterns:{}", srv.pubsub.num_patterns());
+            line!(out, "pubsubshard_channels:{}", srv.pubsub.num_channels(Kind::Shard));
+        }
         line!(out, "latest_fork_usec:0");
         line!(out, "total_forks:0");
         line!(out, "migrate_cached_sockets:0");
@@ -1210,7 +1216,7 @@ fn keys_by_procedure(cmd: &Command, argv: &[Bytes]) -> Vec<(usize, Vec<String>)>
 }
 
 /// Keys of a full command line, as COMMAND GETKEYS finds them.
-fn get_keys(cmd: &Command, argv: &[Bytes]) -> Vec<(usize, Vec<String>)> {
+pub(crate) fn get_keys(cmd: &Command, argv: &[Bytes]) -> Vec<(usize, Vec<String>)> {
     let specs = key_specs(cmd);
     let has_keyspec = specs.iter().any(|s| !s.has("not_key"));
     let varflags = specs.iter().any(|s| s.has("variable_flags"));
@@ -1544,20 +1550,20 @@ fn is_local(c: &Client) -> bool {
     c.unix_socket || c.addr.starts_with("127.") || c.addr.starts_with("[::1]") || c.addr.starts_with("::1")
 }
 
-fn debug(ctx: &mut Ctx, args: &[Bytes]) {
-    let allowed = match ctx.srv.config.get("enable-debug-command").unwrap_or("no") {
+/// The rejection of DEBUG when `enable-debug-command` does not allow it.
+pub(crate) const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
+/// Whether `enable-debug-command` lets this client run DEBUG (the dispatcher
+/// rejects it before running it otherwise, as Redis does).
+pub(crate) fn debug_allowed(srv: &crate::server::Server, c: &Client) -> bool {
+    match srv.config.get("enable-debug-command").unwrap_or("no") {
         "yes" => true,
-        "local" => is_local(ctx.client),
+        "local" => is_local(c),
         _ => false,
-    };
-    if !allowed {
-        // Redis rejects the command before running it.
-        let msg = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
-        ctx.srv.stats.count_error(msg);
-        ctx.srv.stats.cmd(ctx.cmd.id).rejected_calls += 1;
-        ctx.out.error(msg);
-        return;
     }
+}
+
+fn debug(ctx: &mut Ctx, args: &[Bytes]) {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     match (sub.as_str(), args.len()) {
         ("help", 2) => debug_help(ctx),
@@ -1569,6 +1575,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             }
             ctx.out.ok();
         }
+        ("reload", _) => crate::persist::debug_reload(ctx, args),
         ("set-active-expire", 3) => {
             ctx.srv.active_expire_enabled = atoi(&args[2]) != 0;
             ctx.out.ok();

@@ -40,7 +40,6 @@ pub async fn serve_tcp(sh: Arc<Shared>, listener: tokio::net::TcpListener) {
             use std::os::fd::AsRawFd;
             sock.as_raw_fd()
         };
-        set_keepalive(&sock, &sh);
         let loopback = peer.ip().is_loopback();
         let Ok(sock) = Sock::from_tcp(sock) else { continue };
         let sh2 = sh.clone();
@@ -74,13 +73,10 @@ pub async fn serve_unix(sh: Arc<Shared>, listener: tokio::net::UnixListener, pat
     }
 }
 
-fn set_keepalive(sock: &tokio::net::TcpStream, sh: &Shared) {
-    let secs = sh.server.lock().config.tcp_keepalive;
+fn set_keepalive(fd: i32, secs: u64) {
     if secs == 0 {
         return;
     }
-    use std::os::fd::AsRawFd;
-    let fd = sock.as_raw_fd();
     let on: libc::c_int = 1;
     let idle: libc::c_int = secs as libc::c_int;
     let intvl: libc::c_int = (secs / 3).max(1) as libc::c_int;
@@ -98,14 +94,13 @@ fn set_keepalive(sock: &tokio::net::TcpStream, sh: &Shared) {
 
 /// Registers a new client, or refuses it (maxclients, protected mode).
 fn admit(
-    sh: &Shared,
+    mut srv: parking_lot::MutexGuard<'_, crate::server::Server>,
     addr: String,
     laddr: String,
     fd: i32,
     loopback: bool,
     unix: bool,
 ) -> Result<(u64, Arc<crate::server::client::Signal>), &'static str> {
-    let mut srv = sh.server.lock();
     let now = crate::util::now_ms();
     if srv.clients.len() + 1 > srv.config.maxclients {
         srv.stats.rejected_connections += 1;
@@ -130,7 +125,18 @@ fn admit(
 }
 
 async fn handle(sh: Arc<Shared>, sock: Sock, addr: String, laddr: String, fd: i32, loopback: bool, unix: bool) {
-    let (id, signal) = match admit(&sh, addr, laddr, fd, loopback, unix) {
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    if !lock_or_serve_busy(&sh, &sock, &mut rbuf).await {
+        return;
+    }
+    let admitted = {
+        let srv = sh.lock_async().await;
+        if !unix {
+            set_keepalive(fd, srv.config.tcp_keepalive);
+        }
+        admit(srv, addr, laddr, fd, loopback, unix)
+    };
+    let (id, signal) = match admitted {
         Ok(x) => x,
         Err(msg) => {
             let _ = sock.write_all(msg.as_bytes()).await;
@@ -138,24 +144,115 @@ async fn handle(sh: Arc<Shared>, sock: Sock, addr: String, laddr: String, fd: i3
         }
     };
     sh.connected.fetch_add(1, Ordering::Relaxed);
-    connection_loop(&sh, &sock, id, &signal).await;
+    connection_loop(&sh, &sock, id, &signal, rbuf).await;
     sh.connected.fetch_sub(1, Ordering::Relaxed);
-    let mut srv = sh.server.lock();
+    let mut srv = sh.lock_async().await;
     if let Some(mut client) = srv.clients.remove(&id) {
         commands::blocking::unblock(&mut srv, &mut client);
+        srv.unwatch_all(&mut client);
     }
     srv.monitors.retain(|(mid, _)| *mid != id);
+    srv.pubsub.remove_client(id);
 }
 
-async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::server::client::Signal) {
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+/// The Pub/Sub messages on their way to this connection (see `server::pubsub`).
+#[derive(Default)]
+struct Pushes {
+    rx: Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>,
+    /// Bytes sent to `rx` and not yet written (the output-limit figure).
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Pushes {
+    /// Moves every message already queued into `out` (called under the server
+    /// lock before a batch runs, so they precede the batch's replies as in Redis).
+    fn drain_into(&mut self, out: &mut Reply) {
+        let Some(rx) = &mut self.rx else { return };
+        while let Ok(m) = rx.try_recv() {
+            self.queued.fetch_sub(m.len(), Ordering::Relaxed);
+            out.buf.extend_from_slice(&m);
+        }
+    }
+
+    /// `first` and whatever else is queued, up to 64 KB, as one write.
+    fn gather(&mut self, first: Bytes) -> Bytes {
+        let Some(rx) = &mut self.rx else { return first };
+        let mut more = match rx.try_recv() {
+            Ok(m) => m,
+            Err(_) => return first,
+        };
+        let mut buf = BytesMut::with_capacity(first.len() + more.len());
+        buf.extend_from_slice(&first);
+        loop {
+            buf.extend_from_slice(&more);
+            if buf.len() >= 64 * 1024 {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(m) => more = m,
+                Err(_) => break,
+            }
+        }
+        buf.freeze()
+    }
+}
+
+/// Waits until a new connection can be registered. While a script keeps the
+/// server busy the connection is served as Redis serves it then (BUSY
+/// replies, SCRIPT KILL, SHUTDOWN NOSAVE) before it is registered; a partial
+/// request stays in `rbuf`. False when the peer left.
+async fn lock_or_serve_busy(sh: &Shared, sock: &Sock, rbuf: &mut BytesMut) -> bool {
+    let mut parser = Parser::new();
+    loop {
+        if sh.script.idle() {
+            return true;
+        }
+        if !sh.script.busy(crate::util::now_ms()) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            continue;
+        }
+        if rbuf.capacity() - rbuf.len() < 1024 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        let wait = tokio::time::sleep(std::time::Duration::from_millis(5));
+        tokio::select! {
+            r = sock.read_buf(rbuf) => match r {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            },
+            _ = wait => continue,
+        }
+        let mut batch = Vec::new();
+        let lim = Limits { max_bulk_len: 512 << 20, authenticated: false };
+        while let Ok(Some(args)) = parser.next(rbuf, lim) {
+            if !args.is_empty() {
+                batch.push(args);
+            }
+        }
+        let mut out = Reply::new();
+        busy_replies(sh, &mut batch, &mut out);
+        if sock.write_all(&out.buf).await.is_err() {
+            return false;
+        }
+    }
+}
+
+async fn connection_loop(
+    sh: &Shared,
+    sock: &Sock,
+    id: u64,
+    signal: &crate::server::client::Signal,
+    mut rbuf: BytesMut,
+) {
+    let unparsed_start = !rbuf.is_empty();
     let mut out = Reply::new();
     let mut parser = Parser::new();
     let mut batch: Vec<Vec<Bytes>> = Vec::new();
     let mut monitor_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>> = None;
+    let mut pushes = Pushes::default();
     // Parser limits, refreshed whenever the lock is held for a batch.
     let (mut limits, mut qlimit) = {
-        let srv = sh.server.lock();
+        let srv = sh.lock_async().await;
         let authed = srv.clients.get(&id).map(|c| c.authenticated).unwrap_or(true);
         (
             Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: authed },
@@ -167,7 +264,7 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
     tokio::pin!(killed);
     // Set when requests arrived while we were writing or blocked: they must be
     // parsed before waiting for more.
-    let mut unparsed = false;
+    let mut unparsed = unparsed_start;
     loop {
         if signal.killed() || sh.shutdown.load(Ordering::Relaxed) {
             return;
@@ -188,6 +285,20 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
                 _ = &mut killed => return,
                 Some(line) = recv_monitor(&mut monitor_rx) => {
                     if sock.write_all(&line).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Some(first) = recv_monitor(&mut pushes.rx) => {
+                    let data = pushes.gather(first);
+                    // A subscriber that does not read is cut off by the output
+                    // limit: the kill must end a write that cannot complete.
+                    let ok = tokio::select! {
+                        r = sock.write_all(&data) => r.is_ok(),
+                        _ = &mut killed => false,
+                    };
+                    pushes.queued.fetch_sub(data.len(), Ordering::Relaxed);
+                    if !ok {
                         return;
                     }
                     continue;
@@ -226,9 +337,26 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
         let mut close = false;
         let mut blocked = None;
         if !batch.is_empty() {
+            let scripted = batch.iter().any(|a| is_script_call(&a[0]));
             loop {
-                match run_batch(sh, id, &mut batch, &mut out, n, rbuf.len(), &mut limits, &mut qlimit, &mut monitor_rx)
-                {
+                let mut go = || {
+                    run_batch(
+                        sh,
+                        id,
+                        &mut batch,
+                        &mut out,
+                        n,
+                        rbuf.len(),
+                        &mut limits,
+                        &mut qlimit,
+                        &mut monitor_rx,
+                        &mut pushes,
+                    )
+                };
+                // A script may run long: its thread leaves the other
+                // connections to another worker while it runs.
+                let r = if scripted && multi_thread_runtime() { tokio::task::block_in_place(go) } else { go() };
+                match r {
                     Batch::Done { close: c, blocked: b } => {
                         close = c;
                         blocked = b;
@@ -236,6 +364,11 @@ async fn connection_loop(sh: &Shared, sock: &Sock, id: u64, signal: &crate::serv
                     }
                     Batch::Paused(wait) => tokio::time::sleep(wait).await,
                     Batch::Gone => return,
+                    Batch::Busy => {
+                        busy_replies(sh, &mut batch, &mut out);
+                        break;
+                    }
+                    Batch::Wait => tokio::time::sleep(std::time::Duration::from_millis(1)).await,
                 }
             }
         }
@@ -305,7 +438,7 @@ async fn wait_while_blocked(
             },
         }
         let (reply, still_blocked) = {
-            let mut srv = sh.server.lock();
+            let mut srv = sh.lock_async().await;
             let Some(mut client) = srv.clients.remove(&id) else { return false };
             commands::blocking::expire_block(&mut srv, &mut client, crate::util::now_ms());
             let reply = std::mem::take(&mut client.pending_out);
@@ -330,6 +463,47 @@ enum Batch {
     Paused(std::time::Duration),
     /// The client was removed from the registry.
     Gone,
+    /// A script holds the server past `busy-reply-threshold`: the batch gets
+    /// BUSY replies (or is SCRIPT KILL / SHUTDOWN NOSAVE), without the lock.
+    Busy,
+    /// The lock is taken (a script is running): try again shortly.
+    Wait,
+}
+
+/// EVAL and friends, whose batches run off the I/O worker (see `Batch::Busy`).
+fn is_script_call(name: &[u8]) -> bool {
+    [&b"eval"[..], b"evalsha", b"eval_ro", b"evalsha_ro", b"fcall", b"fcall_ro"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+}
+
+fn multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
+/// Replies to a batch while a script is busy: SCRIPT KILL and SHUTDOWN NOSAVE
+/// act on the script; everything else gets BUSY, as in Redis.
+fn busy_replies(sh: &Shared, batch: &mut Vec<Vec<Bytes>>, out: &mut Reply) {
+    use crate::scripting::KillOutcome;
+    for args in batch.drain(..) {
+        let is = |i: usize, w: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+        if is(0, "script") && is(1, "kill") && args.len() == 2 {
+            match sh.script.kill(false) {
+                KillOutcome::Killed => out.ok(),
+                KillOutcome::NotBusy => out.error("NOTBUSY No scripts in execution right now."),
+                KillOutcome::Unkillable => out.error(
+                    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+                ),
+            }
+        } else if is(0, "shutdown") && is(1, "nosave") {
+            sh.script.kill(true);
+            crate::log::warning("User requested shutdown...");
+            sh.request_shutdown();
+        } else {
+            out.error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        }
+    }
 }
 
 /// Executes a batch of parsed requests under one hold of the server lock.
@@ -344,14 +518,20 @@ fn run_batch(
     limits: &mut Limits,
     qlimit: &mut usize,
     monitor_rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>,
+    pushes: &mut Pushes,
 ) -> Batch {
-    let mut srv = sh.server.lock();
-    if let Some(wait) = pause_wait(sh, &mut srv, batch) {
+    // Never wait long for the lock: a script may hold it for a long time, and
+    // this thread must stay free to serve other connections meanwhile.
+    let Some(mut srv) = sh.server.try_lock_for(std::time::Duration::from_millis(2)) else {
+        return if sh.script.busy(crate::util::now_ms()) { Batch::Busy } else { Batch::Wait };
+    };
+    if let Some(wait) = pause_wait(sh, &mut srv, batch, id) {
         return Batch::Paused(wait);
     }
     srv.stats.net_input_bytes += nread as u64;
     let Some(mut client) = srv.clients.remove(&id) else { return Batch::Gone };
     out.resp = client.resp;
+    pushes.drain_into(out);
     let mut close = false;
     let mut ran = 0;
     for args in batch.iter() {
@@ -366,6 +546,17 @@ fn run_batch(
                 srv.monitors.push((id, tx));
                 *monitor_rx = Some(rx);
             }
+        }
+        if client.in_pubsub() {
+            if srv.pubsub.needs_outlet(id) {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let outlet =
+                    crate::server::pubsub::Outlet { tx, queued: pushes.queued.clone(), signal: client.signal.clone() };
+                srv.pubsub.set_outlet(id, outlet);
+                pushes.drain_into(out);
+                pushes.rx = Some(rx);
+            }
+            srv.pubsub.set_resp(id, out.resp);
         }
         if client.close_after_reply {
             close = true;
@@ -395,7 +586,12 @@ async fn recv_monitor(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes
 
 /// While CLIENT PAUSE is in force and applies to this batch, how long to wait
 /// before looking again. Clears an elapsed pause.
-fn pause_wait(sh: &Shared, srv: &mut crate::server::Server, batch: &[Vec<Bytes>]) -> Option<std::time::Duration> {
+fn pause_wait(
+    sh: &Shared,
+    srv: &mut crate::server::Server,
+    batch: &[Vec<Bytes>],
+    id: u64,
+) -> Option<std::time::Duration> {
     use crate::commands::table::flag;
     use crate::server::PauseKind;
     let (kind, until) = srv.pause?;
@@ -413,7 +609,11 @@ fn pause_wait(sh: &Shared, srv: &mut crate::server::Server, batch: &[Vec<Bytes>]
                 } else {
                     c
                 };
-                c.has(flag::WRITE) || c.has(flag::MAY_REPLICATE)
+                c.has(flag::WRITE)
+                    || c.has(flag::MAY_REPLICATE)
+                    // EXEC of a transaction that would write waits too.
+                    || (c.name == "exec"
+                        && srv.clients.get(&id).is_some_and(|cl| commands::transactions::queue_may_replicate(sh, cl)))
             })
         }),
     };

@@ -1,6 +1,7 @@
 //! Per-connection state that commands read and change: selected database,
-//! protocol version, authentication, name, flags, and what CLIENT LIST /
-//! CLIENT INFO show (Redis 7.0's field order and flag letters).
+//! protocol version, authentication, name, flags, the MULTI queue and WATCHed
+//! keys, and what CLIENT LIST / CLIENT INFO show (Redis 7.0's field order and
+//! flag letters).
 
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,6 +98,17 @@ pub struct Client {
     pub sub_shard: usize,
     /// Commands queued in MULTI, or -1 outside a transaction.
     pub multi: i64,
+    /// The commands queued since MULTI (not kept once the transaction is
+    /// flagged to fail, as Redis does).
+    pub queue: Vec<Vec<Bytes>>,
+    /// Bytes of the queued commands as Redis counts them (CLIENT LIST `multi-mem`).
+    pub multi_mem: usize,
+    /// A watched key was touched: the next EXEC fails (flag `d`).
+    pub dirty_cas: bool,
+    /// A command was rejected while queueing: EXEC replies EXECABORT.
+    pub dirty_exec: bool,
+    /// Keys this client WATCHes, as (db, key), in the order watched.
+    pub watched: Vec<(usize, crate::storage::SBytes)>,
     /// Set while blocked in a blocking command (flag `b`).
     pub blocked: Option<Box<Blocked>>,
     /// Replies produced for this client by another client's command (a blocked
@@ -158,6 +170,11 @@ impl Client {
             sub_patterns: 0,
             sub_shard: 0,
             multi: -1,
+            queue: Vec::new(),
+            multi_mem: 0,
+            dirty_cas: false,
+            dirty_exec: false,
+            watched: Vec::new(),
             blocked: None,
             pending_out: Vec::new(),
             is_master: false,
@@ -199,6 +216,9 @@ impl Client {
         if self.blocked.is_some() {
             f.push('b');
         }
+        if self.dirty_cas {
+            f.push('d');
+        }
         if self.close_after_reply {
             f.push('c');
         }
@@ -220,7 +240,7 @@ impl Client {
         let name = self.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
         let qbuf_free = if self.qbuf > 0 { 20474usize.saturating_sub(self.qbuf) } else { 0 };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -236,8 +256,9 @@ impl Client {
             self.multi,
             self.qbuf,
             qbuf_free,
+            self.multi_mem,
             self.omem,
-            self.qbuf + qbuf_free + self.omem + 1024 + std::mem::size_of::<Client>(),
+            self.qbuf + qbuf_free + self.omem + 1024 + std::mem::size_of::<Client>() + self.multi_mem,
             self.last_cmd,
             self.user,
             self.resp

@@ -6,11 +6,12 @@
 //! the lock, on every core.
 
 pub mod client;
+pub mod pubsub;
 pub mod stats;
 
 use crate::commands::table::Table;
 use crate::config::Config;
-use crate::storage::Db;
+use crate::storage::{Db, SBytes};
 use client::Client;
 use parking_lot::Mutex;
 use stats::Stats;
@@ -46,6 +47,10 @@ pub struct Server {
     pub slowlog_next_id: u64,
     /// Monitors receiving every command.
     pub monitors: Vec<(u64, tokio::sync::mpsc::UnboundedSender<bytes::Bytes>)>,
+    /// Pub/Sub subscriptions and delivery.
+    pub pubsub: pubsub::PubSub,
+    /// The Lua interpreter, created on first use (taken out while a script runs).
+    pub lua: Option<Box<crate::scripting::Engine>>,
     /// Writes since the last save (INFO `rdb_changes_since_last_save`).
     pub dirty: u64,
     pub lastsave: i64,
@@ -67,6 +72,24 @@ pub struct Server {
     /// Keys that received data while someone was blocked on them; served after
     /// the current command completes.
     pub ready_keys: Vec<(usize, crate::storage::SBytes)>,
+    /// WATCHed keys: per (db, key), the watching clients in the order they
+    /// started watching. The key also sits in `dbs[db].watched`, which makes the
+    /// database record what happens to it (see `commands::transactions`).
+    pub watched_keys: HashMap<(usize, SBytes), Vec<Watcher>, ahash::RandomState>,
+    /// Clients a touch flagged while they were out of `clients` and were not
+    /// the touching client either (the caller of a script whose `redis.call`
+    /// runs as another client); flagged when their command returns.
+    pub dirty_cas_pending: Vec<u64>,
+    /// RDB persistence: background save, save statistics (see `persist`).
+    pub persist: crate::persist::State,
+}
+
+/// One client watching one key.
+pub struct Watcher {
+    pub client: u64,
+    /// The key was logically expired (present, TTL passed) when WATCH ran: its
+    /// deletion is no change, and EXEC does not fail because it is expired.
+    pub expired: bool,
 }
 
 impl Server {
@@ -83,6 +106,8 @@ impl Server {
             slowlog: VecDeque::new(),
             slowlog_next_id: 0,
             monitors: Vec::new(),
+            pubsub: pubsub::PubSub::default(),
+            lua: None,
             dirty: 0,
             lastsave: crate::util::now_ms() / 1000,
             active_expire_enabled: true,
@@ -93,6 +118,9 @@ impl Server {
             latency_max: HashMap::new(),
             blocked_on: HashMap::new(),
             ready_keys: Vec::new(),
+            watched_keys: HashMap::default(),
+            dirty_cas_pending: Vec::new(),
+            persist: crate::persist::State::default(),
             replid: random_hex40(),
             replid2: "0".repeat(40),
             quicklist_packed_threshold: 1 << 30,
@@ -102,6 +130,138 @@ impl Server {
     /// Total keys that expired in all databases.
     pub fn expired_keys(&self) -> u64 {
         self.dbs.iter().map(|d| d.expired_keys).sum()
+    }
+
+    /// WATCH: `client` watches `key` of database `db` (once per key and db).
+    pub fn watch_key(&mut self, client: &mut Client, db: usize, key: &[u8], now: i64) {
+        if client.watched.iter().any(|(d, k)| *d == db && k.as_ref() == key) {
+            return;
+        }
+        let k = SBytes::new(key);
+        let expired = self.dbs[db].key_is_expired(key, now);
+        self.watched_keys.entry((db, k.clone())).or_default().push(Watcher { client: client.id, expired });
+        self.dbs[db].watched.insert(k.clone());
+        client.watched.push((db, k));
+    }
+
+    /// Drops every watch of `client` (UNWATCH, EXEC, DISCARD, disconnect, and a
+    /// touch that made it dirty).
+    pub fn unwatch_all(&mut self, client: &mut Client) {
+        for (db, key) in client.watched.drain(..) {
+            let entry = (db, key);
+            let Some(list) = self.watched_keys.get_mut(&entry) else { continue };
+            list.retain(|w| w.client != client.id);
+            if list.is_empty() {
+                self.watched_keys.remove(&entry);
+                let d = &mut self.dbs[db];
+                d.watched.remove(&entry.1);
+                if d.watched.is_empty() {
+                    d.key_events.clear();
+                }
+            }
+        }
+    }
+
+    /// Whether a key `client` watches has a TTL that passed since WATCH (EXEC
+    /// then fails). Keys already expired when watched do not count.
+    pub fn watched_key_expired(&self, client: &Client, now: i64) -> bool {
+        client.watched.iter().any(|(db, key)| {
+            let fresh = self
+                .watched_keys
+                .get(&(*db, key.clone()))
+                .and_then(|l| l.iter().find(|w| w.client == client.id))
+                .is_some_and(|w| !w.expired);
+            fresh && self.dbs[*db].key_is_expired(key, now)
+        })
+    }
+
+    /// Redis's `touchWatchedKey`: `key` of `db` was modified (or deleted by
+    /// expiry); `present` says whether it exists now. Clients watching it get
+    /// the dirty-CAS flag, so their EXEC fails, and stop watching anything.
+    /// `cur` is the client running the command (not in `clients` meanwhile).
+    pub fn touch_watched_key(&mut self, cur: &mut Client, db: usize, key: &[u8], present: bool) {
+        let Some(list) = self.watched_keys.get_mut(&(db, SBytes::new(key))) else { return };
+        let mut dirty = Vec::new();
+        for w in list.iter_mut() {
+            if w.expired {
+                if !present {
+                    // The expired key is now deleted: logically no change.
+                    w.expired = false;
+                    continue;
+                }
+                // As Redis 7.0 does, the remaining watchers are left alone.
+                break;
+            }
+            dirty.push(w.client);
+        }
+        for id in dirty {
+            self.mark_dirty_cas(cur, id);
+        }
+    }
+
+    /// Redis's `touchAllWatchedKeysInDb`: database `emptied` is flushed, or
+    /// swapped with `replaced_with` (SWAPDB). Called before the change.
+    pub fn touch_all_watched_in_db(
+        &mut self,
+        cur: &mut Client,
+        emptied: usize,
+        replaced_with: Option<usize>,
+        now: i64,
+    ) {
+        if self.dbs[emptied].watched.is_empty() {
+            return;
+        }
+        let keys: Vec<SBytes> = self.dbs[emptied].watched.iter().cloned().collect();
+        let mut dirty = Vec::new();
+        for key in keys {
+            let exists_in_emptied = self.dbs[emptied].main.contains_key(&key);
+            let in_replaced = replaced_with.is_some_and(|r| self.dbs[r].main.contains_key(&key));
+            if !exists_in_emptied && !in_replaced {
+                continue;
+            }
+            let replaced_expired = replaced_with.is_some_and(|r| self.dbs[r].key_is_expired(&key, now));
+            let Some(list) = self.watched_keys.get_mut(&(emptied, key)) else { continue };
+            for w in list.iter_mut() {
+                if w.expired {
+                    if !in_replaced {
+                        w.expired = false;
+                        continue;
+                    } else if replaced_expired {
+                        continue;
+                    }
+                } else if !exists_in_emptied && replaced_expired {
+                    w.expired = true;
+                    continue;
+                }
+                dirty.push(w.client);
+            }
+        }
+        for id in dirty {
+            self.mark_dirty_cas(cur, id);
+        }
+    }
+
+    /// Flags client `id` dirty-CAS and drops its watches.
+    fn mark_dirty_cas(&mut self, cur: &mut Client, id: u64) {
+        if cur.id == id {
+            cur.dirty_cas = true;
+            self.unwatch_all(cur);
+        } else if let Some(mut c) = self.clients.remove(&id) {
+            c.dirty_cas = true;
+            self.unwatch_all(&mut c);
+            self.clients.insert(id, c);
+        } else if !self.dirty_cas_pending.contains(&id) {
+            self.dirty_cas_pending.push(id);
+        }
+    }
+
+    /// Applies the pending dirty-CAS flags that can be applied now (`cur` is
+    /// the client whose command just returned).
+    pub fn apply_pending_dirty_cas(&mut self, cur: &mut Client) {
+        let pending = std::mem::take(&mut self.dirty_cas_pending);
+        for id in pending {
+            self.mark_dirty_cas(cur, id);
+        }
     }
 }
 
@@ -126,6 +286,8 @@ pub struct Shared {
     pub tcp_port: AtomicU64,
     pub config_file: Option<String>,
     pub executable: String,
+    /// The running Lua script, as seen from outside the lock (BUSY, SCRIPT KILL).
+    pub script: Arc<crate::scripting::Watch>,
 }
 
 impl Shared {
@@ -147,7 +309,19 @@ impl Shared {
             tcp_port: AtomicU64::new(port),
             config_file,
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            script: Arc::default(),
         })
+    }
+
+    /// The server lock, from async code: waits without blocking the thread
+    /// (a long script may hold the lock while this worker serves others).
+    pub async fn lock_async(&self) -> parking_lot::MutexGuard<'_, Server> {
+        loop {
+            if let Some(g) = self.server.try_lock_for(std::time::Duration::from_millis(2)) {
+                return g;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 
     pub fn request_shutdown(&self) {

@@ -1,5 +1,7 @@
 //! One logical database (SELECT n): the key→value table, the key→expiry table,
-//! lazy expiry on access and the sampling step of active expiry.
+//! lazy expiry on access and the sampling step of active expiry. For WATCH, a
+//! database whose keys are watched records what happens to those keys
+//! (`KeyEvent`); `commands::transactions` turns the records into touches.
 
 use super::dict::Dict;
 use super::sbytes::SBytes;
@@ -22,6 +24,17 @@ pub fn idle_secs(lru: u32, now_ms: i64) -> u64 {
     }
 }
 
+/// What happened to a watched key during a command (see `Db::watched`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KeyEvent {
+    /// Looked up (by a read or a write); whether it existed then.
+    Looked { existed: bool },
+    /// Stored, deleted, or its TTL set or removed.
+    Written,
+    /// Deleted because its TTL passed.
+    Expired,
+}
+
 #[derive(Default)]
 pub struct Db {
     pub main: Dict<Entry>,
@@ -32,6 +45,10 @@ pub struct Db {
     pub expired_keys: u64,
     /// Running average TTL of sampled keys (INFO keyspace `avg_ttl`).
     pub avg_ttl: i64,
+    /// Keys of this database that some client WATCHes (kept by the server's
+    /// watch registry); events on them are recorded in `key_events`.
+    pub watched: std::collections::HashSet<SBytes, ahash::RandomState>,
+    pub key_events: Vec<(SBytes, KeyEvent)>,
 }
 
 /// Outcome of one active-expiry sampling pass over a database.
@@ -53,6 +70,41 @@ impl Db {
         self.main.is_empty()
     }
 
+    /// Records an event on `key` if it is watched.
+    #[inline]
+    fn note(&mut self, key: &[u8], ev: KeyEvent) {
+        if !self.watched.is_empty() && self.watched.contains(key) {
+            self.key_events.push((SBytes::new(key), ev));
+        }
+    }
+
+    /// Records a lookup of `key` if it is watched.
+    #[inline]
+    fn note_lookup(&mut self, key: &[u8]) {
+        if !self.watched.is_empty() && self.watched.contains(key) {
+            let existed = self.main.contains_key(key);
+            self.key_events.push((SBytes::new(key), KeyEvent::Looked { existed }));
+        }
+    }
+
+    /// Records a write of a watched key; a logically expired value being
+    /// replaced counts as expired first (Redis deletes it on the write's lookup).
+    #[inline]
+    fn note_write(&mut self, key: &[u8], now: i64) {
+        if !self.watched.is_empty() && self.watched.contains(key) {
+            if self.main.get(key).is_some_and(|e| self.is_expired(key, e, now)) {
+                self.key_events.push((SBytes::new(key), KeyEvent::Expired));
+            }
+            self.key_events.push((SBytes::new(key), KeyEvent::Written));
+        }
+    }
+
+    /// True if the key exists and its TTL has passed (it is logically gone but
+    /// not deleted yet).
+    pub fn key_is_expired(&self, key: &[u8], now: i64) -> bool {
+        self.main.get(key).is_some_and(|e| self.is_expired(key, e, now))
+    }
+
     /// True if the key has a TTL that has passed.
     #[inline]
     fn is_expired(&self, key: &[u8], e: &Entry, now: i64) -> bool {
@@ -66,8 +118,9 @@ impl Db {
             None => false,
         };
         if expired {
-            self.remove(key);
+            self.unlink(key);
             self.expired_keys += 1;
+            self.note(key, KeyEvent::Expired);
         }
         expired
     }
@@ -77,11 +130,13 @@ impl Db {
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
         if self.expires.is_empty() {
             // No key of this db has a TTL: one lookup.
+            self.note_lookup(key);
             let e = self.main.get_mut(key)?;
             e.lru = lru_clock(now);
             return Some(e);
         }
         self.expire_if_needed(key, now);
+        self.note_lookup(key);
         let e = self.main.get_mut(key)?;
         e.lru = lru_clock(now);
         Some(e)
@@ -90,16 +145,19 @@ impl Db {
     /// Looks a key up without touching its LRU clock (OBJECT, TYPE-like introspection).
     pub fn peek(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
         self.expire_if_needed(key, now);
+        self.note_lookup(key);
         self.main.get(key)
     }
 
     pub fn contains(&mut self, key: &[u8], now: i64) -> bool {
         self.expire_if_needed(key, now);
+        self.note_lookup(key);
         self.main.contains_key(key)
     }
 
     /// Stores a value, dropping any TTL (SET semantics).
     pub fn set(&mut self, key: &[u8], value: Value, now: i64) {
+        self.note_write(key, now);
         let lru = lru_clock(now);
         if let Some(e) = self.main.get_mut(key) {
             if e.has_expire {
@@ -115,6 +173,7 @@ impl Db {
 
     /// Stores a value keeping an existing TTL (KEEPTTL, and in-place updates).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
+        self.note_write(key, now);
         let lru = lru_clock(now);
         if let Some(e) = self.main.get_mut(key) {
             e.value = value;
@@ -124,13 +183,28 @@ impl Db {
         }
     }
 
+    /// Adds an existing entry (its value and LRU clock) under a key known to be
+    /// absent (RENAME, MOVE).
+    pub fn add_entry(&mut self, key: &[u8], entry: Entry) {
+        self.note(key, KeyEvent::Written);
+        self.main.insert_new(SBytes::new(key), entry);
+    }
+
     /// Adds a key known to be absent (after `contains` returned false).
     pub fn add(&mut self, key: &[u8], value: Value, now: i64) {
+        self.note_write(key, now);
         self.main.insert_new(SBytes::new(key), Entry::new(value, lru_clock(now)));
     }
 
     /// Removes a key and its TTL; returns the value.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let e = self.unlink(key)?;
+        self.note(key, KeyEvent::Written);
+        Some(e)
+    }
+
+    /// `remove` without recording a write (expiry).
+    fn unlink(&mut self, key: &[u8]) -> Option<Entry> {
         let (_, e) = self.main.remove(key)?;
         if e.has_expire {
             self.expires.remove(key);
@@ -143,6 +217,7 @@ impl Db {
         if let Some(e) = self.main.get_mut(key) {
             e.has_expire = true;
             self.expires.insert(SBytes::new(key), when_ms);
+            self.note(key, KeyEvent::Written);
         }
     }
 
@@ -160,6 +235,7 @@ impl Db {
             Some(e) if e.has_expire => {
                 e.has_expire = false;
                 self.expires.remove(key);
+                self.note(key, KeyEvent::Written);
                 true
             }
             _ => false,
@@ -187,8 +263,9 @@ impl Db {
                     // All keys are volatile: return one even if logically expired.
                     return Some(k);
                 }
-                self.remove(&k);
+                self.unlink(&k);
                 self.expired_keys += 1;
+                self.note(&k, KeyEvent::Expired);
                 continue;
             }
             return Some(k);
@@ -224,7 +301,8 @@ impl Db {
         }
         self.expires_cursor = cursor;
         for k in &dead {
-            self.remove(k);
+            self.unlink(k);
+            self.note(k, KeyEvent::Expired);
         }
         res.expired = dead.len();
         self.expired_keys += dead.len() as u64;

@@ -319,6 +319,45 @@ def auth(port, password):
            lambda: redis.Redis(host=HOST, port=port, password="nope", protocol=3).ping())
 
 
+def pubsub(port, protocol):
+    """redis-py's PubSub object: subscribe, psubscribe, get_message, unsubscribe."""
+    r = redis.Redis(host=HOST, port=port, protocol=protocol)
+    p = r.pubsub()
+    p.subscribe("py:news")
+    p.psubscribe("py:*")
+    eq("subscribe confirmation", p.get_message(timeout=2)["type"], "subscribe")
+    eq("psubscribe confirmation", p.get_message(timeout=2)["type"], "psubscribe")
+    eq("publish receivers", r.publish("py:news", "hello"), 2)
+    m = p.get_message(timeout=2)
+    eq("message", (m["type"], m["channel"], m["data"]), ("message", b"py:news", b"hello"))
+    m = p.get_message(timeout=2)
+    eq("pmessage", (m["type"], m["pattern"], m["channel"], m["data"]), ("pmessage", b"py:*", b"py:news", b"hello"))
+    eq("numsub", r.pubsub_numsub("py:news"), [(b"py:news", 1)])
+    eq("numpat", r.pubsub_numpat(), 1)
+    eq("channels", r.pubsub_channels("py:*"), [b"py:news"])
+    p.unsubscribe()
+    p.punsubscribe()
+    eq("unsubscribe", p.get_message(timeout=2)["type"], "unsubscribe")
+    eq("punsubscribe", p.get_message(timeout=2)["type"], "punsubscribe")
+    eq("publish after unsubscribe", r.publish("py:news", "x"), 0)
+    p.close()
+
+
+def scripting(r):
+    """redis-py's Script objects (EVALSHA with EVAL fallback) and errors."""
+    r.delete("py:counter")
+    incr = r.register_script("return redis.call('incrby', KEYS[1], ARGV[1])")
+    eq("script first call", incr(keys=["py:counter"], args=[5]), 5)
+    eq("script cached call", incr(keys=["py:counter"], args=[2]), 7)
+    eq("script exists", r.script_exists(incr.sha), [True])
+    raises("script error", redis.exceptions.ResponseError, lambda: r.eval("return redis.call('nosuch')", 0),
+           "Unknown Redis command called from script")
+    eq("eval table", r.eval("return {1, 'two', {3}}", 0), [1, b"two", [3]])
+    r.script_flush()
+    eq("script flushed", r.script_exists(incr.sha), [False])
+    eq("script reloaded by redis-py", incr(keys=["py:counter"], args=[1]), 8)
+
+
 def main():
     if len(sys.argv) not in (2, 4):
         print(__doc__, file=sys.stderr)
@@ -331,6 +370,9 @@ def main():
         ("server and connection", lambda: server_and_connection(redis.Redis(host=HOST, port=port), port)),
         ("RESP3", lambda: resp3(port)),
         ("decode_responses", lambda: decoded(port)),
+        ("pub/sub RESP2", lambda: pubsub(port, 2)),
+        ("scripting", lambda: scripting(redis.Redis(host=HOST, port=port))),
+        ("pub/sub RESP3", lambda: pubsub(port, 3)),
     ]
     if len(sys.argv) == 4:
         steps.append(("requirepass", lambda: auth(int(sys.argv[2]), sys.argv[3])))

@@ -1,0 +1,151 @@
+//! Persistence commands: SAVE, BGSAVE [SCHEDULE], LASTSAVE, DUMP and RESTORE,
+//! with Redis 7.0's replies and errors. The work is in `crate::persist`.
+
+use super::{err, Ctx, Handler};
+use crate::persist::{self, rdb};
+use crate::storage::db::{lru_clock, LRU_CLOCK_MAX};
+use crate::storage::Entry;
+use bytes::Bytes;
+
+pub const COMMANDS: &[(&str, Handler)] =
+    &[("save", save), ("bgsave", bgsave), ("lastsave", lastsave), ("dump", dump), ("restore", restore)];
+
+const BGSAVE_RUNNING: &str = "ERR Background save already in progress";
+
+fn save(ctx: &mut Ctx, _args: &[Bytes]) {
+    if ctx.srv.persist.bgsave_in_progress() {
+        ctx.err(BGSAVE_RUNNING);
+        return;
+    }
+    ctx.srv.persist.saves += 1;
+    match persist::save(ctx.srv) {
+        Ok(()) => ctx.out.ok(),
+        Err(_) => ctx.err("ERR"),
+    }
+}
+
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) {
+    // SCHEDULE only matters while another kind of child (an AOF rewrite)
+    // runs, which ferrokv does not have: it is accepted and changes nothing.
+    if args.len() > 1 && !(args.len() == 2 && args[1].eq_ignore_ascii_case(b"schedule")) {
+        ctx.syntax();
+        return;
+    }
+    if ctx.srv.persist.bgsave_in_progress() {
+        ctx.err(BGSAVE_RUNNING);
+    } else if ctx.no_block && ctx.client.multi >= 0 {
+        // Inside EXEC Redis postpones the save to its cron (there is no other
+        // kind of child here for SCHEDULE to wait for).
+        ctx.srv.persist.bgsave_scheduled = true;
+        ctx.out.status("Background saving scheduled");
+    } else if persist::bgsave(ctx.srv).is_ok() {
+        ctx.out.status("Background saving started");
+    } else {
+        ctx.err("ERR");
+    }
+}
+
+fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out.int(ctx.srv.lastsave);
+}
+
+fn dump(ctx: &mut Ctx, args: &[Bytes]) {
+    let o = rdb::encode::Opts::from_server(ctx.srv);
+    match ctx.lookup_read(&args[1]) {
+        Some(e) => {
+            let p = rdb::encode::dump_payload(&e.value, o);
+            ctx.out.bulk(&p);
+        }
+        None => ctx.out.null(),
+    }
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+fn restore(ctx: &mut Ctx, args: &[Bytes]) {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (i64, i64) = (-1, -1);
+    let mut j = 4;
+    while j < args.len() {
+        let more = args.len() - j - 1;
+        let a = &args[j];
+        if a.eq_ignore_ascii_case(b"replace") {
+            replace = true;
+        } else if a.eq_ignore_ascii_case(b"absttl") {
+            absttl = true;
+        } else if a.eq_ignore_ascii_case(b"idletime") && more >= 1 && freq == -1 {
+            let Some(v) = ctx.int_arg(&args[j + 1]) else { return };
+            if v < 0 {
+                ctx.err("ERR Invalid IDLETIME value, must be >= 0");
+                return;
+            }
+            idle = v;
+            j += 1;
+        } else if a.eq_ignore_ascii_case(b"freq") && more >= 1 && idle == -1 {
+            let Some(v) = ctx.int_arg(&args[j + 1]) else { return };
+            if !(0..=255).contains(&v) {
+                ctx.err("ERR Invalid FREQ value, must be >= 0 and <= 255");
+                return;
+            }
+            freq = v;
+            j += 1;
+        } else {
+            ctx.syntax();
+            return;
+        }
+        j += 1;
+    }
+    let key = &args[1];
+    if !replace && ctx.lookup_write(key).is_some() {
+        ctx.err("BUSYKEY Target key name already exists.");
+        return;
+    }
+    let Some(mut ttl) = crate::util::parse_i64(&args[2]) else {
+        ctx.err(err::NOT_INT);
+        return;
+    };
+    if ttl < 0 {
+        ctx.err("ERR Invalid TTL value, must be >= 0");
+        return;
+    }
+    if !rdb::decode::verify_payload(&args[3]) {
+        ctx.err("ERR DUMP payload version or checksum are wrong");
+        return;
+    }
+    let lim = rdb::Limits::from_config(&ctx.srv.config);
+    let value = match rdb::decode::payload_value(&args[3], &lim, key) {
+        Ok(Some(v)) => v,
+        _ => {
+            ctx.err("ERR Bad data format");
+            return;
+        }
+    };
+    let deleted = replace && ctx.db().remove(key).is_some();
+    let now = crate::util::now_ms();
+    if ttl != 0 && !absttl {
+        ttl = ttl.wrapping_add(now);
+    }
+    if ttl != 0 && ttl <= now {
+        if deleted {
+            ctx.dirty(1);
+        }
+        ctx.out.ok();
+        return;
+    }
+    let lfu = ctx.srv.config.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"));
+    let clock = lru_clock(ctx.now);
+    let lru = if idle >= 0 && !lfu {
+        let idle = idle.min(LRU_CLOCK_MAX as i64);
+        let abs = clock as i64 - idle;
+        (if abs < 0 { abs + LRU_CLOCK_MAX as i64 } else { abs }) as u32
+    } else {
+        clock
+    };
+    let db = ctx.db();
+    db.add_entry(key, Entry::new(value, lru));
+    if ttl != 0 {
+        db.set_expire(key, ttl);
+    }
+    ctx.key_ready(key);
+    ctx.out.ok();
+    ctx.dirty(1);
+}

@@ -1,0 +1,867 @@
+//! Persistence: RDB snapshots as Redis 7.0 writes and reads them. This module
+//! holds the persistence state (last save, background save in progress, save
+//! statistics) and the operations on it: the synchronous save (SAVE, FLUSHALL,
+//! SHUTDOWN, DEBUG RELOAD), the background save (BGSAVE, save points), loading
+//! at startup and on DEBUG RELOAD, and the MISCONF write refusal after a failed
+//! background save. The format itself is in `rdb`.
+//!
+//! A background save serializes the dataset under the server lock into a
+//! buffer, then a thread writes, fsyncs and renames it (see
+//! docs/architecture.md): the serialization is a pause proportional to the
+//! dataset, until the fork-less point-in-time snapshot arrives. The thread
+//! plays the part of Redis's child: the cron notices that it finished, as
+//! Redis's `checkChildrenDone` does.
+
+pub mod rdb;
+
+use crate::config::Config;
+use crate::server::{Server, Shared};
+use crate::storage::db::{lru_clock, Db, LRU_CLOCK_MAX};
+use crate::storage::Entry;
+use parking_lot::Mutex;
+use rdb::decode::{self, Error as LoadError, Key};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Redis's CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed background save
+/// is retried by the save points.
+const BGSAVE_RETRY_DELAY: i64 = 5;
+
+/// The reply Redis gives to writes after a failed background save.
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// A persistence operation failed; the reason was logged, as Redis logs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failed;
+
+/// How a background save ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Outcome {
+    Ok,
+    Err,
+    /// Cancelled (FLUSHALL, SHUTDOWN): Redis kills its child with SIGUSR1.
+    Killed,
+}
+
+/// What the saving thread and the server share.
+#[derive(Default)]
+struct BgShared {
+    cancelled: bool,
+    outcome: Option<Outcome>,
+}
+
+/// A background save in progress.
+struct Bg {
+    start_s: i64,
+    dirty_before: u64,
+    tmp: PathBuf,
+    shared: Arc<Mutex<BgShared>>,
+}
+
+/// The persistence state kept in `Server`.
+pub struct State {
+    bg: Option<Bg>,
+    /// BGSAVE inside MULTI: started by the cron.
+    pub bgsave_scheduled: bool,
+    /// `rdb_last_bgsave_status`.
+    pub last_bgsave_ok: bool,
+    /// When the last background save was started (for the retry delay).
+    pub last_bgsave_try: i64,
+    /// `rdb_last_bgsave_time_sec`.
+    pub last_bgsave_secs: i64,
+    /// `rdb_saves`.
+    pub saves: u64,
+    pub last_load_keys_loaded: u64,
+    pub last_load_keys_expired: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            bg: None,
+            bgsave_scheduled: false,
+            last_bgsave_ok: true,
+            last_bgsave_try: 0,
+            last_bgsave_secs: -1,
+            saves: 0,
+            last_load_keys_loaded: 0,
+            last_load_keys_expired: 0,
+        }
+    }
+}
+
+impl State {
+    /// A background save is running (Redis: an RDB child exists).
+    pub fn bgsave_in_progress(&self) -> bool {
+        self.bg.is_some()
+    }
+
+    /// `rdb_current_bgsave_time_sec`.
+    pub fn current_bgsave_secs(&self) -> i64 {
+        self.bg.as_ref().map_or(-1, |b| now_s() - b.start_s)
+    }
+}
+
+fn now_s() -> i64 {
+    crate::util::now_ms() / 1000
+}
+
+/// The `save` points: (seconds, changes).
+pub fn save_points(c: &Config) -> Vec<(i64, u64)> {
+    let v: Vec<i64> = c.get("save").unwrap_or("").split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    v.chunks_exact(2).map(|p| (p[0], p[1].max(0) as u64)).collect()
+}
+
+fn dir_of(c: &Config) -> PathBuf {
+    if c.dir.is_empty() {
+        PathBuf::from(".")
+    } else {
+        PathBuf::from(&c.dir)
+    }
+}
+
+fn dbfilename(c: &Config) -> String {
+    c.get("dbfilename").unwrap_or("dump.rdb").to_string()
+}
+
+/// `dir`/`dbfilename`.
+pub fn rdb_path(c: &Config) -> PathBuf {
+    dir_of(c).join(dbfilename(c))
+}
+
+fn checksum_on(c: &Config) -> bool {
+    c.get("rdbchecksum") != Some("no")
+}
+
+/// `rdb-key-save-delay` (microseconds per key), as a total for `keys` keys.
+fn key_save_delay(c: &Config, keys: u64) -> std::time::Duration {
+    let us = c.get("rdb-key-save-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    std::time::Duration::from_micros(us.max(0) as u64 * keys)
+}
+
+fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+fn strerror(e: &std::io::Error) -> String {
+    crate::config::strerror(e)
+}
+
+// ---------------------------------------------------------------------------
+// Synchronous save
+
+/// Redis's `rdbSave`: writes `temp-<pid>.rdb` in `dir`, fsyncs it, renames it
+/// to `dbfilename` (a crash meanwhile leaves the old file) and fsyncs the
+/// directory. On success the change counter restarts and LASTSAVE moves.
+pub fn save(srv: &mut Server) -> Result<(), Failed> {
+    let dir = dir_of(&srv.config);
+    let name = dbfilename(&srv.config);
+    let tmp_name = format!("temp-{}.rdb", std::process::id());
+    let tmp = dir.join(&tmp_name);
+    let file = match std::fs::File::create(&tmp) {
+        Ok(f) => f,
+        Err(e) => {
+            crate::log::warning(&format!(
+                "Failed opening the temp RDB file {tmp_name} (in server root dir {}) for saving: {}",
+                dir.display(),
+                strerror(&e)
+            ));
+            return Err(Failed);
+        }
+    };
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+    let step = |w: &mut std::io::BufWriter<std::fs::File>| -> Result<(), (&'static str, std::io::Error)> {
+        let n = rdb::encode::write_file(srv, w, checksum_on(&srv.config)).map_err(|e| ("rdbSaveRio", e))?;
+        std::thread::sleep(key_save_delay(&srv.config, n.keys));
+        w.flush().map_err(|e| ("fflush", e))?;
+        w.get_ref().sync_all().map_err(|e| ("fsync", e))?;
+        Ok(())
+    };
+    if let Err((op, e)) = step(&mut w) {
+        crate::log::warning(&format!("Write error saving DB on disk({op}): {}", strerror(&e)));
+        drop(w);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Failed);
+    }
+    drop(w);
+    if let Err(e) = std::fs::rename(&tmp, dir.join(&name)) {
+        crate::log::warning(&format!(
+            "Error moving temp DB file {tmp_name} on the final destination {name} (in server root dir {}): {}",
+            dir.display(),
+            strerror(&e)
+        ));
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Failed);
+    }
+    if let Err(e) = fsync_dir(&dir) {
+        crate::log::warning(&format!("Write error saving DB on disk(fsyncFileDir): {}", strerror(&e)));
+        return Err(Failed);
+    }
+    crate::log::notice("DB saved on disk");
+    srv.dirty = 0;
+    srv.lastsave = now_s();
+    srv.persist.last_bgsave_ok = true;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Background save
+
+/// Redis's `rdbSaveBackground`: serializes the dataset now (under the lock)
+/// and leaves writing, fsync and rename to a thread. Err when one is running
+/// or the thread cannot start.
+pub fn bgsave(srv: &mut Server) -> Result<(), Failed> {
+    if srv.persist.bg.is_some() {
+        return Err(Failed);
+    }
+    srv.persist.saves += 1;
+    let dirty_before = srv.dirty;
+    srv.persist.last_bgsave_try = now_s();
+    let mut buf = Vec::new();
+    let written = match rdb::encode::write_file(srv, &mut buf, checksum_on(&srv.config)) {
+        Ok(w) => w,
+        Err(_) => return Err(Failed),
+    };
+    let dir = dir_of(&srv.config);
+    let name = dbfilename(&srv.config);
+    let delay = key_save_delay(&srv.config, written.keys);
+    let shared = Arc::new(Mutex::new(BgShared::default()));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<i64>(1);
+    let th_shared = shared.clone();
+    let th_dir = dir.clone();
+    let spawned = std::thread::Builder::new().name("rdb-bgsave".into()).spawn(move || {
+        // SAFETY: gettid has no preconditions; it returns this thread's id.
+        let tid = unsafe { libc::gettid() } as i64;
+        let _ = tx.send(tid);
+        let outcome = write_in_background(&buf, &th_dir, &name, tid, delay, &th_shared);
+        th_shared.lock().outcome = Some(outcome);
+    });
+    if let Err(e) = spawned {
+        srv.persist.last_bgsave_ok = false;
+        crate::log::warning(&format!("Can't save in background: fork: {}", strerror(&e)));
+        return Err(Failed);
+    }
+    let tid = rx.recv().unwrap_or(std::process::id() as i64);
+    crate::log::notice(&format!("Background saving started by pid {tid}"));
+    srv.persist.bg = Some(Bg { start_s: now_s(), dirty_before, tmp: dir.join(format!("temp-{tid}.rdb")), shared });
+    Ok(())
+}
+
+/// The saving thread's work (Redis's child): write `temp-<tid>.rdb`, fsync,
+/// then rename unless the save was cancelled meanwhile.
+fn write_in_background(
+    buf: &[u8],
+    dir: &Path,
+    name: &str,
+    tid: i64,
+    delay: std::time::Duration,
+    shared: &Mutex<BgShared>,
+) -> Outcome {
+    let tmp_name = format!("temp-{tid}.rdb");
+    let tmp = dir.join(&tmp_name);
+    let mut file = match std::fs::File::create(&tmp) {
+        Ok(f) => f,
+        Err(e) => {
+            crate::log::warning(&format!(
+                "Failed opening the temp RDB file {tmp_name} (in server root dir {}) for saving: {}",
+                dir.display(),
+                strerror(&e)
+            ));
+            return Outcome::Err;
+        }
+    };
+    let res =
+        file.write_all(buf).map_err(|e| ("rdbSaveRio", e)).and_then(|_| file.sync_all().map_err(|e| ("fsync", e)));
+    drop(file);
+    // `rdb-key-save-delay` slows the save down (tests use it to observe a
+    // save in progress); a cancellation cuts it short.
+    let until = std::time::Instant::now() + delay;
+    while std::time::Instant::now() < until && !shared.lock().cancelled {
+        std::thread::sleep(std::time::Duration::from_millis(5).min(until - std::time::Instant::now()));
+    }
+    // Renaming under the shared lock orders it with a cancellation: a
+    // synchronous save that cancelled this one is never overwritten.
+    let guard = shared.lock();
+    if guard.cancelled {
+        let _ = std::fs::remove_file(&tmp);
+        return Outcome::Killed;
+    }
+    if let Err((op, e)) = res {
+        crate::log::warning(&format!("Write error saving DB on disk({op}): {}", strerror(&e)));
+        let _ = std::fs::remove_file(&tmp);
+        return Outcome::Err;
+    }
+    if let Err(e) = std::fs::rename(&tmp, dir.join(name)) {
+        crate::log::warning(&format!(
+            "Error moving temp DB file {tmp_name} on the final destination {name} (in server root dir {}): {}",
+            dir.display(),
+            strerror(&e)
+        ));
+        let _ = std::fs::remove_file(&tmp);
+        return Outcome::Err;
+    }
+    drop(guard);
+    if let Err(e) = fsync_dir(dir) {
+        crate::log::warning(&format!("Write error saving DB on disk(fsyncFileDir): {}", strerror(&e)));
+        return Outcome::Err;
+    }
+    crate::log::notice("DB saved on disk");
+    Outcome::Ok
+}
+
+/// Redis's `killRDBChild`: a running background save will not rename its
+/// file. With `remove_tmp` its temp file is removed at once (SHUTDOWN).
+fn kill_bgsave(srv: &mut Server, remove_tmp: bool) {
+    if let Some(bg) = &srv.persist.bg {
+        bg.shared.lock().cancelled = true;
+        if remove_tmp {
+            let _ = std::fs::remove_file(&bg.tmp);
+        }
+    }
+}
+
+/// Redis's `checkChildrenDone` + `backgroundSaveDoneHandlerDisk`.
+fn reap_bgsave(srv: &mut Server) {
+    let Some(bg) = &srv.persist.bg else { return };
+    let Some(outcome) = bg.shared.lock().outcome else { return };
+    let (start, dirty_before) = (bg.start_s, bg.dirty_before);
+    match outcome {
+        Outcome::Ok => {
+            crate::log::notice("Background saving terminated with success");
+            srv.dirty = srv.dirty.saturating_sub(dirty_before);
+            srv.lastsave = now_s();
+            srv.persist.last_bgsave_ok = true;
+        }
+        Outcome::Err => {
+            crate::log::warning("Background saving error");
+            srv.persist.last_bgsave_ok = false;
+        }
+        Outcome::Killed => {
+            crate::log::warning("Background saving terminated by signal 10");
+        }
+    }
+    srv.persist.bg = None;
+    srv.persist.last_bgsave_secs = now_s() - start;
+}
+
+/// The persistence part of Redis's `serverCron`: notice a finished
+/// background save, then start one when a save point is reached or one was
+/// scheduled.
+pub fn cron(sh: &Shared) {
+    let mut srv = sh.server.lock();
+    let srv = &mut *srv;
+    reap_bgsave(srv);
+    if srv.persist.bg.is_some() {
+        return;
+    }
+    let now = now_s();
+    let retry_ok = now - srv.persist.last_bgsave_try > BGSAVE_RETRY_DELAY || srv.persist.last_bgsave_ok;
+    for (secs, changes) in save_points(&srv.config) {
+        if srv.dirty >= changes && now - srv.lastsave > secs && retry_ok {
+            crate::log::notice(&format!("{changes} changes in {secs} seconds. Saving..."));
+            let _ = bgsave(srv);
+            break;
+        }
+    }
+    if srv.persist.bg.is_none() && srv.persist.bgsave_scheduled && retry_ok && bgsave(srv).is_ok() {
+        srv.persist.bgsave_scheduled = false;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hooks of other commands
+
+/// Redis's `writeCommandsDeniedByDiskError`: the MISCONF error when save
+/// points are configured, `stop-writes-on-bgsave-error` is on and the last
+/// background save failed.
+pub fn disk_error(srv: &Server) -> Option<&'static str> {
+    let p = &srv.persist;
+    if !p.last_bgsave_ok
+        && srv.config.get("stop-writes-on-bgsave-error") != Some("no")
+        && !save_points(&srv.config).is_empty()
+    {
+        Some(MISCONF)
+    } else {
+        None
+    }
+}
+
+/// The MISCONF refusal of Redis's `processCommand`: writes (and PING, and an
+/// EXEC that would run writes) while `disk_error` holds.
+pub fn denied_by_disk_error(
+    sh: &Shared,
+    srv: &Server,
+    client: &crate::server::client::Client,
+    cmd: &crate::commands::table::Command,
+) -> Option<&'static str> {
+    use crate::commands::table::flag;
+    let msg = disk_error(srv)?;
+    let queued_write =
+        || client.queue.iter().any(|a| crate::commands::resolve_queued(sh, a).is_some_and(|c| c.has(flag::WRITE)));
+    let write = cmd.has(flag::WRITE) || cmd.name == "ping" || (cmd.name == "exec" && queued_write());
+    write.then_some(msg)
+}
+
+/// FLUSHALL (Redis's `flushAllDataAndResetRDB`): a running background save
+/// is killed, and with save points configured the now empty dataset is
+/// saved.
+pub fn after_flushall(srv: &mut Server) {
+    kill_bgsave(srv, false);
+    if !save_points(&srv.config).is_empty() {
+        let _ = save(srv);
+    }
+}
+
+/// The persistence part of Redis's `finishShutdown`: kills a background save
+/// and saves when save points are configured (unless `nosave`) or `save` is
+/// asked. Err: the save failed (and `force` was not given), so the server
+/// must keep running.
+pub fn prepare_shutdown(srv: &mut Server, save_asked: bool, nosave: bool, force: bool) -> Result<(), Failed> {
+    if srv.persist.bg.is_some() {
+        crate::log::warning("There is a child saving an .rdb. Killing it!");
+        kill_bgsave(srv, true);
+    }
+    if (!save_points(&srv.config).is_empty() && !nosave) || save_asked {
+        crate::log::notice("Saving the final RDB snapshot before exiting.");
+        if save(srv).is_err() {
+            if force {
+                crate::log::warning("Error trying to save the DB. Exit anyway.");
+            } else {
+                crate::log::warning("Error trying to save the DB, can't exit.");
+                crate::log::warning("Errors trying to shut down the server. Check the logs for more information.");
+                return Err(Failed);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The flags of `shutdown-on-sigterm` / `shutdown-on-sigint`: (save, nosave, force).
+pub fn signal_shutdown_flags(c: &Config, directive: &str) -> (bool, bool, bool) {
+    let v = c.get(directive).unwrap_or("default");
+    let has = |w: &str| v.split_whitespace().any(|x| x == w);
+    (has("save"), has("nosave"), has("force"))
+}
+
+// ---------------------------------------------------------------------------
+// Loading
+
+/// Adds a loaded key to `db`. False when it exists and `replace` is off.
+fn insert(db: &mut Db, k: Key, now: i64, lru_policy: bool, replace: bool) -> bool {
+    if db.main.contains_key(&k.key[..]) {
+        if !replace {
+            return false;
+        }
+        db.remove(&k.key);
+    }
+    let clock = lru_clock(now);
+    let lru = match k.idle {
+        Some(idle) if lru_policy => {
+            let idle = idle.min(LRU_CLOCK_MAX as u64) as i64;
+            let abs = clock as i64 - idle;
+            (if abs < 0 { abs + LRU_CLOCK_MAX as i64 } else { abs }) as u32
+        }
+        _ => clock,
+    };
+    db.add_entry(&k.key, Entry::new(k.value, lru));
+    if let Some(when) = k.expire {
+        db.set_expire(&k.key, when);
+    }
+    true
+}
+
+/// Whether loaded idle times apply (Redis: any policy but LFU).
+fn lru_policy(c: &Config) -> bool {
+    !c.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
+}
+
+/// Opens the RDB file; None when it does not exist.
+fn open(path: &Path) -> std::io::Result<Option<(std::io::BufReader<std::fs::File>, u64)>> {
+    match std::fs::File::open(path) {
+        Ok(f) => {
+            let len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            Ok(Some((std::io::BufReader::with_capacity(1 << 16, f), len)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Logs a load error as Redis does.
+fn log_load_error(e: &LoadError, pos: u64) {
+    match e {
+        LoadError::Eof => {
+            crate::log::warning("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+            crate::log::warning(&format!(
+                "Internal error in RDB reading offset {pos} -> Unexpected EOF reading RDB file"
+            ));
+        }
+        LoadError::Corrupt(m) => {
+            crate::log::warning(&format!("Internal error in RDB reading offset {pos} -> {m}"));
+        }
+        LoadError::Checksum { expected, got } => {
+            crate::log::warning(&format!(
+                "Wrong RDB checksum expected: ({expected:x}) but got ({got:x}). Aborting now."
+            ));
+            crate::log::warning(&format!("Internal error in RDB reading offset {pos} -> RDB CRC error"));
+        }
+        LoadError::Invalid(m) => {
+            crate::log::warning(m);
+            crate::log::warning("Fatal error loading the DB: Invalid argument. Exiting.");
+        }
+        LoadError::Fatal(m) => crate::log::warning(m),
+    }
+}
+
+/// Loads `dir/dbfilename` at startup, if present (Redis's `loadDataFromDisk`).
+/// Err: the file could not be loaded; the server must exit with status 1.
+pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
+    let mut guard = sh.server.lock();
+    let srv = &mut *guard;
+    let path = rdb_path(&srv.config);
+    let start = std::time::Instant::now();
+    let (mut file, len) = match open(&path) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            crate::log::warning(&format!("Fatal error loading the DB: {}. Exiting.", strerror(&e)));
+            return Err(Failed);
+        }
+    };
+    let opts = decode::Opts {
+        lim: rdb::Limits::from_config(&srv.config),
+        databases: srv.dbs.len(),
+        verify_checksum: checksum_on(&srv.config),
+        now: crate::util::now_ms(),
+    };
+    let lru = lru_policy(&srv.config);
+    let now = opts.now;
+    let mut r = decode::Reader::new(&mut file, len, opts.verify_checksum);
+    let dbs = &mut srv.dbs;
+    let res = decode::load(&mut r, &opts, |k| {
+        let (db, name) = (k.db, String::from_utf8_lossy(&k.key).into_owned());
+        if insert(&mut dbs[db], k, now, lru, false) {
+            Ok(())
+        } else {
+            Err(LoadError::Fatal(format!("RDB has duplicated key '{name}' in DB {db}")))
+        }
+    });
+    match res {
+        Ok(st) => {
+            srv.persist.last_load_keys_loaded = st.keys_loaded;
+            srv.persist.last_load_keys_expired = st.keys_expired;
+            crate::log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
+            Ok(())
+        }
+        Err(e) => {
+            log_load_error(&e, r.pos);
+            Err(Failed)
+        }
+    }
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the dataset, load the
+/// file back. The file is read completely before anything is changed, so an
+/// unreadable file leaves the dataset as it was (Redis would exit).
+pub fn debug_reload(ctx: &mut crate::commands::Ctx, args: &[bytes::Bytes]) {
+    let (mut merge, mut flush, mut do_save) = (false, true, true);
+    for a in &args[2..] {
+        if a.eq_ignore_ascii_case(b"MERGE") {
+            merge = true;
+        } else if a.eq_ignore_ascii_case(b"NOFLUSH") {
+            flush = false;
+        } else if a.eq_ignore_ascii_case(b"NOSAVE") {
+            do_save = false;
+        } else {
+            ctx.err("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+            return;
+        }
+    }
+    if do_save && save(ctx.srv).is_err() {
+        ctx.err("ERR");
+        return;
+    }
+    let path = rdb_path(&ctx.srv.config);
+    let opts = decode::Opts {
+        lim: rdb::Limits::from_config(&ctx.srv.config),
+        databases: ctx.srv.dbs.len(),
+        verify_checksum: checksum_on(&ctx.srv.config),
+        now: crate::util::now_ms(),
+    };
+    let mut keys: Vec<Key> = Vec::new();
+    let file = open(&path);
+    if flush && !matches!(file, Ok(Some(_))) {
+        // Redis empties the dataset before it finds there is no file.
+        flush_all(ctx);
+    }
+    let loaded = match file {
+        Ok(Some((mut file, len))) => {
+            let mut r = decode::Reader::new(&mut file, len, opts.verify_checksum);
+            let res = decode::load(&mut r, &opts, |k| {
+                keys.push(k);
+                Ok(())
+            });
+            if let Err(e) = &res {
+                log_load_error(e, r.pos);
+            }
+            res.ok()
+        }
+        _ => None,
+    };
+    let Some(st) = loaded else {
+        ctx.err("ERR Error trying to load the RDB dump");
+        return;
+    };
+    if !flush && !merge {
+        // Redis stops on a key that exists already; refuse before changing anything.
+        if let Some(k) = keys.iter().find(|k| ctx.srv.dbs[k.db].main.contains_key(&k.key[..])) {
+            crate::log::warning(&format!(
+                "RDB has duplicated key '{}' in DB {}",
+                String::from_utf8_lossy(&k.key),
+                k.db
+            ));
+            ctx.err("ERR Error trying to load the RDB dump");
+            return;
+        }
+    }
+    if flush {
+        flush_all(ctx);
+    }
+    let lru = lru_policy(&ctx.srv.config);
+    let now = opts.now;
+    for k in keys {
+        let db = k.db;
+        insert(&mut ctx.srv.dbs[db], k, now, lru, true);
+    }
+    ctx.srv.persist.last_load_keys_loaded = st.keys_loaded;
+    ctx.srv.persist.last_load_keys_expired = st.keys_expired;
+    crate::log::warning("DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
+}
+
+/// Empties every database (watched keys are touched).
+fn flush_all(ctx: &mut crate::commands::Ctx) {
+    for i in 0..ctx.srv.dbs.len() {
+        ctx.touch_flushed_db(i);
+        let old = ctx.srv.dbs[i].take_all();
+        drop(old);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rdb::decode::{self, Error};
+    use super::rdb::encode;
+    use super::rdb::Limits;
+    use crate::config::Config;
+    use crate::server::Server;
+    use crate::storage::hash::Hash;
+    use crate::storage::list::List;
+    use crate::storage::set::Set;
+    use crate::storage::zset::{AddFlags, ZSet};
+    use crate::storage::Value;
+
+    /// A server holding every type in small and large encodings.
+    fn sample() -> Server {
+        crate::log::set_level(crate::log::Level::Nothing);
+        let mut srv = Server::new(Config::new());
+        let now = crate::util::now_ms();
+        let lim = Limits::from_config(&srv.config);
+        let db = &mut srv.dbs[0];
+        db.add(b"int", Value::from_bytes(b"12345"), now);
+        db.add(b"bigint", Value::from_bytes(b"123456789012345"), now);
+        db.add(b"str", Value::from_bytes(b"hello world"), now);
+        db.add(b"long", Value::from_bytes(&b"abc".repeat(40)), now);
+        db.add(b"rand", Value::from_bytes(&(0..200u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<_>>()), now);
+        let mut l = List::new(-2);
+        for i in 0..3000 {
+            l.push(format!("item-{i}").as_bytes(), false);
+        }
+        db.add(b"list", Value::from(l), now);
+        let mut h = Hash::new();
+        h.set(b"f", b"v", lim.hash);
+        h.set(b"n", b"-42", lim.hash);
+        db.add(b"hsmall", Value::from(h), now);
+        let mut h = Hash::new();
+        for i in 0..600 {
+            h.set(format!("f{i}").as_bytes(), format!("{i}").as_bytes(), lim.hash);
+        }
+        db.add(b"hbig", Value::from(h), now);
+        let mut s = Set::new_intset();
+        for i in [1i64, -70000, 5_000_000_000] {
+            s.add(i.to_string().as_bytes(), 512);
+        }
+        db.add(b"sint", Value::from(s), now);
+        let mut s = Set::new_intset();
+        s.add(b"a", 512);
+        s.add(b"b", 512);
+        db.add(b"sstr", Value::from(s), now);
+        let mut z = ZSet::default();
+        for (m, sc) in [("a", 1.0), ("b", 2.5), ("c", -0.0), ("d", f64::INFINITY), ("e", 1e17)] {
+            z.add(m.as_bytes(), sc, AddFlags::default(), lim.zset);
+        }
+        db.add(b"zsmall", Value::from(z), now);
+        let mut z = ZSet::default();
+        for i in 0..300 {
+            z.add(format!("m{i}").as_bytes(), i as f64 / 3.0, AddFlags::default(), lim.zset);
+        }
+        db.add(b"zbig", Value::from(z), now);
+        db.set_expire(b"str", now + 100_000);
+        srv.dbs[3].add(b"other", Value::from_bytes(b"x"), now);
+        srv
+    }
+
+    fn file_of(srv: &Server) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode::write_file(srv, &mut out, true).expect("in memory");
+        out
+    }
+
+    fn load(bytes: &[u8]) -> Result<Vec<decode::Key>, Error> {
+        let mut src = bytes;
+        let len = src.len() as u64;
+        let mut r = decode::Reader::new(&mut src, len, true);
+        let opts = decode::Opts {
+            lim: Limits::from_config(&Config::new()),
+            databases: 16,
+            verify_checksum: true,
+            now: crate::util::now_ms(),
+        };
+        let mut keys = Vec::new();
+        decode::load(&mut r, &opts, |k| {
+            keys.push(k);
+            Ok(())
+        })?;
+        Ok(keys)
+    }
+
+    /// A value's content in a comparable form.
+    fn show(v: &Value) -> String {
+        match v {
+            Value::Int(n) => format!("int {n}"),
+            Value::Str(s) => format!("str {:?} {}", s.as_slice(), v.encoding()),
+            Value::RawStr(s) => format!("str {:?}", s.as_slice()),
+            Value::List(l) => format!("list {:?}", l.iter().map(|i| i.to_vec()).collect::<Vec<_>>()),
+            Value::Hash(h) => {
+                let mut v: Vec<_> = h.iter().map(|(f, x)| (f.to_sbytes(), x.to_sbytes())).collect();
+                v.sort_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
+                format!("hash {} {:?}", h.encoding(), v)
+            }
+            Value::Set(s) => {
+                let mut v: Vec<_> = s.iter().map(|m| m.to_vec()).collect();
+                v.sort();
+                format!("set {} {:?}", s.encoding(), v)
+            }
+            Value::ZSet(z) => {
+                let mut v = Vec::new();
+                z.walk(0, false, |m, s| {
+                    v.push((m.to_vec(), s));
+                    true
+                });
+                format!("zset {} {:?}", z.encoding(), v)
+            }
+        }
+    }
+
+    #[test]
+    fn file_round_trip() {
+        let srv = sample();
+        let bytes = file_of(&srv);
+        assert_eq!(&bytes[..9], b"REDIS0010");
+        let keys = load(&bytes).expect("loads");
+        assert_eq!(keys.len(), 13);
+        for k in keys {
+            let e = srv.dbs[k.db].main.get(&k.key[..]).expect("same key");
+            assert_eq!(show(&e.value), show(&k.value), "key {:?}", String::from_utf8_lossy(&k.key));
+            assert_eq!(srv.dbs[k.db].get_expire(&k.key), k.expire);
+        }
+    }
+
+    #[test]
+    fn dump_payload_round_trip() {
+        let srv = sample();
+        let o = encode::Opts::from_server(&srv);
+        let lim = Limits::from_config(&srv.config);
+        for (k, e) in srv.dbs[0].main.iter() {
+            let p = encode::dump_payload(&e.value, o);
+            assert!(decode::verify_payload(&p));
+            let v = decode::payload_value(&p, &lim, k).expect("decodes").expect("not empty");
+            assert_eq!(show(&v), show(&e.value));
+            let mut bad = p.clone();
+            let n = bad.len();
+            bad[n - 1] ^= 1;
+            assert!(!decode::verify_payload(&bad));
+        }
+    }
+
+    #[test]
+    fn string_encodings_match_redis() {
+        // Bytes of Redis 7.0.15's DUMP for these strings.
+        let o = encode::Opts { compress: true, list_fill: -2, packed_threshold: 1 << 30 };
+        assert_eq!(
+            encode::dump_payload(&Value::from_bytes(b"hello"), o),
+            b"\x00\x05hello\x0a\x00\x63\x72\xdf\x76\x65\x34\x20\x0a".to_vec()
+        );
+        let p = encode::dump_payload(&Value::from_bytes(&b"abc".repeat(30)), o);
+        assert_eq!(&p[..14], b"\x00\xc3\x0b\x40\x5a\x03abca\xe0\x4b\x02\x01");
+        let p = encode::dump_payload(&Value::from_bytes(&b"a".repeat(50)), o);
+        assert_eq!(&p[..12], b"\x00\xc3\x09\x32\x01aa\xe0\x25\x00\x01a");
+    }
+
+    #[test]
+    fn truncated_and_flipped_files_never_panic() {
+        let srv = sample();
+        let bytes = file_of(&srv);
+        for cut in (0..bytes.len()).filter(|&c| c < 1000 || c % 37 == 0 || bytes.len() - c < 100) {
+            assert!(load(&bytes[..cut]).is_err(), "cut at {cut} loaded");
+        }
+        // Random byte flips: errors or (rarely) a load, never a panic. With
+        // the checksum verified every flip is caught.
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        for _ in 0..1500 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut c = bytes.clone();
+            let i = (x as usize) % c.len();
+            let b = (x >> 32) as u8;
+            if c[i] == b {
+                continue;
+            }
+            c[i] = b;
+            // The version digits may turn into a version without checksum.
+            let res = load(&c);
+            assert!(res.is_err() || (5..9).contains(&i), "flip at {i} loaded");
+        }
+        // Without the checksum the values themselves must survive garbage.
+        let lim = Limits::from_config(&Config::new());
+        for (k, e) in srv.dbs[0].main.iter() {
+            let p = encode::dump_payload(&e.value, encode::Opts::from_server(&srv));
+            let body = &p[..p.len() - 10];
+            for cut in 0..body.len() {
+                let _ = decode::payload_value(&body[..cut], &lim, k);
+            }
+            for _ in 0..300 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let mut c = body.to_vec();
+                let i = (x as usize) % c.len();
+                c[i] = (x >> 40) as u8;
+                let _ = decode::payload_value(&c, &lim, k);
+            }
+        }
+    }
+
+    #[test]
+    fn module_names() {
+        // The id Redis gives module type "mymodtype" at encoding version 0.
+        let cset = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut id: u64 = 0;
+        for c in b"mymodtype" {
+            id = (id << 6) | cset.iter().position(|x| x == c).unwrap_or(0) as u64;
+        }
+        assert_eq!(decode::module_name(id << 10), "mymodtype");
+    }
+}

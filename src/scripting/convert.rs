@@ -1,0 +1,296 @@
+//! Between Redis replies and Lua values, with Redis's rules.
+//!
+//! `redis.call` runs a command into a scratch reply buffer (RESP2, or RESP3
+//! after `redis.setresp(3)`) and parses it back into Lua: integers → numbers,
+//! bulks → strings, nil → false (RESP2) or nil (RESP3), arrays → tables,
+//! status → {ok=...}, errors → {err=...}, and RESP3's map/set/double/boolean/
+//! big number/verbatim forms → their tables. A script's return value goes the
+//! other way: numbers are truncated to integers, false → nil, true → 1, a
+//! table with `err`/`ok` → error/status, other tables → arrays up to the first nil.
+
+use super::Mode;
+use crate::commands::table::flag;
+use crate::commands::Ctx;
+use crate::resp::Reply;
+use crate::server::client::Client;
+use bytes::Bytes;
+use mlua::{Lua, MultiValue, Table, Value};
+
+/// Deepest table nesting converted to a reply (deeper levels become nil).
+const MAX_DEPTH: usize = 1000;
+
+/// The state behind `redis.call` for one script run.
+pub struct Runner<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    mode: Mode,
+    /// The client commands run as (Redis's fake Lua client): the caller's
+    /// database, its own SELECT.
+    client: Box<Client>,
+    scratch: Reply,
+    /// Protocol of replies given to the script (`redis.setresp`).
+    pub resp: u8,
+    watch: std::sync::Arc<super::Watch>,
+}
+
+impl<'c, 'a> Runner<'c, 'a> {
+    pub fn new(ctx: &'c mut Ctx<'a>, mode: Mode, watch: std::sync::Arc<super::Watch>) -> Self {
+        let mut client = Box::new(Client::new(u64::MAX, "lua".into(), String::new(), -1, ctx.now));
+        client.db = ctx.client.db;
+        client.authenticated = true;
+        Runner { ctx, mode, client, scratch: Reply::new(), resp: 2, watch }
+    }
+
+    /// The shared server parts (command table).
+    pub fn shared(&self) -> &'a crate::server::Shared {
+        self.ctx.sh
+    }
+
+    /// Runs a command for `redis.call`/`redis.pcall`; returns (ok, reply)
+    /// where a failed command gives (false, {err=...}).
+    pub fn raw_call(&mut self, lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+        let resp = self.resp;
+        let it = args.into_iter();
+        let mut argv: Vec<Bytes> = Vec::new();
+        for v in it {
+            match &v {
+                Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+                Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone())? {
+                    Some(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+                    None => return err(lua, "ERR Lua redis lib command arguments must be strings or integers"),
+                },
+                _ => return err(lua, "ERR Lua redis lib command arguments must be strings or integers"),
+            }
+        }
+        if argv.is_empty() {
+            return err(lua, "ERR Please specify at least one argument for this redis lib call");
+        }
+        let sh = self.ctx.sh;
+        let Some(cmd) = sh.table.lookup(&argv[0]) else {
+            return err(lua, "ERR Unknown Redis command called from script");
+        };
+        let cmd = match cmd.subcommands.is_empty() {
+            true => cmd,
+            false => {
+                match argv.get(1).and_then(|s| cmd.subcommands.get(&String::from_utf8_lossy(s).to_ascii_lowercase())) {
+                    Some(sub) => sub,
+                    None if argv.len() < 2 => {
+                        return err(lua, "ERR Wrong number of args calling Redis command from script")
+                    }
+                    None => return err(lua, "ERR Unknown Redis command called from script"),
+                }
+            }
+        };
+        if !cmd.arity_ok(argv.len()) || cmd.handler.is_none() {
+            return err(lua, "ERR Wrong number of args calling Redis command from script");
+        }
+        if cmd.has(flag::NOSCRIPT) {
+            return err(lua, "ERR This Redis command is not allowed from script");
+        }
+        if self.mode == Mode::ReadOnly && cmd.has(flag::WRITE) {
+            return err(lua, "ERR Write commands are not allowed from read-only scripts.");
+        }
+        self.scratch.buf.clear();
+        self.scratch.resp = resp;
+        self.client.resp = resp;
+        let dirty = self.ctx.srv.dirty;
+        crate::commands::call(sh, self.ctx.srv, &mut self.client, &mut self.scratch, &argv, cmd, true);
+        if self.ctx.srv.dirty != dirty {
+            // A script that changed the dataset can no longer be killed.
+            self.watch.note_write();
+        }
+        let buf = std::mem::take(&mut self.scratch.buf);
+        let mut pos = 0;
+        let v = parse_reply(lua, &buf, &mut pos, resp)?;
+        let failed = matches!(buf.first(), Some(b'-' | b'!'));
+        self.scratch.buf = buf;
+        Ok((!failed, v))
+    }
+}
+
+fn err(lua: &Lua, msg: &str) -> mlua::Result<(bool, Value)> {
+    let t = lua.create_table()?;
+    t.raw_set("err", msg)?;
+    Ok((false, Value::Table(t)))
+}
+
+fn line(buf: &[u8], pos: &mut usize) -> mlua::Result<Vec<u8>> {
+    let rest = &buf[*pos..];
+    let end = rest
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .ok_or_else(|| mlua::Error::RuntimeError("truncated reply".into()))?;
+    let l = rest[..end].to_vec();
+    *pos += end + 2;
+    Ok(l)
+}
+
+fn num(l: &[u8]) -> i64 {
+    crate::util::parse_i64(l).unwrap_or(0)
+}
+
+fn table_with(lua: &Lua, field: &str, v: impl mlua::IntoLua) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set(field, v)?;
+    Ok(Value::Table(t))
+}
+
+/// Parses one reply at `pos` into a Lua value.
+fn parse_reply(lua: &Lua, buf: &[u8], pos: &mut usize, resp: u8) -> mlua::Result<Value> {
+    let Some(&kind) = buf.get(*pos) else { return Ok(Value::Nil) };
+    *pos += 1;
+    let l = line(buf, pos)?;
+    Ok(match kind {
+        b':' => Value::Integer(num(&l) as _),
+        b'+' => table_with(lua, "ok", lua.create_string(&l)?)?,
+        b'-' => table_with(lua, "err", lua.create_string(&l)?)?,
+        b'$' | b'=' | b'!' => {
+            let n = num(&l);
+            if n < 0 {
+                return Ok(if resp >= 3 { Value::Nil } else { Value::Boolean(false) });
+            }
+            let n = n as usize;
+            let data = buf.get(*pos..*pos + n).unwrap_or(&[]);
+            *pos += n + 2;
+            match kind {
+                b'!' => table_with(lua, "err", lua.create_string(data)?)?,
+                b'=' => {
+                    let (fmt, text) = if data.len() >= 4 { (&data[..3], &data[4..]) } else { (&b"txt"[..], data) };
+                    let t = lua.create_table()?;
+                    t.raw_set("format", lua.create_string(fmt)?)?;
+                    t.raw_set("string", lua.create_string(text)?)?;
+                    table_with(lua, "verbatim_string", t)?
+                }
+                _ => Value::String(lua.create_string(data)?),
+            }
+        }
+        b'*' | b'>' | b'~' => {
+            let n = num(&l);
+            if n < 0 {
+                return Ok(if resp >= 3 { Value::Nil } else { Value::Boolean(false) });
+            }
+            let t = lua.create_table_with_capacity(n as usize, 0)?;
+            if kind == b'~' {
+                for _ in 0..n {
+                    let v = parse_reply(lua, buf, pos, resp)?;
+                    t.raw_set(v, true)?;
+                }
+                return table_with(lua, "set", t);
+            }
+            for i in 0..n as usize {
+                let v = parse_reply(lua, buf, pos, resp)?;
+                t.raw_seti(i + 1, v)?;
+            }
+            Value::Table(t)
+        }
+        b'%' => {
+            let n = num(&l);
+            let t = lua.create_table()?;
+            for _ in 0..n {
+                let k = parse_reply(lua, buf, pos, resp)?;
+                let v = parse_reply(lua, buf, pos, resp)?;
+                t.raw_set(k, v)?;
+            }
+            table_with(lua, "map", t)?
+        }
+        b'_' => Value::Nil,
+        b'#' => Value::Boolean(l.first() == Some(&b't')),
+        b',' => {
+            let s = String::from_utf8_lossy(&l);
+            let d = match s.as_ref() {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                other => other.parse().unwrap_or(f64::NAN),
+            };
+            table_with(lua, "double", d)?
+        }
+        b'(' => table_with(lua, "big_number", lua.create_string(&l)?)?,
+        _ => Value::Nil,
+    })
+}
+
+/// Writes a script's return value as the reply.
+pub fn lua_to_reply(ctx: &mut Ctx, v: &Value, depth: usize) {
+    match v {
+        Value::Nil => ctx.out.null(),
+        Value::Boolean(true) => ctx.out.int(1),
+        Value::Boolean(false) => ctx.out.null(),
+        Value::Integer(n) => ctx.out.int(*n),
+        // As C's cast on x86: out-of-range values and NaN become i64::MIN.
+        Value::Number(n) => ctx.out.int(if n.is_finite() && n.abs() < 9.2e18 { *n as i64 } else { i64::MIN }),
+        Value::String(s) => ctx.out.bulk(&s.as_bytes()),
+        Value::Table(t) if depth < MAX_DEPTH => table_to_reply(ctx, t, depth),
+        _ => ctx.out.null(),
+    }
+}
+
+fn table_to_reply(ctx: &mut Ctx, t: &Table, depth: usize) {
+    if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+        let msg = String::from_utf8_lossy(&e.as_bytes()).into_owned();
+        ctx.err(&msg);
+        return;
+    }
+    if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
+        let msg = String::from_utf8_lossy(&s.as_bytes()).replace(['\r', '\n'], " ");
+        ctx.out.status(&msg);
+        return;
+    }
+    if let Ok(d @ (Value::Number(_) | Value::Integer(_))) = t.raw_get::<Value>("double") {
+        let d = match d {
+            Value::Number(f) => f,
+            Value::Integer(i) => i as f64,
+            _ => 0.0,
+        };
+        ctx.out.double(d);
+        return;
+    }
+    if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
+        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        ctx.out.map_len(pairs.len());
+        for (k, v) in &pairs {
+            lua_to_reply(ctx, k, depth + 1);
+            lua_to_reply(ctx, v, depth + 1);
+        }
+        return;
+    }
+    if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
+        let keys: Vec<Value> = s.pairs::<Value, Value>().filter_map(Result::ok).map(|(k, _)| k).collect();
+        ctx.out.set_len(keys.len());
+        for k in &keys {
+            lua_to_reply(ctx, k, depth + 1);
+        }
+        return;
+    }
+    let mut items = Vec::new();
+    let mut i = 1;
+    loop {
+        match t.raw_get::<Value>(i) {
+            Ok(Value::Nil) | Err(_) => break,
+            Ok(v) => items.push(v),
+        }
+        i += 1;
+    }
+    ctx.out.array_len(items.len());
+    for v in &items {
+        lua_to_reply(ctx, v, depth + 1);
+    }
+}
+
+/// Replies with a script's error: the error table's text, then where it
+/// happened (`script: <sha>, on @user_script:<line>.`), as Redis 7.0.
+pub fn script_error(ctx: &mut Ctx, v: &Value, sha: &str) {
+    let Value::Table(t) = v else {
+        ctx.err("ERR Error running script: execution failure");
+        return;
+    };
+    let msg = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+        _ => "ERR unknown error".to_string(),
+    };
+    let source = t.raw_get::<Option<String>>("source").ok().flatten();
+    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
+    let full = match (source, line) {
+        (Some(s), Some(l)) => format!("{msg} script: {sha}, on {s}:{l}."),
+        _ => msg,
+    };
+    ctx.err(&full);
+}

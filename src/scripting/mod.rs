@@ -1,0 +1,283 @@
+//! Lua scripting (EVAL and friends) on Lua 5.1, as Redis embeds it.
+//!
+//! One interpreter per server, created on first use. Scripts are compiled
+//! once into functions kept by SHA1; a run sets `KEYS`/`ARGV`, installs for the
+//! duration of the run the raw command function behind `redis.call` /
+//! `redis.pcall` (it borrows the server state, which is locked for the whole
+//! script: a script is atomic like any command), and converts the result to a
+//! reply. The environment (the `redis` library, the error handler, the
+//! read-only globals) is set up by `bootstrap.lua`; conversions between
+//! replies and Lua values are in `convert.rs`, the extra libraries in `libs.rs`.
+
+mod convert;
+mod libs;
+
+use crate::commands::Ctx;
+use bytes::Bytes;
+use mlua::{Function, Lua, MultiValue, StdLib, Table, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+
+/// What other connections may know about a running script without taking the
+/// server lock (which the script holds): since when it runs, whether it wrote,
+/// and whether SCRIPT KILL asked it to stop.
+#[derive(Default)]
+pub struct Watch {
+    /// Start time (ms) of the running script; 0 when none runs.
+    started_ms: AtomicI64,
+    /// `busy-reply-threshold` for the running script.
+    threshold_ms: AtomicI64,
+    kill: AtomicBool,
+    wrote: AtomicBool,
+}
+
+/// What SCRIPT KILL achieves against the running script.
+pub enum KillOutcome {
+    Killed,
+    NotBusy,
+    Unkillable,
+}
+
+impl Watch {
+    /// True once a running script has run past `busy-reply-threshold`: other
+    /// clients then get BUSY instead of waiting.
+    pub fn busy(&self, now: i64) -> bool {
+        let s = self.started_ms.load(Ordering::Acquire);
+        s != 0 && now - s >= self.threshold_ms.load(Ordering::Relaxed)
+    }
+
+    /// True when no script is running.
+    pub fn idle(&self) -> bool {
+        self.started_ms.load(Ordering::Acquire) == 0
+    }
+
+    /// SCRIPT KILL (or, with `force`, SHUTDOWN NOSAVE) while a script runs.
+    pub fn kill(&self, force: bool) -> KillOutcome {
+        if self.started_ms.load(Ordering::Acquire) == 0 {
+            return KillOutcome::NotBusy;
+        }
+        if self.wrote.load(Ordering::Acquire) && !force {
+            return KillOutcome::Unkillable;
+        }
+        self.kill.store(true, Ordering::Release);
+        KillOutcome::Killed
+    }
+
+    pub fn note_write(&self) {
+        self.wrote.store(true, Ordering::Release);
+    }
+}
+
+/// Lua instructions between two looks at the kill flag.
+const HOOK_EVERY: u32 = 100_000;
+
+/// What a script may do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// EVAL / EVALSHA.
+    ReadWrite,
+    /// EVAL_RO / EVALSHA_RO: write commands are refused.
+    ReadOnly,
+}
+
+/// The interpreter and the compiled scripts.
+pub struct Engine {
+    lua: Lua,
+    /// The `redis` library table (its per-run functions are set by `run`).
+    redis: Table,
+    /// `run(f)`: calls `f` under the error handler.
+    runner: Function,
+    /// The scripts' environment (reads the globals, refuses assignments).
+    env: Table,
+    watch: Arc<Watch>,
+    /// SHA1 of the body as sent → (body, compiled function, shebang mode).
+    scripts: HashMap<String, (Bytes, Function, Mode)>,
+}
+
+/// A script's outcome for the caller.
+pub enum Outcome {
+    Done,
+    /// A compile error (already formatted as Redis's reply).
+    Error(String),
+}
+
+impl Engine {
+    pub fn new(watch: Arc<Watch>) -> mlua::Result<Engine> {
+        // SAFETY: `unsafe_new_with` is needed only because the debug library is
+        // loaded; bootstrap.lua keeps `debug.getinfo` in a local of the error
+        // handler and removes `debug` from the globals before any script runs,
+        // so scripts never reach the debug library.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                mlua::LuaOptions::default(),
+            )
+        };
+        libs::install(&lua)?;
+        libs::install_redis_functions(&lua)?;
+        let (redis, runner, env): (Table, Function, Table) =
+            lua.load(include_str!("bootstrap.lua")).set_name("=bootstrap").call(())?;
+        let w = watch.clone();
+        lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
+            if w.kill.load(Ordering::Acquire) {
+                return Err(raise("ERR Script killed by user with SCRIPT KILL..."));
+            }
+            Ok(mlua::VmState::Continue)
+        })?;
+        Ok(Engine { lua, redis, runner, env, watch, scripts: HashMap::new() })
+    }
+
+    /// Compiles `code` (the script `body` as sent, its shebang line turned
+    /// into a comment) if new, and returns the SHA1 of `body`.
+    pub fn load_as(&mut self, code: &Bytes, body: &Bytes, mode: Mode) -> Result<String, String> {
+        let sha = sha1_hex(body);
+        if !self.scripts.contains_key(&sha) {
+            let f = self
+                .lua
+                .load(&code[..])
+                .set_name("@user_script")
+                .into_function()
+                .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_error_text(&e)))?;
+            f.set_environment(self.env.clone()).map_err(|e| format!("ERR {}", lua_error_text(&e)))?;
+            self.scripts.insert(sha.clone(), (body.clone(), f, mode));
+        }
+        Ok(sha)
+    }
+
+    /// The mode a script's shebang asks for.
+    pub fn script_mode(&self, sha: &str) -> Option<Mode> {
+        self.scripts.get(sha).map(|s| s.2)
+    }
+
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
+    }
+
+    pub fn flush(&mut self) {
+        self.scripts.clear();
+        let _ = self.lua.gc_collect();
+    }
+
+    pub fn len(&self) -> usize {
+        self.scripts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
+    }
+
+    /// Bytes held by the interpreter (INFO `used_memory_lua`).
+    pub fn memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Runs the script `sha` with `keys` and `argv`, writing its reply to `ctx.out`.
+    /// Returns false when no such script is loaded.
+    pub fn run(&mut self, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: Mode) -> bool {
+        let Some((_, f, _)) = self.scripts.get(sha) else { return false };
+        let f = f.clone();
+        let lua = &self.lua;
+        let set_globals = || -> mlua::Result<()> {
+            let g = lua.globals();
+            g.raw_set("KEYS", strings_table(lua, keys)?)?;
+            g.raw_set("ARGV", strings_table(lua, argv)?)?;
+            Ok(())
+        };
+        if let Err(e) = set_globals() {
+            ctx.err(&format!("ERR {}", lua_error_text(&e)));
+            return true;
+        }
+        let threshold = ctx.srv.config.get("busy-reply-threshold").and_then(|v| v.parse().ok()).unwrap_or(5000);
+        self.watch.threshold_ms.store(threshold, Ordering::Relaxed);
+        self.watch.kill.store(false, Ordering::Relaxed);
+        self.watch.wrote.store(false, Ordering::Relaxed);
+        self.watch.started_ms.store(crate::util::now_ms().max(1), Ordering::Release);
+        let runner = std::cell::RefCell::new(convert::Runner::new(ctx, mode, self.watch.clone()));
+        let result = lua.scope(|scope| {
+            let call = scope.create_function(|lua, args: MultiValue| {
+                let (ok, v) = runner.borrow_mut().raw_call(lua, args)?;
+                if ok {
+                    return Ok(v);
+                }
+                let msg = match &v {
+                    Value::Table(t) => t.raw_get::<String>("err").unwrap_or_default(),
+                    _ => String::new(),
+                };
+                Err(raise(&msg))
+            })?;
+            let pcall =
+                scope.create_function(|lua, args: MultiValue| Ok(runner.borrow_mut().raw_call(lua, args)?.1))?;
+            let setresp = scope.create_function(|_, v: Value| {
+                match v {
+                    Value::Integer(n @ (2 | 3)) => runner.borrow_mut().resp = n as u8,
+                    Value::Number(n) if n == 2.0 || n == 3.0 => runner.borrow_mut().resp = n as u8,
+                    _ => return Err(raise("ERR RESP version must be 2 or 3.")),
+                }
+                Ok(())
+            })?;
+            let sh = runner.borrow().shared();
+            let acl_check = scope.create_function(move |_, args: MultiValue| {
+                let Some(Value::String(name)) = args.into_iter().next() else {
+                    return Err(raise("ERR Please specify at least one argument for this redis lib call"));
+                };
+                match sh.table.lookup(&name.as_bytes()) {
+                    Some(_) => Ok(true),
+                    None => Err(raise("ERR Invalid command passed to redis.acl_check_cmd()")),
+                }
+            })?;
+            self.redis.raw_set("acl_check_cmd", acl_check)?;
+            self.redis.raw_set("call", call)?;
+            self.redis.raw_set("pcall", pcall)?;
+            self.redis.raw_set("setresp", setresp)?;
+            self.runner.call::<MultiValue>(f)
+        });
+        drop(runner);
+        self.watch.started_ms.store(0, Ordering::Release);
+        match result {
+            Ok(values) => {
+                let mut it = values.into_iter();
+                let ok = matches!(it.next(), Some(Value::Boolean(true)));
+                let v = it.next().unwrap_or(Value::Nil);
+                if ok {
+                    convert::lua_to_reply(ctx, &v, 0);
+                } else {
+                    convert::script_error(ctx, &v, sha);
+                }
+            }
+            Err(e) => ctx.err(&format!("ERR Error running script, {}", lua_error_text(&e))),
+        }
+        // Big scripts leave garbage; Redis runs a step of the collector too.
+        let _ = lua.gc_step();
+        true
+    }
+}
+
+/// A Lua error carrying a Redis error text (bootstrap.lua's handler turns it
+/// into Redis's {err=...} table).
+pub fn raise(msg: &str) -> mlua::Error {
+    mlua::Error::external(format!("\u{1}{msg}\u{2}"))
+}
+
+fn strings_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, a) in items.iter().enumerate() {
+        t.raw_seti(i + 1, lua.create_string(&a[..])?)?;
+    }
+    Ok(t)
+}
+
+/// The message of a Lua error without mlua's decorations.
+pub fn lua_error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// Lower-case hex SHA1, as SCRIPT LOAD replies.
+pub fn sha1_hex(b: &[u8]) -> String {
+    sha1_smol::Sha1::from(b).digest().to_string()
+}

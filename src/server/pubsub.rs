@@ -1,0 +1,324 @@
+//! Pub/Sub state: which clients listen to which channels, patterns and shard
+//! channels, and message delivery.
+//!
+//! A subscriber's messages travel through its own unbounded channel to its
+//! connection task, which writes them to the socket. The bytes in flight are
+//! counted per subscriber and bounded by `client-output-buffer-limit pubsub`:
+//! a subscriber that does not read is disconnected, as Redis does, so it can
+//! never make the server's memory grow without bound. Messages for the client
+//! that is publishing are written straight into its own reply (before the
+//! PUBLISH reply, as Redis orders them).
+
+use crate::resp::Reply;
+use crate::server::client::Signal;
+use crate::storage::glob::glob_match;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+
+type Map<V> = HashMap<Bytes, V, ahash::RandomState>;
+
+/// The three namespaces of subscriptions.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    /// The verbs of the confirmation replies.
+    pub fn verbs(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Channel => ("subscribe", "unsubscribe"),
+            Kind::Pattern => ("psubscribe", "punsubscribe"),
+            Kind::Shard => ("ssubscribe", "sunsubscribe"),
+        }
+    }
+}
+
+/// The connection side of a subscriber: where its messages go.
+pub struct Outlet {
+    pub tx: UnboundedSender<Bytes>,
+    /// Bytes sent and not yet written by the connection task.
+    pub queued: Arc<AtomicUsize>,
+    pub signal: Arc<Signal>,
+}
+
+/// One subscribed client.
+#[derive(Default)]
+pub struct Subscriber {
+    /// Subscriptions in the order they were made, per kind.
+    pub channels: Vec<Bytes>,
+    pub patterns: Vec<Bytes>,
+    pub shard: Vec<Bytes>,
+    /// Protocol of the client (messages are push frames in RESP3).
+    pub resp: u8,
+    pub outlet: Option<Outlet>,
+    /// When the queued bytes first went over the soft limit (ms).
+    soft_since: Option<i64>,
+}
+
+impl Subscriber {
+    pub fn list(&self, kind: Kind) -> &Vec<Bytes> {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard,
+        }
+    }
+
+    fn list_mut(&mut self, kind: Kind) -> &mut Vec<Bytes> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+
+    /// The count Redis puts in (un)subscribe replies: channels plus patterns,
+    /// or shard channels for the shard commands.
+    pub fn count_for(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Shard => self.shard.len(),
+            _ => self.channels.len() + self.patterns.len(),
+        }
+    }
+}
+
+/// A `client-output-buffer-limit` class: hard bytes, soft bytes, soft seconds (0 = none).
+#[derive(Clone, Copy, Default)]
+pub struct ObufLimit {
+    pub hard: usize,
+    pub soft: usize,
+    pub soft_secs: i64,
+}
+
+impl ObufLimit {
+    /// The `pubsub` class of a `client-output-buffer-limit` value.
+    pub fn pubsub_from(config_value: &str) -> ObufLimit {
+        let w: Vec<&str> = config_value.split_whitespace().collect();
+        for c in w.chunks(4) {
+            if c.len() == 4 && c[0].eq_ignore_ascii_case("pubsub") {
+                let num = |s: &str| crate::util::parse_memory(s).unwrap_or(0).max(0) as usize;
+                return ObufLimit { hard: num(c[1]), soft: num(c[2]), soft_secs: c[3].parse().unwrap_or(0) };
+            }
+        }
+        ObufLimit::default()
+    }
+}
+
+#[derive(Default)]
+pub struct PubSub {
+    /// Subscribers per channel / pattern / shard channel, in subscription order.
+    channels: Map<Vec<u64>>,
+    patterns: Map<Vec<u64>>,
+    shard: Map<Vec<u64>>,
+    pub subscribers: HashMap<u64, Subscriber, ahash::RandomState>,
+}
+
+impl PubSub {
+    fn map(&self, kind: Kind) -> &Map<Vec<u64>> {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard,
+        }
+    }
+
+    fn map_mut(&mut self, kind: Kind) -> &mut Map<Vec<u64>> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard,
+        }
+    }
+
+    /// Subscribes `id`; false when it already was.
+    pub fn subscribe(&mut self, id: u64, resp: u8, kind: Kind, name: &Bytes) -> bool {
+        let sub = self.subscribers.entry(id).or_default();
+        sub.resp = resp;
+        if sub.list(kind).contains(name) {
+            return false;
+        }
+        sub.list_mut(kind).push(name.clone());
+        self.map_mut(kind).entry(name.clone()).or_default().push(id);
+        true
+    }
+
+    /// Unsubscribes `id`; false when it was not subscribed.
+    pub fn unsubscribe(&mut self, id: u64, kind: Kind, name: &[u8]) -> bool {
+        let Some(sub) = self.subscribers.get_mut(&id) else { return false };
+        let list = sub.list_mut(kind);
+        let Some(pos) = list.iter().position(|c| c.as_ref() == name) else { return false };
+        list.remove(pos);
+        let map = self.map_mut(kind);
+        if let Some(ids) = map.get_mut(name) {
+            ids.retain(|&x| x != id);
+            if ids.is_empty() {
+                map.remove(name);
+            }
+        }
+        true
+    }
+
+    /// The subscriptions of `id` of one kind (for unsubscribe-all).
+    pub fn subscriptions(&self, id: u64, kind: Kind) -> Vec<Bytes> {
+        self.subscribers.get(&id).map(|s| s.list(kind).clone()).unwrap_or_default()
+    }
+
+    pub fn count_for(&self, id: u64, kind: Kind) -> usize {
+        self.subscribers.get(&id).map_or(0, |s| s.count_for(kind))
+    }
+
+    /// Removes every subscription of a client (disconnect, RESET).
+    pub fn remove_client(&mut self, id: u64) {
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for name in self.subscriptions(id, kind) {
+                self.unsubscribe(id, kind, &name);
+            }
+        }
+        self.subscribers.remove(&id);
+    }
+
+    /// Whether a subscriber still needs its connection outlet.
+    pub fn needs_outlet(&self, id: u64) -> bool {
+        self.subscribers.get(&id).is_some_and(|s| s.outlet.is_none())
+    }
+
+    pub fn set_outlet(&mut self, id: u64, outlet: Outlet) {
+        if let Some(s) = self.subscribers.get_mut(&id) {
+            s.outlet = Some(outlet);
+        }
+    }
+
+    pub fn set_resp(&mut self, id: u64, resp: u8) {
+        if let Some(s) = self.subscribers.get_mut(&id) {
+            s.resp = resp;
+        }
+    }
+
+    pub fn num_channels(&self, kind: Kind) -> usize {
+        self.map(kind).len()
+    }
+
+    /// Number of pattern subscriptions (PUBSUB NUMPAT counts patterns, as Redis 7.0).
+    pub fn num_patterns(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Active channels (or shard channels) matching an optional pattern.
+    pub fn channels_matching(&self, kind: Kind, pat: Option<&[u8]>) -> Vec<Bytes> {
+        self.map(kind).keys().filter(|c| pat.is_none_or(|p| glob_match(p, c, false))).cloned().collect()
+    }
+
+    /// Subscribers of a channel (or shard channel), patterns excluded.
+    pub fn numsub(&self, kind: Kind, channel: &[u8]) -> usize {
+        self.map(kind).get(channel).map_or(0, Vec::len)
+    }
+
+    /// Delivers a message; returns the number of receivers. `me` is the
+    /// publishing client, whose own copy goes into `my_out`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn publish(
+        &mut self,
+        shard: bool,
+        channel: &Bytes,
+        message: &Bytes,
+        me: u64,
+        my_out: &mut Reply,
+        limit: ObufLimit,
+        now: i64,
+    ) -> usize {
+        let mut receivers = 0;
+        let mut over: Vec<u64> = Vec::new();
+        let kind = if shard { Kind::Shard } else { Kind::Channel };
+        let verb: &[u8] = if shard { b"smessage" } else { b"message" };
+        let ids: Vec<u64> = self.map(kind).get(channel.as_ref()).cloned().unwrap_or_default();
+        {
+            for id in ids {
+                receivers += 1;
+                self.deliver(id, me, my_out, &[verb, channel, message], limit, now, &mut over);
+            }
+        }
+        if !shard {
+            let hits: Vec<(Bytes, u64)> = self
+                .patterns
+                .iter()
+                .filter(|(p, _)| glob_match(p, channel, false))
+                .flat_map(|(p, ids)| ids.iter().map(move |&id| (p.clone(), id)))
+                .collect();
+            for (p, id) in hits {
+                receivers += 1;
+                self.deliver(id, me, my_out, &[b"pmessage", &p, channel, message], limit, now, &mut over);
+            }
+        }
+        for id in over {
+            self.disconnect(id);
+        }
+        receivers
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &mut self,
+        id: u64,
+        me: u64,
+        my_out: &mut Reply,
+        parts: &[&[u8]],
+        limit: ObufLimit,
+        now: i64,
+        over: &mut Vec<u64>,
+    ) {
+        let Some(sub) = self.subscribers.get_mut(&id) else { return };
+        if id == me {
+            write_frame(my_out, parts);
+            return;
+        }
+        let Some(outlet) = &sub.outlet else { return };
+        let mut r = Reply { buf: bytes::BytesMut::new(), resp: sub.resp };
+        write_frame(&mut r, parts);
+        let n = r.buf.len();
+        let queued = outlet.queued.fetch_add(n, Ordering::Relaxed) + n;
+        if outlet.tx.send(r.buf.freeze()).is_err() {
+            return;
+        }
+        // client-output-buffer-limit pubsub: hard limit at once, soft limit when
+        // exceeded for longer than its seconds.
+        let hard = limit.hard > 0 && queued > limit.hard;
+        let soft = limit.soft > 0 && queued > limit.soft;
+        let soft_expired = if soft {
+            let since = *sub.soft_since.get_or_insert(now);
+            now - since > limit.soft_secs * 1000
+        } else {
+            sub.soft_since = None;
+            false
+        };
+        if hard || soft_expired {
+            over.push(id);
+        }
+    }
+
+    /// Closes a subscriber over its output limit (its connection ends and
+    /// cleans up the rest).
+    fn disconnect(&mut self, id: u64) {
+        if let Some(sub) = self.subscribers.get_mut(&id) {
+            if let Some(o) = sub.outlet.take() {
+                crate::log::warning(&format!(
+                    "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
+                ));
+                o.signal.kill();
+            }
+        }
+    }
+}
+
+/// A message frame: a push in RESP3, an array in RESP2.
+fn write_frame(out: &mut Reply, parts: &[&[u8]]) {
+    out.push_len(parts.len());
+    for p in parts {
+        out.bulk(p);
+    }
+}

@@ -1,0 +1,1101 @@
+//! RDB persistence, end to end and against real Redis 7.0: files written by
+//! Redis load into ferrokv with identical content and encodings, files written
+//! by ferrokv pass `redis-check-rdb` and load into Redis identically, DUMP
+//! payloads travel both ways, old encodings (ziplist, zipmap, intset,
+//! quicklist v1, text scores) load as Redis loads them, corrupt files stop the
+//! server with exit status 1, and SAVE/BGSAVE/RESTORE/SHUTDOWN/DEBUG RELOAD,
+//! save points and MISCONF behave as Redis's.
+
+mod common;
+
+use common::{free_port, Conn, Diff, Resp, Server};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------
+// Servers on a directory of our choosing
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let d = std::env::temp_dir().join(format!("ferrokv-persist-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("temp dir");
+        TempDir(d)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn rdb(&self) -> PathBuf {
+        self.0.join("dump.rdb")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server process started on a given directory; killed on drop (the
+/// directory is left alone).
+struct Proc {
+    port: u16,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin(redis: bool) -> &'static str {
+    if redis {
+        "redis-server"
+    } else {
+        common::ferrokv_bin()
+    }
+}
+
+fn spawn(redis: bool, dir: &Path, extra: &[&str]) -> (Child, u16, PathBuf) {
+    let port = free_port();
+    let log = dir.join(format!("server-{port}.log"));
+    let mut args: Vec<String> = vec![
+        "--port".into(),
+        port.to_string(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--dir".into(),
+        dir.display().to_string(),
+        "--logfile".into(),
+        log.display().to_string(),
+        "--enable-debug-command".into(),
+        "yes".into(),
+    ];
+    if !extra.contains(&"--save") {
+        args.push("--save".into());
+        args.push("".into());
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let child = Command::new(bin(redis))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    (child, port, log)
+}
+
+/// Starts a server on `dir` and waits until it answers PING (after loading).
+fn start_on(redis: bool, dir: &Path, extra: &[&str]) -> Proc {
+    for _ in 0..5 {
+        let (child, port, log) = spawn(redis, dir, extra);
+        let mut p = Proc { port, child, log };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = p.child.try_wait() {
+                panic!("server exited with {st} at start; log:\n{}", read_log(&p.log));
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let mut c = Conn::connect(port);
+                match c.cmd(&["CONFIG", "GET", "dir"]) {
+                    Resp::Array(Some(v)) if v.len() == 2 && v[1].text() == dir.display().to_string() => return p,
+                    _ => break, // another test's server on this port
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("server did not start on {}", dir.display());
+}
+
+/// Starts a server expected to refuse the directory's file: returns its exit
+/// code and log.
+fn start_expecting_exit(redis: bool, dir: &Path) -> (i32, String) {
+    let (mut child, _port, log) = spawn(redis, dir, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            return (st.code().unwrap_or(-1), read_log(&log));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server kept running on a bad file; log:\n{}", read_log(&log));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read_log(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// Waits for a child to exit (SHUTDOWN, SIGTERM); its exit code.
+fn wait_exit(child: &mut Child) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            return st.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn info_field(c: &mut Conn, field: &str) -> String {
+    let info = c.cmd(&["INFO", "persistence"]).text();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+}
+
+fn wait_bgsave_done(c: &mut Conn) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info_field(c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "bgsave did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Datasets and their comparison
+
+fn bulk_args(c: &mut Conn, head: &[&str], items: &[String]) {
+    let mut args: Vec<&[u8]> = head.iter().map(|s| s.as_bytes()).collect();
+    args.extend(items.iter().map(|s| s.as_bytes()));
+    let r = c.cmd_b(&args);
+    assert!(!r.is_error(), "{head:?}: {r:?}");
+}
+
+/// Every type in small and large encodings, TTLs, several databases.
+fn fill(c: &mut Conn) {
+    let random: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let script = [
+        "SET str hello",
+        "SET int 12345",
+        "SET neg -7",
+        "SET i64 1234567890123",
+        "SET notint 0123",
+        "SET twenty 12345678901234567890",
+        "SET empty \"\"",
+        "SET bin \"a\\x00b\\xffc\"",
+        "RPUSH list a b 1 2 -300 70000 \"\"",
+        "HSET hash f v n 1 neg -5000 big 9000000000",
+        "SADD intset 1 2 3 -100000",
+        "SADD intset64 1 5000000000 -5000000000",
+        "SADD strset a b c",
+        "ZADD zset 1 a 2.5 b -1e300 c inf d -inf e 0 f 1e17 g",
+        "SET ttl:str v PX 500000",
+        "RPUSH ttl:list x",
+        "PEXPIRE ttl:list 800000",
+        "HSET ttl:hash f v",
+        "EXPIRE ttl:hash 900",
+        "SELECT 1",
+        "SET db1 one",
+        "ZADD db1z 1 x",
+        "SELECT 9",
+        "SADD db9set a",
+        "PEXPIRE db9set 700000",
+        "SELECT 15",
+        "LPUSH db15list q",
+        "SELECT 0",
+    ];
+    for line in script {
+        let args = common::split(line);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        let r = c.cmd_b(&refs);
+        assert!(!r.is_error(), "{line}: {r:?}");
+    }
+    c.cmd_b(&[b"SET", b"long", &b"x".repeat(100)]);
+    c.cmd_b(&[b"SET", b"random", &random]);
+    c.cmd_b(&[b"SET", b"emb44", &b"e".repeat(44)]);
+    c.cmd_b(&[b"SET", b"raw45", &b"r".repeat(45)]);
+    let items: Vec<String> = (0..5000).map(|i| format!("element-{i}")).collect();
+    bulk_args(c, &["RPUSH", "biglist"], &items);
+    c.cmd_b(&[b"RPUSH", b"hugelist", &b"z".repeat(10000), b"small", &random]);
+    let pairs: Vec<String> = (0..1000).flat_map(|i| [format!("f{i}"), format!("{}", i * 3)]).collect();
+    bulk_args(c, &["HSET", "bighash"], &pairs);
+    c.cmd_b(&[b"HSET", b"longhash", b"a", &b"y".repeat(100)]);
+    let ints: Vec<String> = (0..1000).map(|i| (i * 7).to_string()).collect();
+    bulk_args(c, &["SADD", "bigintset"], &ints);
+    let strs: Vec<String> = (0..700).map(|i| format!("member:{i}")).collect();
+    bulk_args(c, &["SADD", "bigset"], &strs);
+    let zs: Vec<String> = (0..500).flat_map(|i| [format!("{}", i as f64 / 7.0), format!("m{i}")]).collect();
+    bulk_args(c, &["ZADD", "bigzset"], &zs);
+    c.cmd_b(&[b"ZADD", b"longzset", b"1", &b"w".repeat(100)]);
+}
+
+#[derive(Debug, PartialEq)]
+struct Desc {
+    ty: String,
+    enc: String,
+    val: Resp,
+    pttl: i64,
+}
+
+/// Every key of every database: type, encoding, value, TTL.
+fn snapshot(c: &mut Conn) -> BTreeMap<(usize, Vec<u8>), Desc> {
+    let mut out = BTreeMap::new();
+    for db in 0..16 {
+        c.cmd(&["SELECT", &db.to_string()]);
+        let keys = c.cmd(&["KEYS", "*"]).items();
+        for k in keys {
+            let Resp::Bulk(Some(key)) = k else { panic!("key {k:?}") };
+            let kb: &[u8] = &key;
+            let ty = c.cmd_b(&[b"TYPE", kb]).text();
+            let enc = c.cmd_b(&[b"OBJECT", b"ENCODING", kb]).text();
+            let pttl = c.cmd_b(&[b"PTTL", kb]).as_int();
+            let val = match ty.as_str() {
+                "string" => c.cmd_b(&[b"GET", kb]),
+                "list" => c.cmd_b(&[b"LRANGE", kb, b"0", b"-1"]),
+                "set" => c.cmd_b(&[b"SMEMBERS", kb]).sorted(),
+                "hash" => {
+                    let flat = c.cmd_b(&[b"HGETALL", kb]).items();
+                    let mut pairs: Vec<Resp> =
+                        flat.chunks(2).map(|p| Resp::Array(Some(vec![p[0].clone(), p[1].clone()]))).collect();
+                    pairs.sort_by_key(|p| format!("{p:?}"));
+                    Resp::Array(Some(pairs))
+                }
+                "zset" => c.cmd_b(&[b"ZRANGE", kb, b"0", b"-1", b"WITHSCORES"]),
+                other => panic!("type {other}"),
+            };
+            out.insert((db, key.clone()), Desc { ty, enc, val, pttl });
+        }
+    }
+    c.cmd(&["SELECT", "0"]);
+    out
+}
+
+/// Asserts two snapshots hold the same keys, types, values (and encodings
+/// when `encodings`), TTLs within `tol` ms.
+fn assert_same(a: &BTreeMap<(usize, Vec<u8>), Desc>, b: &BTreeMap<(usize, Vec<u8>), Desc>, encodings: bool, tol: i64) {
+    let ka: Vec<_> = a.keys().collect();
+    let kb: Vec<_> = b.keys().collect();
+    assert_eq!(ka, kb, "different keys");
+    for (k, x) in a {
+        let y = &b[k];
+        let name = String::from_utf8_lossy(&k.1);
+        assert_eq!(x.ty, y.ty, "type of {name}");
+        assert_eq!(x.val, y.val, "value of {name}");
+        if encodings {
+            assert_eq!(x.enc, y.enc, "encoding of {name}");
+        }
+        if x.pttl < 0 || y.pttl < 0 {
+            assert_eq!(x.pttl, y.pttl, "ttl of {name}");
+        } else {
+            assert!((x.pttl - y.pttl).abs() <= tol, "ttl of {name}: {} vs {}", x.pttl, y.pttl);
+        }
+    }
+}
+
+fn check_rdb(path: &Path) {
+    let out = Command::new("redis-check-rdb").arg(path).output().expect("run redis-check-rdb");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("RDB looks OK"), "redis-check-rdb failed:\n{text}");
+}
+
+// ---------------------------------------------------------------------------
+// Files across servers
+
+#[test]
+fn redis_file_loads_into_ferrokv_and_back() {
+    let orig = Server::redis_with(&["--enable-debug-command", "yes"]);
+    let mut rc = orig.conn();
+    fill(&mut rc);
+    let digest = rc.cmd(&["DEBUG", "DIGEST"]).text();
+    assert_eq!(rc.cmd(&["SAVE"]), Resp::ok());
+    let written = snapshot(&mut rc);
+
+    // The same file in Redis and in ferrokv.
+    let da = TempDir::new("from-redis-f");
+    let db = TempDir::new("from-redis-r");
+    std::fs::copy(orig.dir.join("dump.rdb"), da.rdb()).expect("copy");
+    std::fs::copy(orig.dir.join("dump.rdb"), db.rdb()).expect("copy");
+    let f = start_on(false, da.path(), &[]);
+    let r = start_on(true, db.path(), &[]);
+    let mut fc = Conn::connect(f.port);
+    let mut rc2 = Conn::connect(r.port);
+    let in_f = snapshot(&mut fc);
+    let in_r = snapshot(&mut rc2);
+    assert_same(&in_f, &in_r, true, 3000);
+    assert_same(&in_f, &written, false, 3000);
+    let flog = read_log(&f.log);
+    for line in [
+        "Loading RDB produced by version 7.0.15",
+        "RDB age ",
+        "RDB memory usage when created ",
+        "DB loaded from disk: ",
+    ] {
+        assert!(flog.contains(line), "log lacks {line:?}:\n{flog}");
+    }
+    let n = in_f.len();
+    assert!(flog.contains(&format!("Done loading RDB, keys loaded: {n}, keys expired: 0.")), "{flog}");
+    assert_eq!(info_field(&mut fc, "rdb_last_load_keys_loaded"), n.to_string());
+    assert_eq!(info_field(&mut fc, "rdb_changes_since_last_save"), "0");
+
+    // ferrokv writes it back: redis-check-rdb accepts it, Redis loads it identically.
+    assert_eq!(fc.cmd(&["SAVE"]), Resp::ok());
+    check_rdb(&da.rdb());
+    let dc = TempDir::new("from-ferrokv");
+    std::fs::copy(da.rdb(), dc.rdb()).expect("copy");
+    let r2 = start_on(true, dc.path(), &[]);
+    let mut rc3 = Conn::connect(r2.port);
+    assert_eq!(rc3.cmd(&["DEBUG", "DIGEST"]).text(), digest);
+    let back = snapshot(&mut rc3);
+    assert_same(&back, &in_r, true, 3000);
+
+    // The same through BGSAVE, with compression and checksums off.
+    assert_eq!(fc.cmd(&["CONFIG", "SET", "rdbcompression", "no"]), Resp::ok());
+    assert_eq!(fc.cmd(&["BGSAVE"]), Resp::simple("Background saving started"));
+    wait_bgsave_done(&mut fc);
+    assert_eq!(info_field(&mut fc, "rdb_last_bgsave_status"), "ok");
+    check_rdb(&da.rdb());
+    let dd = TempDir::new("from-ferrokv-bg");
+    std::fs::copy(da.rdb(), dd.rdb()).expect("copy");
+    let r3 = start_on(true, dd.path(), &[]);
+    assert_eq!(Conn::connect(r3.port).cmd(&["DEBUG", "DIGEST"]).text(), digest);
+}
+
+#[test]
+fn ferrokv_restart_keeps_data() {
+    let dir = TempDir::new("restart");
+    let mut f = start_on(false, dir.path(), &["--save", "3600 1"]);
+    let mut c = Conn::connect(f.port);
+    fill(&mut c);
+    let before = snapshot(&mut c);
+    c.send(&[b"SHUTDOWN"]);
+    assert!(c.is_closed());
+    assert_eq!(wait_exit(&mut f.child), 0);
+    let log = read_log(&f.log);
+    assert!(log.contains("Saving the final RDB snapshot before exiting."), "{log}");
+    assert!(log.contains("DB saved on disk"), "{log}");
+    check_rdb(&dir.rdb());
+
+    let mut f2 = start_on(false, dir.path(), &[]);
+    let mut c2 = Conn::connect(f2.port);
+    assert_same(&snapshot(&mut c2), &before, true, 5000);
+
+    // SHUTDOWN NOSAVE leaves the file as it was; SIGTERM saves with save points.
+    assert_eq!(c2.cmd(&["SET", "added", "1"]), Resp::ok());
+    let mtime = std::fs::metadata(dir.rdb()).and_then(|m| m.modified()).expect("mtime");
+    c2.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(c2.is_closed());
+    assert_eq!(wait_exit(&mut f2.child), 0);
+    assert_eq!(std::fs::metadata(dir.rdb()).and_then(|m| m.modified()).expect("mtime"), mtime);
+
+    let mut f3 = start_on(false, dir.path(), &["--save", "3600 1"]);
+    let mut c3 = Conn::connect(f3.port);
+    assert_eq!(c3.cmd(&["EXISTS", "added"]), Resp::int(0));
+    assert_eq!(c3.cmd(&["SET", "bysignal", "1"]), Resp::ok());
+    // SAFETY: kill(2) on our own child's pid with SIGTERM.
+    unsafe {
+        libc::kill(f3.child.id() as i32, libc::SIGTERM);
+    }
+    assert_eq!(wait_exit(&mut f3.child), 0);
+    let log = read_log(&f3.log);
+    assert!(log.contains("Received SIGTERM scheduling shutdown..."), "{log}");
+    assert!(log.contains("Saving the final RDB snapshot before exiting."), "{log}");
+
+    // SHUTDOWN SAVE saves even without save points.
+    let mut f4 = start_on(false, dir.path(), &[]);
+    let mut c4 = Conn::connect(f4.port);
+    assert_eq!(c4.cmd(&["GET", "bysignal"]), Resp::bulk("1"));
+    assert_eq!(c4.cmd(&["SET", "bysave", "1"]), Resp::ok());
+    c4.send(&[b"SHUTDOWN", b"SAVE"]);
+    assert!(c4.is_closed());
+    assert_eq!(wait_exit(&mut f4.child), 0);
+    let f5 = start_on(false, dir.path(), &[]);
+    assert_eq!(Conn::connect(f5.port).cmd(&["GET", "bysave"]), Resp::bulk("1"));
+}
+
+#[test]
+fn expired_keys_are_skipped_on_load() {
+    let orig = Server::redis_with(&["--enable-debug-command", "yes"]);
+    let mut rc = orig.conn();
+    rc.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    rc.cmd(&["SET", "gone", "x", "PX", "50"]);
+    rc.cmd(&["RPUSH", "gone2", "x"]);
+    rc.cmd(&["PEXPIRE", "gone2", "50"]);
+    rc.cmd(&["SET", "kept", "y"]);
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(rc.cmd(&["SAVE"]), Resp::ok());
+    let (df, dr) = (TempDir::new("expired-f"), TempDir::new("expired-r"));
+    std::fs::copy(orig.dir.join("dump.rdb"), df.rdb()).expect("copy");
+    std::fs::copy(orig.dir.join("dump.rdb"), dr.rdb()).expect("copy");
+    let f = start_on(false, df.path(), &[]);
+    let r = start_on(true, dr.path(), &[]);
+    let line = "Done loading RDB, keys loaded: 1, keys expired: 2.";
+    assert!(read_log(&f.log).contains(line), "{}", read_log(&f.log));
+    assert!(read_log(&r.log).contains(line), "{}", read_log(&r.log));
+    let (mut fc, mut rc2) = (Conn::connect(f.port), Conn::connect(r.port));
+    assert_same(&snapshot(&mut fc), &snapshot(&mut rc2), true, 0);
+    for field in ["rdb_last_load_keys_loaded", "rdb_last_load_keys_expired"] {
+        assert_eq!(info_field(&mut fc, field), info_field(&mut rc2, field));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hand-made files in the older encodings
+
+/// Builds RDB files byte by byte (independently of ferrokv's writer).
+struct Rdb(Vec<u8>);
+
+impl Rdb {
+    fn new(version: u32) -> Rdb {
+        Rdb(format!("REDIS{version:04}").into_bytes())
+    }
+    fn op(&mut self, b: u8) -> &mut Self {
+        self.0.push(b);
+        self
+    }
+    fn len(&mut self, n: u64) -> &mut Self {
+        if n < 64 {
+            self.0.push(n as u8);
+        } else if n < 16384 {
+            self.0.extend_from_slice(&[0x40 | (n >> 8) as u8, n as u8]);
+        } else {
+            self.0.push(0x80);
+            self.0.extend_from_slice(&(n as u32).to_be_bytes());
+        }
+        self
+    }
+    fn raw(&mut self, b: &[u8]) -> &mut Self {
+        self.0.extend_from_slice(b);
+        self
+    }
+    fn s(&mut self, b: &[u8]) -> &mut Self {
+        self.len(b.len() as u64).raw(b)
+    }
+    fn lzf(&mut self, b: &[u8]) -> &mut Self {
+        let c = lzf::compress(b).expect("compressible");
+        self.op(0xC3).len(c.len() as u64).len(b.len() as u64).raw(&c)
+    }
+    fn aux(&mut self, k: &str, v: &str) -> &mut Self {
+        self.op(0xFA).s(k.as_bytes()).s(v.as_bytes())
+    }
+    fn key(&mut self, t: u8, k: &str) -> &mut Self {
+        self.op(t).s(k.as_bytes())
+    }
+    /// EOF and, from version 5, the CRC64.
+    fn finish(&mut self, version: u32) -> Vec<u8> {
+        self.op(0xFF);
+        if version >= 5 {
+            let crc = ferrokv::persist::rdb::CRC64.checksum(&self.0);
+            self.0.extend_from_slice(&crc.to_le_bytes());
+        }
+        self.0.clone()
+    }
+}
+
+enum Z<'a> {
+    S(&'a [u8]),
+    I(i64),
+}
+
+/// A ziplist as Redis 2.6–6.2 wrote them.
+fn ziplist(items: &[Z]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut prev = 0usize;
+    let mut tail = 10usize;
+    for it in items {
+        let start = 10 + body.len();
+        tail = start;
+        if prev < 254 {
+            body.push(prev as u8);
+        } else {
+            body.push(0xFE);
+            body.extend_from_slice(&(prev as u32).to_le_bytes());
+        }
+        match it {
+            Z::S(s) => {
+                let n = s.len();
+                if n < 64 {
+                    body.push(n as u8);
+                } else if n < 16384 {
+                    body.extend_from_slice(&[0x40 | (n >> 8) as u8, n as u8]);
+                } else {
+                    body.push(0x80);
+                    body.extend_from_slice(&(n as u32).to_be_bytes());
+                }
+                body.extend_from_slice(s);
+            }
+            Z::I(v) => {
+                let v = *v;
+                if (0..=12).contains(&v) {
+                    body.push(0xF1 + v as u8);
+                } else if (-128..=127).contains(&v) {
+                    body.extend_from_slice(&[0xFE, v as u8]);
+                } else if (-32768..=32767).contains(&v) {
+                    body.push(0xC0);
+                    body.extend_from_slice(&(v as i16).to_le_bytes());
+                } else if (-8388608..=8388607).contains(&v) {
+                    body.push(0xF0);
+                    body.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+                } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
+                    body.push(0xD0);
+                    body.extend_from_slice(&(v as i32).to_le_bytes());
+                } else {
+                    body.push(0xE0);
+                    body.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+        prev = 10 + body.len() - start;
+    }
+    let mut z = Vec::new();
+    z.extend_from_slice(&((11 + body.len()) as u32).to_le_bytes());
+    z.extend_from_slice(&(tail as u32).to_le_bytes());
+    z.extend_from_slice(&(items.len() as u16).to_le_bytes());
+    z.extend_from_slice(&body);
+    z.push(0xFF);
+    z
+}
+
+/// A zipmap as Redis 2.0–2.4 wrote hashes.
+fn zipmap(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut z = vec![pairs.len() as u8];
+    for (k, v) in pairs {
+        z.push(k.len() as u8);
+        z.extend_from_slice(k);
+        z.push(v.len() as u8);
+        z.push(2); // two free bytes after the value
+        z.extend_from_slice(v);
+        z.extend_from_slice(&[0, 0]);
+    }
+    z.push(0xFF);
+    z
+}
+
+fn intset(width: usize, vals: &[i64]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&(width as u32).to_le_bytes());
+    b.extend_from_slice(&(vals.len() as u32).to_le_bytes());
+    for v in vals {
+        b.extend_from_slice(&v.to_le_bytes()[..width]);
+    }
+    b
+}
+
+/// A version-9 file using every encoding Redis 2.x–6.x wrote.
+fn old_format_file() -> Vec<u8> {
+    let mut r = Rdb::new(9);
+    r.aux("redis-ver", "5.0.14").aux("redis-bits", "64").aux("ctime", "1600000000").aux("used-mem", "1048576");
+    r.aux("lua", "return 1").aux("%note", "hello");
+    r.op(0xFE).len(0).op(0xFB).len(12).len(2);
+    // Strings: int8/16/32 forms, LZF, verbatim.
+    r.key(0, "i8").raw(&[0xC0, 0xF6]);
+    r.key(0, "i16").raw(&[0xC1, 0x39, 0x30]);
+    r.key(0, "i32").raw(&[0xC2]).raw(&(-2_000_000_000i32).to_le_bytes());
+    r.key(0, "lzf").lzf(&b"abcabcabcabcabcabcabcabcabcabcabcabcabc".repeat(3));
+    // Expiry in seconds (old opcode), far in the future, and an LRU idle time.
+    r.op(0xFD).raw(&2_000_000_000i32.to_le_bytes()).op(0xF8).len(100).key(0, "secs").s(b"v");
+    r.op(0xF9).raw(&[7]).key(0, "freq").s(b"w");
+    // List (type 1), set (type 2), zset with text scores (type 3), hash (type 4).
+    r.key(1, "linked").len(3).s(b"a").raw(&[0xC0, 5]).s(b"c");
+    r.key(2, "set2").len(3).s(b"1").s(b"2").raw(&[0xC1, 0x10, 0x27]);
+    r.key(3, "zset1").len(4).s(b"a").raw(b"\x031.5").s(b"b").raw(&[254]).s(b"c").raw(&[255]).s(b"d").raw(b"\x02-3");
+    r.key(4, "hash4").len(2).s(b"f").s(b"v").s(b"g").raw(&[0xC0, 1]);
+    // Zipmap (type 9), ziplists (10, 12, 13), intsets of each width (11).
+    r.key(9, "zipmap").s(&zipmap(&[(b"name", b"redis"), (b"n", b"12")]));
+    let zl = ziplist(&[
+        Z::S(b"x"),
+        Z::I(3),
+        Z::I(-100),
+        Z::I(1000),
+        Z::I(-70000),
+        Z::I(3_000_000_000),
+        Z::I(100_000),
+        Z::S(&[b'y'; 70]),
+    ]);
+    r.key(10, "ziplist").s(&zl);
+    r.key(11, "is16").s(&intset(2, &[-3, 1, 300]));
+    r.key(11, "is32").s(&intset(4, &[-70000, 5, 70000]));
+    r.key(11, "is64").s(&intset(8, &[-5_000_000_000, 0, 5_000_000_000]));
+    r.key(12, "zsetzl").s(&ziplist(&[Z::S(b"a"), Z::I(1), Z::S(b"b"), Z::S(b"2.5"), Z::S(b"c"), Z::S(b"inf")]));
+    r.key(13, "hashzl").s(&ziplist(&[Z::S(b"f"), Z::S(b"v"), Z::S(b"n"), Z::I(-5)]));
+    // Quicklist v1 (type 14): two ziplist nodes, one of them LZF-compressed.
+    let n1 = ziplist(&[Z::S(b"q1"), Z::I(2)]);
+    let n2 = ziplist(&[Z::S(&b"q3".repeat(20)), Z::S(&b"q3".repeat(20))]);
+    r.key(14, "quick").len(2).s(&n1).lzf(&n2);
+    r.op(0xFE).len(3).op(0xFC).raw(&4_000_000_000_000i64.to_le_bytes()).key(0, "db3").s(b"x");
+    r.finish(9)
+}
+
+#[test]
+fn old_encodings_load_as_redis_loads_them() {
+    let file = old_format_file();
+    let (df, dr) = (TempDir::new("old-f"), TempDir::new("old-r"));
+    std::fs::write(df.rdb(), &file).expect("write");
+    std::fs::write(dr.rdb(), &file).expect("write");
+    let f = start_on(false, df.path(), &[]);
+    let r = start_on(true, dr.path(), &[]);
+    let (mut fc, mut rc) = (Conn::connect(f.port), Conn::connect(r.port));
+    let (sf, sr) = (snapshot(&mut fc), snapshot(&mut rc));
+    assert_eq!(sf.len(), 19);
+    assert_same(&sf, &sr, true, 3000);
+    assert_eq!(fc.cmd(&["OBJECT", "IDLETIME", "secs"]), rc.cmd(&["OBJECT", "IDLETIME", "secs"]));
+    let log = read_log(&f.log);
+    assert!(log.contains("Loading RDB produced by version 5.0.14"), "{log}");
+    assert!(log.contains("RDB '%note': hello"), "{log}");
+    // What ferrokv writes from them loads into Redis identically.
+    assert_eq!(fc.cmd(&["SAVE"]), Resp::ok());
+    check_rdb(&df.rdb());
+    let d2 = TempDir::new("old-back");
+    std::fs::copy(df.rdb(), d2.rdb()).expect("copy");
+    let r2 = start_on(true, d2.path(), &[]);
+    assert_same(&snapshot(&mut Conn::connect(r2.port)), &sr, true, 3000);
+
+    // Version 4 (no checksum) and version 11/12 files with Redis 7.2's set listpack.
+    let mut v4 = Rdb::new(4);
+    v4.op(0xFE).len(0).key(0, "old").s(b"v");
+    let d4 = TempDir::new("v4");
+    std::fs::write(d4.rdb(), v4.finish(4)).expect("write");
+    let f4 = start_on(false, d4.path(), &[]);
+    assert_eq!(Conn::connect(f4.port).cmd(&["GET", "old"]), Resp::bulk("v"));
+    for ver in [11, 12] {
+        let mut lp = ferrokv::persist::rdb::packed::LpWriter::new();
+        for m in ["a", "7", "b"] {
+            lp.push(m.as_bytes());
+        }
+        let mut lp2 = ferrokv::persist::rdb::packed::LpWriter::new();
+        for m in ["1", "2", "-3"] {
+            lp2.push(m.as_bytes());
+        }
+        let mut f = Rdb::new(ver);
+        f.op(0xFE).len(0).key(20, "setlp").s(&lp.finish()).key(20, "setlpint").s(&lp2.finish());
+        let d = TempDir::new("v11");
+        std::fs::write(d.rdb(), f.finish(ver)).expect("write");
+        let p = start_on(false, d.path(), &[]);
+        let mut c = Conn::connect(p.port);
+        assert_eq!(c.cmd(&["SMEMBERS", "setlp"]).sorted(), Resp::bulks(&["7", "a", "b"]));
+        assert_eq!(c.cmd(&["OBJECT", "ENCODING", "setlp"]), Resp::bulk("hashtable"));
+        assert_eq!(c.cmd(&["SMEMBERS", "setlpint"]), Resp::bulks(&["-3", "1", "2"]));
+        assert_eq!(c.cmd(&["OBJECT", "ENCODING", "setlpint"]), Resp::bulk("intset"));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bad files
+
+#[test]
+fn corrupt_files_stop_the_server() {
+    // A valid file to damage.
+    let src = Server::redis();
+    let mut c = src.conn();
+    fill(&mut c);
+    assert_eq!(c.cmd(&["SAVE"]), Resp::ok());
+    let good = std::fs::read(src.dir.join("dump.rdb")).expect("read");
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x5A;
+    let mut bad_crc = good.clone();
+    let n = bad_crc.len();
+    bad_crc[n - 3] ^= 1;
+    let mut stream = Rdb::new(10);
+    stream.op(0xFE).len(0).key(15, "mystream").len(0);
+    let mut module = Rdb::new(10);
+    module.op(0xFE).len(0).key(7, "mod").len(0x1234_5678_9ABC_0000);
+    let mut many_dbs = Rdb::new(10);
+    many_dbs.op(0xFE).len(20).key(0, "k").s(b"v");
+    let cases: Vec<(&str, Vec<u8>, &str, bool)> = vec![
+        (
+            "truncated",
+            good[..good.len() / 2].to_vec(),
+            "Short read or OOM loading DB. Unrecoverable error, aborting now.",
+            true,
+        ),
+        ("flipped", flipped, "", false),
+        ("bad-crc", bad_crc, "Wrong RDB checksum expected: (", true),
+        ("signature", b"REDIX0010\xff".to_vec(), "Wrong signature trying to load DB from file", true),
+        ("version", b"REDIS0013\xff".to_vec(), "Can't handle RDB format version 13", true),
+        ("empty", Vec::new(), "Short read or OOM loading DB", true),
+        ("many-dbs", many_dbs.finish(10), "configured to handle more than 16 databases", true),
+        ("stream", stream.finish(10), "stream", false),
+        ("module", module.finish(10), "no matching module type", false),
+    ];
+    for (name, bytes, line, redis_too) in cases {
+        let d = TempDir::new(name);
+        std::fs::write(d.rdb(), &bytes).expect("write");
+        let (code, log) = start_expecting_exit(false, d.path());
+        assert_eq!(code, 1, "{name}: exit code; log:\n{log}");
+        assert!(log.contains(line), "{name}: log lacks {line:?}:\n{log}");
+        if redis_too {
+            let (rcode, _) = start_expecting_exit(true, d.path());
+            assert_eq!(rcode, 1, "{name}: redis exit code");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// DUMP / RESTORE
+
+#[test]
+fn dump_restore_both_ways() {
+    let mut d = Diff::new();
+    fill(&mut d.r);
+    fill(&mut d.f);
+    let keys: Vec<Vec<u8>> = d.r.cmd(&["KEYS", "*"]).items().iter().map(|k| k.text().into_bytes()).collect();
+    // Payloads of deterministic encodings are byte-identical.
+    for k in [
+        "str", "int", "neg", "i64", "notint", "twenty", "empty", "bin", "long", "random", "emb44", "raw45", "list",
+        "biglist", "hugelist", "hash", "intset", "intset64", "zset", "longhash",
+    ] {
+        d.check(&["DUMP", k]);
+    }
+    d.check(&["DUMP", "nosuchkey"]);
+    for k in &keys {
+        let from_r = d.r.cmd_b(&[b"DUMP", k]);
+        let from_f = d.f.cmd_b(&[b"DUMP", k]);
+        let (Resp::Bulk(Some(pr)), Resp::Bulk(Some(pf))) = (from_r, from_f) else { panic!("dump {k:?}") };
+        let mut copy = b"copy:".to_vec();
+        copy.extend_from_slice(k);
+        // Redis's payload into ferrokv, ferrokv's into Redis.
+        assert_eq!(d.f.cmd_b(&[b"RESTORE", &copy, b"0", &pr]), Resp::ok(), "restore {k:?} into ferrokv");
+        assert_eq!(d.r.cmd_b(&[b"RESTORE", &copy, b"0", &pf]), Resp::ok(), "restore {k:?} into redis");
+    }
+    let (sf, sr) = (snapshot(&mut d.f), snapshot(&mut d.r));
+    assert_same(&sf, &sr, true, 3000);
+    // Each copy equals its original.
+    for ((db, k), desc) in &sf {
+        if let Some(orig) = k.strip_prefix(b"copy:") {
+            let o = &sf[&(*db, orig.to_vec())];
+            assert_eq!((&o.ty, &o.val, &o.enc), (&desc.ty, &desc.val, &desc.enc), "{}", String::from_utf8_lossy(k));
+        }
+    }
+}
+
+/// A payload with a valid footer around `body`.
+fn payload(body: &[u8], version: u16) -> Vec<u8> {
+    let mut p = body.to_vec();
+    p.extend_from_slice(&version.to_le_bytes());
+    let crc = ferrokv::persist::rdb::CRC64.checksum(&p);
+    p.extend_from_slice(&crc.to_le_bytes());
+    p
+}
+
+#[test]
+fn restore_options_and_errors_match_redis() {
+    let mut d = Diff::new();
+    d.check(&["SET", "src", "hello"]);
+    let p = match d.r.cmd(&["DUMP", "src"]) {
+        Resp::Bulk(Some(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    let run = |d: &mut Diff, args: &[&[u8]]| {
+        d.check_b(args);
+    };
+    run(&mut d, &[b"RESTORE", b"src", b"0", &p]);
+    run(&mut d, &[b"RESTORE", b"src", b"0", b"garbage"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", b"garbage"]);
+    run(&mut d, &[b"RESTORE", b"k", b"-1", &p]);
+    run(&mut d, &[b"RESTORE", b"k", b"abc", &p]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"bogus"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"IDLETIME"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"IDLETIME", b"-1"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"IDLETIME", b"x"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"FREQ", b"256"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"FREQ", b"-1"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"IDLETIME", b"1", b"FREQ", b"1"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"FREQ", b"1", b"IDLETIME", b"1"]);
+    run(&mut d, &[b"RESTORE", b"src", b"-1", &p]);
+    run(&mut d, &[b"RESTORE", b"src", b"0", b"garbage", b"REPLACE"]);
+    // Footer checks: truncated, extended, wrong CRC, newer RDB version.
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p[..p.len() - 1]]);
+    let mut longer = p.clone();
+    longer.push(b'x');
+    run(&mut d, &[b"RESTORE", b"k", b"0", &longer]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &payload(&p[..p.len() - 10], 11)]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &payload(&p[..p.len() - 10], 9)]);
+    run(&mut d, &[b"EXISTS", b"k"]);
+    run(&mut d, &[b"DEL", b"k"]);
+    // Valid footers around bad bodies.
+    for body in [
+        &b""[..],
+        b"\xc8",
+        b"\x00",
+        b"\x00\x05hel",
+        b"\x02\x00",
+        b"\x12\x00",
+        b"\x0b\x03abc",
+        b"\x10\x07\x07\x00\x00\x00\x01\x00\xff",
+        b"\x0f\x00",
+        b"\x00\xc3\x05\x10abc",
+    ] {
+        run(&mut d, &[b"RESTORE", b"k", b"0", &payload(body, 10)]);
+    }
+    // Options that succeed.
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"IDLETIME", b"1000"]);
+    d.check(&["OBJECT", "IDLETIME", "k"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"REPLACE", b"FREQ", b"100"]);
+    d.check(&["OBJECT", "IDLETIME", "k"]);
+    run(&mut d, &[b"RESTORE", b"k", b"100000", &p, b"REPLACE"]);
+    let pt = d.f.cmd(&["PTTL", "k"]).as_int();
+    assert!(pt > 95000 && pt <= 100000, "{pt}");
+    run(&mut d, &[b"RESTORE", b"k", b"4000000000000", &p, b"REPLACE", b"ABSTTL"]);
+    d.check(&["PEXPIRETIME", "k"]);
+    // Already expired: OK and nothing stored; with REPLACE the old key is deleted.
+    run(&mut d, &[b"RESTORE", b"gone", b"1", &p, b"ABSTTL"]);
+    run(&mut d, &[b"RESTORE", b"k", b"1", &p, b"ABSTTL", b"REPLACE"]);
+    run(&mut d, &[b"EXISTS", b"k", b"gone"]);
+    run(&mut d, &[b"RESTORE", b"k", b"9223372036854775807", &p]);
+    run(&mut d, &[b"EXISTS", b"k"]);
+    run(&mut d, &[b"RESTORE", b"k", b"0", &p, b"replace", b"absttl", b"idletime", b"5", b"idletime", b"6"]);
+    d.check(&["OBJECT", "IDLETIME", "k"]);
+    d.check(&["TTL", "k"]);
+    d.check(&["GET", "k"]);
+    // An empty-list payload is bad data; a list restored wakes a blocked client.
+    run(&mut d, &[b"RESTORE", b"k2", b"0", &payload(b"\x12\x00", 10)]);
+    d.check(&["RPUSH", "l", "a", "b"]);
+    let pl = match d.r.cmd(&["DUMP", "l"]) {
+        Resp::Bulk(Some(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    d.check(&["DEL", "l"]);
+    let mut bf = d.ferrokv.conn();
+    let mut br = d.redis.conn();
+    bf.send(&[b"BLPOP", b"l", b"5"]);
+    br.send(&[b"BLPOP", b"l", b"5"]);
+    std::thread::sleep(Duration::from_millis(100));
+    run(&mut d, &[b"RESTORE", b"l", b"0", &pl]);
+    assert_eq!(bf.read(), br.read());
+    d.check(&["LRANGE", "l", "0", "-1"]);
+    // Arity and the change counter.
+    d.check(&["RESTORE", "k", "0"]);
+    d.check(&["DUMP"]);
+    d.check(&["DUMP", "a", "b"]);
+    // RESP3: the same shapes.
+    d.both(&["HELLO", "3"]);
+    d.check(&["DUMP", "src"]);
+    d.check(&["DUMP", "nosuchkey"]);
+    run(&mut d, &[b"RESTORE", b"r3", b"0", &p]);
+    // LASTSAVE: an integer in both protocols (the values are start times).
+    d.check_with(&[b"LASTSAVE"], |r| if matches!(r, Resp::Int(_)) { Resp::Int(0) } else { r });
+}
+
+// ---------------------------------------------------------------------------
+// SAVE, BGSAVE, LASTSAVE, INFO, MISCONF
+
+#[test]
+fn save_and_bgsave_match_redis() {
+    let mut d = Diff::new();
+    d.check(&["SAVE", "x"]);
+    d.check(&["BGSAVE", "x"]);
+    d.check(&["BGSAVE", "SCHEDULE", "x"]);
+    d.check(&["SET", "a", "1"]);
+    d.check(&["SET", "b", "2"]);
+    let fields = ["rdb_changes_since_last_save", "rdb_bgsave_in_progress", "rdb_last_bgsave_status", "rdb_saves"];
+    let same_info = |d: &mut Diff| {
+        for f in fields {
+            assert_eq!(info_field(&mut d.f, f), info_field(&mut d.r, f), "{f}");
+        }
+    };
+    same_info(&mut d);
+    d.check(&["SAVE"]);
+    same_info(&mut d);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64;
+    let ls = d.f.cmd(&["LASTSAVE"]).as_int();
+    assert!((ls - now).abs() <= 2, "{ls} vs {now}");
+    d.check(&["SET", "c", "3"]);
+    d.check(&["BGSAVE", "SCHEDULE"]);
+    wait_bgsave_done(&mut d.f);
+    wait_bgsave_done(&mut d.r);
+    same_info(&mut d);
+    assert_eq!(info_field(&mut d.f, "rdb_last_bgsave_time_sec"), "0");
+    check_rdb(&d.ferrokv.dir.join("dump.rdb"));
+
+    // A slow background save: everything that meets it while it runs.
+    for c in [&mut d.f, &mut d.r] {
+        assert_eq!(c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "500000"]), Resp::ok());
+    }
+    d.check(&["BGSAVE"]);
+    same_info(&mut d);
+    d.check(&["BGSAVE"]);
+    d.check(&["BGSAVE", "SCHEDULE"]);
+    d.check(&["SAVE"]);
+    d.check(&["SET", "during", "1"]);
+    assert_ne!(info_field(&mut d.f, "rdb_current_bgsave_time_sec"), "-1");
+    for c in [&mut d.f, &mut d.r] {
+        assert_eq!(c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]), Resp::ok());
+    }
+    wait_bgsave_done(&mut d.f);
+    wait_bgsave_done(&mut d.r);
+    same_info(&mut d);
+    assert_eq!(info_field(&mut d.f, "rdb_current_bgsave_time_sec"), "-1");
+
+    // BGSAVE inside a transaction is scheduled, then run by the cron.
+    d.check(&["MULTI"]);
+    d.check(&["BGSAVE"]);
+    d.check(&["EXEC"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(&mut d.f, "rdb_saves") != info_field(&mut d.r, "rdb_saves") {
+        assert!(Instant::now() < deadline, "scheduled bgsave did not run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_bgsave_done(&mut d.f);
+    wait_bgsave_done(&mut d.r);
+    same_info(&mut d);
+    d.both(&["HELLO", "3"]);
+    d.check(&["SAVE"]);
+    d.check(&["BGSAVE", "x"]);
+}
+
+#[test]
+fn failed_saves_and_misconf_match_redis() {
+    let mut d = Diff::new();
+    d.check(&["SET", "k", "v"]);
+    // dump.rdb is a directory: the rename fails (also as root).
+    for dir in [&d.ferrokv.dir, &d.redis.dir] {
+        std::fs::create_dir_all(dir.join("dump.rdb").join("x")).expect("mkdir");
+    }
+    d.check(&["SAVE"]);
+    d.check(&["BGSAVE"]);
+    wait_bgsave_done(&mut d.f);
+    wait_bgsave_done(&mut d.r);
+    assert_eq!(info_field(&mut d.f, "rdb_last_bgsave_status"), "err");
+    assert_eq!(info_field(&mut d.r, "rdb_last_bgsave_status"), "err");
+    // Without save points writes go on; with them, MISCONF.
+    d.check(&["SET", "k", "v2"]);
+    d.check(&["CONFIG", "SET", "save", "3600 1"]);
+    d.check(&["SET", "k", "v3"]);
+    d.check(&["PING"]);
+    d.check(&["GET", "k"]);
+    d.check(&["MULTI"]);
+    d.check(&["SET", "k", "v4"]);
+    d.check(&["GET", "k"]);
+    d.check(&["EXEC"]);
+    d.check(&["MULTI"]);
+    d.check(&["GET", "k"]);
+    d.check(&["EXEC"]);
+    d.check(&["FLUSHALL"]);
+    d.check(&["SHUTDOWN"]);
+    d.both(&["HELLO", "3"]);
+    d.check(&["DEL", "k"]);
+    d.both(&["HELLO", "2"]);
+    d.check(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]);
+    d.check(&["SET", "k", "v5"]);
+    d.check(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"]);
+    d.check(&["SET", "k", "v6"]);
+    // A successful save clears the error.
+    for dir in [&d.ferrokv.dir, &d.redis.dir] {
+        std::fs::remove_dir_all(dir.join("dump.rdb")).expect("rmdir");
+    }
+    d.check(&["SAVE"]);
+    d.check(&["SET", "k", "v7"]);
+    assert_eq!(info_field(&mut d.f, "rdb_last_bgsave_status"), "ok");
+    let log = d.ferrokv.log();
+    assert!(log.contains("Error moving temp DB file temp-"), "{log}");
+    assert!(log.contains("Background saving error"), "{log}");
+    assert!(log.contains("Error trying to save the DB, can't exit."), "{log}");
+}
+
+#[test]
+fn flushall_saves_with_save_points() {
+    let mut d = Diff::with(&["--save", "3600 1"]);
+    d.check(&["SET", "a", "1"]);
+    d.check(&["SET", "b", "2"]);
+    d.check(&["FLUSHALL"]);
+    for (c, dir) in [(&mut d.f, &d.ferrokv.dir), (&mut d.r, &d.redis.dir)] {
+        assert_eq!(info_field(c, "rdb_changes_since_last_save"), "0");
+        assert!(dir.join("dump.rdb").exists());
+    }
+    check_rdb(&d.ferrokv.dir.join("dump.rdb"));
+    // A running background save is cancelled by FLUSHALL (its old snapshot
+    // must not replace the empty one).
+    d.check(&["SET", "c", "3"]);
+    for c in [&mut d.f, &mut d.r] {
+        assert_eq!(c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]), Resp::ok());
+    }
+    d.check(&["BGSAVE"]);
+    d.check(&["FLUSHALL"]);
+    wait_bgsave_done(&mut d.f);
+    wait_bgsave_done(&mut d.r);
+    d.check(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    assert_eq!(info_field(&mut d.f, "rdb_last_bgsave_status"), "ok");
+    let dir = TempDir::new("after-flush");
+    std::fs::copy(d.ferrokv.dir.join("dump.rdb"), dir.rdb()).expect("copy");
+    let f = start_on(false, dir.path(), &[]);
+    assert_eq!(Conn::connect(f.port).cmd(&["DBSIZE"]), Resp::int(0));
+}
+
+#[test]
+fn save_points_trigger_bgsave() {
+    let dir = TempDir::new("savepoints");
+    let f = start_on(false, dir.path(), &["--save", "1 2"]);
+    let mut c = Conn::connect(f.port);
+    c.cmd(&["SET", "a", "1"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!dir.rdb().exists(), "one change is below the save point");
+    c.cmd(&["SET", "b", "2"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(&mut c, "rdb_changes_since_last_save") != "0" {
+        assert!(Instant::now() < deadline, "save point did not trigger");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(dir.rdb().exists());
+    let log = read_log(&f.log);
+    assert!(log.contains("2 changes in 1 seconds. Saving..."), "{log}");
+    assert!(log.contains("Background saving started by pid "), "{log}");
+    assert!(log.contains("Background saving terminated with success"), "{log}");
+    assert_eq!(info_field(&mut c, "rdb_saves"), "1");
+}
+
+#[test]
+fn debug_reload_keeps_content() {
+    let mut d = Diff::with(&["--enable-debug-command", "yes"]);
+    fill(&mut d.f);
+    fill(&mut d.r);
+    let before = snapshot(&mut d.f);
+    d.check(&["DEBUG", "RELOAD", "bogus"]);
+    d.check(&["DEBUG", "RELOAD"]);
+    assert_same(&snapshot(&mut d.f), &before, true, 3000);
+    assert_same(&snapshot(&mut d.f), &snapshot(&mut d.r), true, 3000);
+    d.check(&["SET", "extra", "1"]);
+    d.check(&["DEBUG", "RELOAD", "NOSAVE"]);
+    d.check(&["EXISTS", "extra"]);
+    d.check(&["SET", "extra", "2"]);
+    d.check(&["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]);
+    d.check(&["EXISTS", "extra"]);
+    d.check(&["DBSIZE"]);
+    for dir in [&d.ferrokv.dir, &d.redis.dir] {
+        std::fs::remove_file(dir.join("dump.rdb")).expect("rm");
+    }
+    d.check(&["DEBUG", "RELOAD", "NOSAVE"]);
+    d.check(&["DBSIZE"]);
+    assert_eq!(
+        info_field(&mut d.f, "rdb_changes_since_last_save"),
+        info_field(&mut d.r, "rdb_changes_since_last_save")
+    );
+}
+
+#[test]
+fn shutdown_failing_save_keeps_running() {
+    let dir = TempDir::new("shutdown-fail");
+    let mut f = start_on(false, dir.path(), &["--save", "3600 1"]);
+    let mut c = Conn::connect(f.port);
+    c.cmd(&["SET", "k", "v"]);
+    std::fs::create_dir_all(dir.rdb().join("x")).expect("mkdir");
+    assert_eq!(c.cmd(&["SHUTDOWN"]), Resp::err("ERR Errors trying to SHUTDOWN. Check logs."));
+    assert_eq!(c.cmd(&["PING"]), Resp::simple("PONG"));
+    // SAFETY: kill(2) on our own child's pid with SIGTERM.
+    unsafe {
+        libc::kill(f.child.id() as i32, libc::SIGTERM);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(c.cmd(&["PING"]), Resp::simple("PONG"));
+    c.send(&[b"SHUTDOWN", b"FORCE"]);
+    assert!(c.is_closed());
+    assert_eq!(wait_exit(&mut f.child), 0);
+    let log = read_log(&f.log);
+    assert!(log.contains("Error trying to save the DB. Exit anyway."), "{log}");
+}
