@@ -14,7 +14,8 @@ per key of 100k small hashes, lists, sets (integers and strings) and sorted
 sets, and of one sorted set of 1M members.
 
 Usage: bench/compare.py [--suite strings|collections] [--rounds 3] [--requests 200000] [--skip-memory]
-Needs: redis-server, redis-benchmark and redis-cli on PATH; builds ferrokv in release.
+Needs: redis-server, redis-benchmark and redis-cli on PATH; builds ferrokv in release
+(or set FERROKV_BIN to a binary to measure).
 """
 
 import argparse
@@ -237,8 +238,11 @@ def main():
     for tool in ["redis-server", "redis-benchmark", "redis-cli"]:
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: apt-get install redis-server redis-tools")
-    subprocess.run(["cargo", "build", "--release", "--bin", "ferrokv-server"], cwd=ROOT, check=True)
-    ferro_bin = os.path.join(ROOT, "target", "release", "ferrokv-server")
+    # FERROKV_BIN: benchmark a given binary instead of building one.
+    ferro_bin = os.environ.get("FERROKV_BIN")
+    if not ferro_bin:
+        subprocess.run(["cargo", "build", "--release", "--bin", "ferrokv-server"], cwd=ROOT, check=True)
+        ferro_bin = os.path.join(ROOT, "target", "release", "ferrokv-server")
 
     work = tempfile.mkdtemp(prefix="ferrokv-bench-")
     servers = {}

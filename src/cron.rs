@@ -1,4 +1,5 @@
-//! Background duties run `hz` times a second: the adaptive active-expiry cycle,
+//! Background duties run `hz` times a second: the adaptive active-expiry cycle
+//! (with the `expired` keyspace notifications of the keys it deletes),
 //! closing idle clients (`timeout`), and the persistence duties (finished
 //! background saves, save points). Work is done in short slices that each
 //! take the server lock briefly, so other clients never see a long pause.
@@ -61,10 +62,18 @@ pub fn active_expire_cycle(sh: &Shared, period: Duration) {
         {
             let mut srv = sh.server.lock();
             let now = crate::util::now_ms();
+            let notify = srv.config.notify_keyspace_events != 0;
+            if notify {
+                crate::server::notify::sync(&mut srv);
+            }
             for db in srv.dbs.iter_mut() {
                 let r = db.sample_expired(per_loop, now);
                 sampled += r.sampled;
                 expired += r.expired;
+            }
+            if notify {
+                // `expired` events of the keys deleted (no client runs this).
+                crate::server::notify::flush(&mut srv, 0, &mut crate::resp::Reply::new());
             }
             let perc = if sampled > 0 { expired as f64 / sampled as f64 } else { 0.0 };
             srv.stats.expired_stale_perc = srv.stats.expired_stale_perc * 0.95 + perc * 0.05;

@@ -369,16 +369,6 @@ fn wrongtype_everywhere() {
     );
 }
 
-/// A field of INFO's output.
-fn info_field(c: &mut Conn, section: &str, name: &str) -> String {
-    let text = c.cmd(&["INFO", section]).text();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no {name} in INFO"))
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn dirty_counter_and_keyspace_hits_match_redis() {
     let mut d = Diff::new();

@@ -7,22 +7,6 @@ use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// A field of `INFO <section>` on one connection.
-fn info_field(c: &mut Conn, section: &str, field: &str) -> String {
-    let info = c.cmd(&["INFO", section]).text();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
-        .trim()
-        .to_string()
-}
-
-fn both_info(d: &mut Diff, section: &str, field: &str) {
-    let f = info_field(&mut d.f, section, field);
-    let r = info_field(&mut d.r, section, field);
-    assert_eq!(f, r, "INFO {field} differs");
-}
-
 #[test]
 fn push_and_len() {
     let mut d = Diff::new();
@@ -359,9 +343,9 @@ fn keyspace_stats_and_dirty() {
          LREM l 0 a\nLTRIM l 1 -2\nLPOP l\nRPOP l 2\nLMOVE l l2 LEFT RIGHT\nRPOPLPUSH l l2\nLMPOP 2 nokey l LEFT COUNT 2\n\
          LPOP nokey\nLPOP l 0\nLRANGE l 0 -1",
     );
-    both_info(&mut d, "stats", "keyspace_hits");
-    both_info(&mut d, "stats", "keyspace_misses");
-    both_info(&mut d, "persistence", "rdb_changes_since_last_save");
+    d.same_info("stats", "keyspace_hits");
+    d.same_info("stats", "keyspace_misses");
+    d.same_info("persistence", "rdb_changes_since_last_save");
 }
 
 #[test]

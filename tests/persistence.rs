@@ -419,6 +419,29 @@ fn ferrokv_restart_keeps_data() {
     assert_eq!(Conn::connect(f5.port).cmd(&["GET", "bysave"]), Resp::bulk("1"));
 }
 
+/// Function libraries travel in the RDB file (FUNCTION2 records): through DEBUG
+/// RELOAD, a restart, and into Redis.
+#[test]
+fn function_libraries_are_saved_and_loaded() {
+    let lib = "#!lua name=shop\nredis.register_function('buy', function(keys, args) return redis.call('incrby', keys[1], args[1]) end)";
+    let dir = TempDir::new("functions");
+    let mut f = start_on(false, dir.path(), &[]);
+    let mut c = Conn::connect(f.port);
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]), Resp::bulk("shop"));
+    assert_eq!(c.cmd(&["DEBUG", "RELOAD"]), Resp::ok());
+    assert_eq!(c.cmd(&["FCALL", "buy", "1", "k", "3"]), Resp::int(3));
+    c.send(&[b"SHUTDOWN", b"SAVE"]);
+    assert!(c.is_closed());
+    assert_eq!(wait_exit(&mut f.child), 0);
+    check_rdb(&dir.rdb());
+    let f2 = start_on(false, dir.path(), &[]);
+    assert_eq!(Conn::connect(f2.port).cmd(&["FCALL", "buy", "1", "k", "4"]), Resp::int(7));
+    drop(f2);
+    let r = start_on(true, dir.path(), &[]);
+    let mut rc = Conn::connect(r.port);
+    assert_eq!(rc.cmd(&["FCALL", "buy", "1", "k", "1"]), Resp::int(4));
+}
+
 #[test]
 fn expired_keys_are_skipped_on_load() {
     let orig = Server::redis_with(&["--enable-debug-command", "yes"]);

@@ -14,13 +14,7 @@ use std::time::Duration;
 
 #[test]
 fn eval_cases_match_redis() {
-    let mut d = Diff::new();
-    let cases = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lua_cases.txt")).unwrap();
-    for line in cases.lines().filter(|l| !l.trim().is_empty()) {
-        let args = split(line);
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        d.check_b(&refs);
-    }
+    Diff::new().check_data_file("lua_cases.txt");
 }
 
 #[test]
@@ -91,4 +85,24 @@ fn long_script_busy_kill_and_shutdown() {
     assert_eq!(fs[..6], rs[..6]);
     assert!(fs[0].starts_with("BUSY Redis is busy running a script."), "{fs:?}");
     assert!(fs[5].starts_with("UNKILLABLE"), "{fs:?}");
+}
+
+/// Thousands of cached scripts (each kept in the Lua registry, not on mlua's
+/// bounded handle stack), and SCRIPT FLUSH giving a fresh interpreter.
+#[test]
+fn many_scripts_and_flush() {
+    let mut d = Diff::new();
+    let mut f = raw_connect(d.ferrokv.port);
+    let mut batch = Vec::new();
+    for i in 0..10000 {
+        let body = format!("return {i}");
+        batch.extend_from_slice(&Conn::encode(&[b"SCRIPT", b"LOAD", body.as_bytes()]));
+    }
+    f.write_all(&batch).unwrap();
+    let (got, _) = read_until_quiet(&mut f, Duration::from_millis(1500));
+    assert_eq!(got.iter().filter(|&&c| c == b'$').count(), 10000, "every SCRIPT LOAD replied with a SHA");
+    d.check(&["EVAL", "return 'still fine'", "0"]);
+    d.check(&["EVAL", "return cjson.encode_max_depth(5)", "0"]);
+    d.check(&["SCRIPT", "FLUSH"]);
+    d.check(&["EVAL", "return cjson.encode({{{{{{{1}}}}}}})", "0"]);
 }

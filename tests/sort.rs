@@ -9,22 +9,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
 
-/// A field of `INFO <section>` on one connection.
-fn info_field(c: &mut Conn, section: &str, field: &str) -> String {
-    let info = c.cmd(&["INFO", section]).text();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
-        .trim()
-        .to_string()
-}
-
-fn both_info(d: &mut Diff, section: &str, field: &str) {
-    let f = info_field(&mut d.f, section, field);
-    let r = info_field(&mut d.r, section, field);
-    assert_eq!(f, r, "INFO {field} differs");
-}
-
 #[test]
 fn numeric_and_alpha_on_lists() {
     let mut d = Diff::new();
@@ -256,9 +240,9 @@ fn dirty_and_keyspace_stats() {
     d.check_script("SORT nokey STORE d\nSORT l LIMIT 0 1 STORE d2\nSET d3 x PX 1");
     std::thread::sleep(Duration::from_millis(20));
     d.check_script("SORT l STORE d3\nLRANGE d3 0 -1");
-    both_info(&mut d, "stats", "keyspace_hits");
-    both_info(&mut d, "stats", "keyspace_misses");
-    both_info(&mut d, "persistence", "rdb_changes_since_last_save");
+    d.same_info("stats", "keyspace_hits");
+    d.same_info("stats", "keyspace_misses");
+    d.same_info("persistence", "rdb_changes_since_last_save");
 }
 
 #[test]

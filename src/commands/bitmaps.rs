@@ -6,6 +6,7 @@ use super::strings::{
     cstr, edit_raw, int_arg, int_arg_or, read, read_len, s2ll, str_view, with_str, zeroed, EditError,
 };
 use super::{Ctx, Handler};
+use crate::server::notify;
 use crate::storage::Value;
 use crate::util::eq_ic;
 use bytes::Bytes;
@@ -98,6 +99,7 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) {
     let Some((old, changed)) = res else { return };
     if changed {
         ctx.dirty(1);
+        ctx.notify(notify::STRING, "setbit", &args[1]);
     }
     ctx.out.int(old as i64);
 }
@@ -383,6 +385,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) {
     if maxlen == 0 {
         if ctx.db().remove(dest).is_some() {
             ctx.dirty(1);
+            ctx.notify(notify::GENERIC, "del", dest);
         }
         ctx.out.int(0);
         return;
@@ -423,6 +426,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) {
     let now = ctx.now;
     ctx.db().set(dest, Value::raw(res), now);
     ctx.dirty(1);
+    ctx.notify(notify::STRING, "set", dest);
     ctx.out.int(maxlen as i64);
 }
 
@@ -655,6 +659,7 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], ro: bool) {
         (results, changes)
     });
     let Some((results, changes)) = res else { return };
+    ctx.notify_flush();
     let out = &mut *ctx.out;
     out.array_len(results.len());
     for r in results {
@@ -664,6 +669,9 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], ro: bool) {
         }
     }
     ctx.dirty(changes);
+    if changes > 0 {
+        ctx.notify(notify::STRING, "setbit", &args[1]);
+    }
 }
 
 /// Executes one BITFIELD operation on a string long enough for its writes.

@@ -141,6 +141,8 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
         crate::log::set_level(l);
     }
     ctx.srv.config = next;
+    // The databases record expiries and creations only while they are notified.
+    crate::server::notify::sync(ctx.srv);
     ctx.out.ok();
 }
 

@@ -6,6 +6,7 @@
 use super::strings::ld;
 use super::{err, Ctx, Handler};
 use crate::resp::Reply;
+use crate::server::notify;
 use crate::storage::glob::glob_match;
 use crate::storage::hash::{Hash, Item, Limits};
 use crate::storage::{SBytes, Value};
@@ -53,6 +54,7 @@ struct View<'c> {
 
 /// Looks `key` up; `read` counts a keyspace hit or miss (read commands).
 fn lookup<'c>(ctx: &'c mut Ctx, key: &[u8], read: bool) -> View<'c> {
+    ctx.notify_lookup(key, read);
     let now = ctx.now;
     let db = ctx.client.db;
     let srv = &mut *ctx.srv;
@@ -129,11 +131,13 @@ fn hset_generic(ctx: &mut Ctx, args: &[Bytes], is_hset: bool) {
         return;
     };
     ctx.dirty(((args.len() - 2) / 2) as u64);
+    ctx.notify_flush();
     if is_hset {
         ctx.out.int(created);
     } else {
         ctx.out.ok();
     }
+    ctx.notify(notify::HASH, "hset", &args[1]);
 }
 
 fn hset(ctx: &mut Ctx, args: &[Bytes]) {
@@ -152,7 +156,11 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
     if added {
         ctx.dirty(1);
     }
+    ctx.notify_flush();
     ctx.out.int(added as i64);
+    if added {
+        ctx.notify(notify::HASH, "hset", &args[1]);
+    }
 }
 
 fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
@@ -181,6 +189,12 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.db().remove(key);
     }
     ctx.dirty(deleted as u64);
+    if deleted > 0 {
+        ctx.notify(notify::HASH, "hdel", key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
+    }
     ctx.out.int(deleted);
 }
 
@@ -206,7 +220,9 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
         Some(Err(e)) => ctx.err(e),
         Some(Ok(n)) => {
             ctx.dirty(1);
+            ctx.notify_flush();
             ctx.out.int(n);
+            ctx.notify(notify::HASH, "hincrby", &args[1]);
         }
     }
 }
@@ -249,7 +265,9 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
         Some(Err(e)) => ctx.err(e),
         Some(Ok(s)) => {
             ctx.dirty(1);
+            ctx.notify_flush();
             ctx.out.bulk(&s);
+            ctx.notify(notify::HASH, "hincrbyfloat", &args[1]);
         }
     }
 }

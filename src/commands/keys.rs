@@ -4,6 +4,7 @@
 //! PERSIST).
 
 use super::{err, reply_help, Ctx, Handler};
+use crate::server::notify;
 use crate::storage::db::idle_secs;
 use crate::storage::glob::glob_match;
 use crate::storage::{Db, Entry};
@@ -66,8 +67,10 @@ fn remove_keys(ctx: &mut Ctx, keys: &[Bytes], lazy: bool) {
             if lazy && e.value.heap_size() > LAZYFREE_THRESHOLD {
                 free_in_background(e);
             }
+            ctx.notify(notify::GENERIC, "del", k);
         }
     }
+    ctx.notify_flush();
     ctx.dirty(n as u64);
     ctx.out.int(n);
 }
@@ -83,6 +86,7 @@ fn unlink(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// Looks up a key without refreshing its access time, counting a hit or miss.
 fn peek<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c Entry> {
+    ctx.notify_lookup(key, true);
     let now = ctx.now;
     let db = ctx.client.db;
     let found = ctx.srv.dbs[db].contains(key, now);
@@ -122,6 +126,7 @@ fn type_cmd(ctx: &mut Ctx, args: &[Bytes]) {
 fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     let now = ctx.now;
     let (src, dst) = (&args[1], &args[2]);
+    ctx.notify_lookup(src, false);
     if !ctx.db().contains(src, now) {
         ctx.err(err::NO_SUCH_KEY);
         return;
@@ -134,6 +139,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
         }
         return;
     }
+    ctx.notify_lookup(dst, false);
     let db = ctx.db();
     if nx && db.contains(dst, now) {
         ctx.out.int(0);
@@ -152,6 +158,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     }
     ctx.key_ready(dst);
     ctx.dirty(1);
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -257,6 +265,8 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) {
         }
         true
     });
+    // Keys found expired were deleted: their events come before the reply.
+    ctx.notify_flush();
     ctx.out.array_len(2);
     ctx.out.bulk(cursor.to_string().as_bytes());
     ctx.out.bulks(found.iter());
@@ -266,7 +276,9 @@ fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) {
     let now = ctx.now;
     let dbi = ctx.client.db;
     let srv = &mut *ctx.srv;
-    match srv.dbs[dbi].random_key(&mut srv.rng, now) {
+    let k = srv.dbs[dbi].random_key(&mut srv.rng, now);
+    ctx.notify_flush();
+    match k {
         Some(k) => ctx.out.bulk(&k),
         None => ctx.out.null(),
     }
@@ -385,6 +397,7 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) {
     let now = ctx.now;
     let key = &args[1];
     if !ctx.srv.dbs[src].contains(key, now) || ctx.srv.dbs[dst].contains(key, now) {
+        ctx.notify_flush();
         ctx.out.int(0);
         return;
     }
@@ -397,6 +410,8 @@ fn move_cmd(ctx: &mut Ctx, args: &[Bytes]) {
     }
     ctx.key_ready_in(dst, key);
     ctx.dirty(1);
+    ctx.notify_in(src, notify::GENERIC, "move_from", key);
+    ctx.notify_in(dst, notify::GENERIC, "move_to", key);
     ctx.out.int(1);
 }
 
@@ -425,6 +440,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.err("ERR source and destination objects are the same");
         return;
     }
+    ctx.notify_lookup(src, true);
     let now = ctx.now;
     let Some(e) = ctx.srv.dbs[src_db].get(src, now) else {
         ctx.out.int(0);
@@ -435,6 +451,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
     let d = &mut ctx.srv.dbs[dst_db];
     if d.contains(dst, now) {
         if !replace {
+            ctx.notify_flush();
             ctx.out.int(0);
             return;
         }
@@ -446,6 +463,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
     }
     ctx.key_ready_in(dst_db, dst);
     ctx.dirty(1);
+    ctx.notify_in(dst_db, notify::GENERIC, "copy_to", dst);
     ctx.out.int(1);
 }
 
@@ -516,6 +534,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], seconds: bool, absolute: bool) 
     }
     let now = ctx.now;
     let key = &args[1];
+    ctx.notify_lookup(key, false);
     let db = ctx.db();
     if !db.contains(key, now) {
         ctx.out.int(0);
@@ -527,11 +546,15 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], seconds: bool, absolute: bool) 
     }
     if when <= now {
         db.remove(key);
+        ctx.dirty(1);
+        ctx.notify(notify::GENERIC, "del", key);
+        ctx.out.int(1);
     } else {
         db.set_expire(key, when);
+        ctx.dirty(1);
+        ctx.out.int(1);
+        ctx.notify(notify::GENERIC, "expire", key);
     }
-    ctx.dirty(1);
-    ctx.out.int(1);
 }
 
 fn expire(ctx: &mut Ctx, args: &[Bytes]) {
@@ -577,6 +600,7 @@ fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn persist(ctx: &mut Ctx, args: &[Bytes]) {
+    ctx.notify_lookup(&args[1], false);
     let now = ctx.now;
     let db = ctx.db();
     if !db.contains(&args[1], now) {
@@ -586,12 +610,14 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
     let n = db.persist(&args[1]);
     if n {
         ctx.dirty(1);
+        ctx.notify(notify::GENERIC, "persist", &args[1]);
     }
     ctx.out.int(n as i64);
 }
 
 /// OBJECT's key lookup: no LRU refresh, no hit/miss counting.
 fn object_entry<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c Entry> {
+    ctx.notify_lookup(key, false);
     let now = ctx.now;
     let dbi = ctx.client.db;
     ctx.srv.dbs[dbi].peek(key, now)

@@ -12,6 +12,7 @@
 use super::{err, Ctx, Handler};
 use crate::commands::strings::cstr;
 use crate::resp::Reply;
+use crate::server::notify;
 use crate::storage::list::{Item, List, Needle};
 use crate::storage::Value;
 use crate::util::eq_ic;
@@ -55,6 +56,7 @@ enum Found<'c> {
 /// replied straight from the list). `read` counts a keyspace hit or miss, as
 /// Redis's read lookups do; write lookups do not.
 fn find<'c>(ctx: &'c mut Ctx, key: &[u8], read: bool) -> (Found<'c>, &'c mut Reply) {
+    ctx.notify_lookup(key, read);
     let now = ctx.now;
     let dbi = ctx.client.db;
     let srv = &mut *ctx.srv;
@@ -108,14 +110,33 @@ fn clip_range(start: i64, end: i64, len: usize) -> (usize, usize) {
     (s as usize, (e - s + 1) as usize)
 }
 
-/// Deletes `key` when its list has become empty.
+/// Deletes `key` (and notifies `del`) when its list has become empty.
 fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let now = ctx.now;
     let db = ctx.db();
     if let Some(e) = db.get(key, now) {
         if matches!(&e.value, Value::List(l) if l.is_empty()) {
             db.remove(key);
+            ctx.notify(notify::GENERIC, "del", key);
         }
+    }
+}
+
+/// The event of a push at the head (`lpush`) or the tail (`rpush`).
+pub fn push_event(front: bool) -> &'static str {
+    if front {
+        "lpush"
+    } else {
+        "rpush"
+    }
+}
+
+/// The event of a pop from the head (`lpop`) or the tail (`rpop`).
+pub fn pop_event(left: bool) -> &'static str {
+    if left {
+        "lpop"
+    } else {
+        "rpop"
     }
 }
 
@@ -140,7 +161,7 @@ pub fn parse_where(ctx: &mut Ctx, a: &[u8]) -> Option<bool> {
 /// creating the list when the key is missing (unless `only_existing`).
 /// Returns the new length (0 when missing and `only_existing`), or None when
 /// the key holds another type (nothing replied). Counts one change per element
-/// and signals blocked clients.
+/// and signals blocked clients; the caller notifies the push (`push_event`).
 pub fn push_values<'v>(
     ctx: &mut Ctx,
     key: &[u8],
@@ -182,7 +203,13 @@ pub fn push_values<'v>(
 
 fn push_generic(ctx: &mut Ctx, args: &[Bytes], front: bool, xx: bool) {
     match push_values(ctx, &args[1], args[2..].iter().map(|a| &a[..]), front, xx) {
-        Some(len) => ctx.out.int(len as i64),
+        Some(len) => {
+            ctx.notify_flush();
+            ctx.out.int(len as i64);
+            if len > 0 {
+                ctx.notify(notify::LIST, push_event(front), &args[1]);
+            }
+        }
         None => ctx.wrongtype(),
     }
 }
@@ -256,6 +283,10 @@ pub fn pop_reply(ctx: &mut Ctx, key: &[u8], left: bool, count: Option<usize>, wi
         ctx.db().remove(key);
     }
     ctx.dirty(removed as u64);
+    ctx.notify(notify::LIST, pop_event(left), key);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
     true
 }
 
@@ -289,7 +320,13 @@ pub fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_l
         ctx.db().remove(src);
     }
     let _ = push_values(ctx, dst, std::iter::once(&v[..]), to_left, false);
+    // As Redis: the push, the reply, then the pop (and the deletion).
+    ctx.notify(notify::LIST, push_event(to_left), dst);
     ctx.out.bulk(&v);
+    ctx.notify(notify::LIST, pop_event(from_left), src);
+    if emptied && src != dst {
+        ctx.notify(notify::GENERIC, "del", src);
+    }
     true
 }
 
@@ -588,6 +625,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) {
     }
     ctx.dirty(1);
     ctx.out.ok();
+    ctx.notify(notify::LIST, "lset", &args[1]);
 }
 
 fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
@@ -610,6 +648,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
     let len = l.len();
     ctx.dirty(1);
     ctx.key_ready(&args[1]);
+    ctx.notify(notify::LIST, "linsert", &args[1]);
     ctx.out.int(len as i64);
 }
 
@@ -624,6 +663,9 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
     // As in Redis, a count of i64::MIN negates to itself and never limits.
     let limit = if count == i64::MIN { 0 } else { count.unsigned_abs() as usize };
     let removed = l.remove_matching(&args[3], limit, count < 0);
+    if removed > 0 {
+        ctx.notify(notify::LIST, "lrem", &args[1]);
+    }
     delete_if_empty(ctx, &args[1]);
     ctx.dirty(removed as u64);
     ctx.out.int(removed as i64);
@@ -644,6 +686,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
     l.remove_range(0, ltrim);
     let left = l.len();
     l.remove_range(left - rtrim, rtrim);
+    ctx.notify(notify::LIST, "ltrim", &args[1]);
     delete_if_empty(ctx, &args[1]);
     ctx.dirty((ltrim + rtrim) as u64);
     ctx.out.ok();

@@ -12,7 +12,9 @@ pub mod bitmaps;
 pub mod blocking;
 pub mod config;
 pub mod connection;
+pub mod functions;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod persistence;
@@ -58,7 +60,9 @@ families!(
     transactions,
     pubsub,
     persistence,
-    scripting
+    scripting,
+    functions,
+    hyperloglog,
 );
 
 /// Every registered command. The table holds exactly these.
@@ -136,6 +140,7 @@ impl<'a> Ctx<'a> {
 
     /// Looks a key up for reading: counts a keyspace hit or miss.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.notify_lookup(key, true);
         let now = self.now;
         let srv = &mut *self.srv;
         let e = srv.dbs[self.client.db].get(key, now);
@@ -150,6 +155,7 @@ impl<'a> Ctx<'a> {
     /// Looks a key up for writing (no hit/miss accounting).
     #[inline]
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.notify_lookup(key, false);
         let now = self.now;
         self.srv.dbs[self.client.db].get(key, now)
     }
@@ -175,6 +181,47 @@ impl<'a> Ctx<'a> {
         let k = (db, crate::storage::SBytes::new(key));
         if self.srv.blocked_on.contains_key(&k) && !self.srv.ready_keys.contains(&k) {
             self.srv.ready_keys.push(k);
+        }
+    }
+
+    /// Publishes the keyspace notification `event` of class `class` (a
+    /// `server::notify` flag) for `key` of the selected database. Returns at
+    /// once when the class is off.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        if self.srv.config.notify_keyspace_events & class != 0 {
+            let db = self.client.db;
+            crate::server::notify::publish(self.srv, class, event, key, db, self.client.id, self.out);
+        }
+    }
+
+    /// `notify` for a key of database `db` (MOVE, COPY ... DB).
+    #[inline]
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &str, key: &[u8]) {
+        if self.srv.config.notify_keyspace_events & class != 0 {
+            crate::server::notify::publish(self.srv, class, event, key, db, self.client.id, self.out);
+        }
+    }
+
+    /// Publishes now what the databases recorded (key creations, expiries),
+    /// for a command that replies before its own event (Redis publishes `new`
+    /// at the creation).
+    #[inline]
+    pub fn notify_flush(&mut self) {
+        if self.srv.config.notify_keyspace_events != 0 {
+            crate::server::notify::flush(self.srv, self.client.id, self.out);
+        }
+    }
+
+    /// A lookup of `key` (a read when `read`) is about to happen while
+    /// notifications are on: expires the key now, so its `expired` event comes
+    /// before the reply, and publishes `keymiss` for a read that finds
+    /// nothing. Family lookups that bypass `lookup_read`/`lookup_write` call it.
+    #[inline]
+    pub fn notify_lookup(&mut self, key: &[u8], read: bool) {
+        if self.srv.config.notify_keyspace_events != 0 {
+            let (db, now) = (self.client.db, self.now);
+            crate::server::notify::before_lookup(self.srv, db, key, read, now, self.client.id, self.out);
         }
     }
 
@@ -371,9 +418,16 @@ pub(crate) fn call(
         transactions::process_key_events(srv, client, None, 0, false);
     }
     let dirty = srv.dirty;
+    if srv.config.notify_keyspace_events != 0 {
+        crate::server::notify::before_command(srv, client.id, out);
+    }
     let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false, serving_blocked: false, no_block };
     handler(&mut ctx, args);
     let failed = ctx.failed;
+    if srv.config.notify_keyspace_events != 0 {
+        // Expiries and creations the command caused after its last event.
+        crate::server::notify::flush(srv, client.id, out);
+    }
     let us = start.elapsed().as_micros() as u64;
     if watching || !srv.watched_keys.is_empty() {
         transactions::process_key_events(srv, client, Some((cmd, args)), srv.dirty.wrapping_sub(dirty), failed);

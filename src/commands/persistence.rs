@@ -3,6 +3,7 @@
 
 use super::{err, Ctx, Handler};
 use crate::persist::{self, rdb};
+use crate::server::notify;
 use crate::storage::db::{lru_clock, LRU_CLOCK_MAX};
 use crate::storage::Entry;
 use bytes::Bytes;
@@ -127,6 +128,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
     if ttl != 0 && ttl <= now {
         if deleted {
             ctx.dirty(1);
+            ctx.notify(notify::GENERIC, "del", key);
         }
         ctx.out.ok();
         return;
@@ -146,6 +148,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
         db.set_expire(key, ttl);
     }
     ctx.key_ready(key);
+    ctx.notify(notify::GENERIC, "restore", key);
     ctx.out.ok();
     ctx.dirty(1);
 }

@@ -18,7 +18,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 ];
 
 /// The server's interpreter, taken out of the server state while in use.
-fn take_engine(ctx: &mut Ctx) -> Option<Box<Engine>> {
+pub(crate) fn take_engine(ctx: &mut Ctx) -> Option<Box<Engine>> {
     if let Some(e) = ctx.srv.lua.take() {
         return Some(e);
     }
@@ -149,8 +149,14 @@ fn script_flush(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.err("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
         return;
     }
-    if let Some(e) = ctx.srv.lua.as_mut() {
-        e.flush();
+    // As Redis, a fresh interpreter (library settings such as cjson's reset);
+    // function libraries, which Redis keeps in another interpreter, are reloaded.
+    if let Some(old) = ctx.srv.lua.take() {
+        let codes: Vec<Vec<u8>> = old.libs.libs.values().map(|l| l.code.to_vec()).collect();
+        drop(old);
+        if let Err(e) = crate::scripting::functions::restore_libraries(ctx.sh.script.clone(), ctx.srv, &codes) {
+            crate::log::warning(&format!("Failed reloading the function libraries after SCRIPT FLUSH: {e}"));
+        }
     }
     ctx.out.ok();
 }

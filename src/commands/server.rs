@@ -1575,7 +1575,14 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             }
             ctx.out.ok();
         }
-        ("reload", _) => crate::persist::debug_reload(ctx, args),
+        ("reload", _) => {
+            // Loading creates keys without `new` events, as Redis's loading does.
+            for db in ctx.srv.dbs.iter_mut() {
+                db.notify = 0;
+            }
+            crate::persist::debug_reload(ctx, args);
+            crate::server::notify::sync(ctx.srv);
+        }
         ("set-active-expire", 3) => {
             ctx.srv.active_expire_enabled = atoi(&args[2]) != 0;
             ctx.out.ok();

@@ -5,6 +5,7 @@
 
 use super::strings::cstr;
 use super::{err, Ctx, Handler};
+use crate::server::notify;
 use crate::storage::glob::glob_match;
 use crate::storage::set::{Member, Set};
 use crate::storage::{Db, Entry, Value};
@@ -119,6 +120,9 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     ctx.dirty(added);
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", key);
+    }
     ctx.out.int(added as i64);
 }
 
@@ -147,6 +151,12 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) {
         db.remove(key);
     }
     ctx.dirty(deleted);
+    if deleted > 0 {
+        ctx.notify(notify::SET, "srem", key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
+    }
     ctx.out.int(deleted as i64);
 }
 
@@ -296,9 +306,11 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(m) = s.random(&mut srv.rng).map(|m| m.to_vec()) else { return ctx.out.null() };
     s.remove(&m);
     let emptied = s.is_empty();
+    ctx.notify(notify::SET, "spop", key);
     ctx.out.bulk(&m);
     if emptied {
         ctx.db().remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.dirty(1);
 }
@@ -317,6 +329,7 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) {
     if count == 0 {
         return ctx.out.set_len(0);
     }
+    ctx.notify(notify::SET, "spop", key);
     let max = max_intset(ctx);
     let dbi = ctx.client.db;
     let size = set_mut(&mut ctx.srv.dbs[dbi], key).map_or(0, |s| s.len()) as u64;
@@ -334,6 +347,7 @@ fn spop_count(ctx: &mut Ctx, args: &[Bytes]) {
             write_member(ctx.out, m);
         }
         ctx.db().remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
         return;
     }
 
@@ -392,14 +406,23 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
     if !s.remove(ele) {
         return ctx.out.int(0);
     }
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    if emptied {
         db.remove(src);
     }
+    ctx.notify(notify::SET, "srem", src);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", src);
+    }
+    let db = ctx.db();
     if fd == Found::Missing {
         db.add(dst, Value::from(Set::for_first(ele)), now);
     }
     let added = set_mut(db, dst).is_some_and(|d| d.add(ele, max));
     ctx.dirty(1 + added as u64);
+    if added {
+        ctx.notify(notify::SET, "sadd", dst);
+    }
     ctx.out.int(1);
 }
 
@@ -415,9 +438,10 @@ fn check_sources(ctx: &mut Ctx, keys: &[Bytes]) -> bool {
     true
 }
 
-/// Stores a computed set at `dst` (replacing any value and TTL), or deletes
-/// `dst` when the result is empty; replies with the cardinality.
-fn store(ctx: &mut Ctx, dst: &[u8], result: Set) {
+/// Stores a computed set at `dst` (replacing any value and TTL) and notifies
+/// `event`, or deletes `dst` (`del`) when the result is empty; replies with
+/// the cardinality.
+fn store(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) {
     let n = result.len();
     let now = ctx.now;
     let db = ctx.db();
@@ -425,10 +449,16 @@ fn store(ctx: &mut Ctx, dst: &[u8], result: Set) {
         db.expire_if_needed(dst, now);
         db.set(dst, Value::from(result), now);
         ctx.dirty(1);
-    } else if db.remove(dst).is_some() {
-        ctx.dirty(1);
+        ctx.notify_flush();
+        ctx.out.int(n as i64);
+        ctx.notify(notify::SET, event, dst);
+    } else {
+        ctx.out.int(0);
+        if ctx.db().remove(dst).is_some() {
+            ctx.dirty(1);
+            ctx.notify(notify::GENERIC, "del", dst);
+        }
     }
-    ctx.out.int(n as i64);
 }
 
 /// SINTER, SMEMBERS, SINTERCARD (`card_only`, stopping at `limit` when not 0)
@@ -445,7 +475,14 @@ fn inter_generic(ctx: &mut Ctx, keys: &[Bytes], dst: Option<&[u8]>, card_only: b
     if sets.len() < found.len() {
         // A missing key is an empty set: so is the intersection.
         match dst {
-            Some(d) => store(ctx, d, Set::new_intset()),
+            Some(d) => {
+                // Redis deletes the destination before replying here.
+                if ctx.db().remove(d).is_some() {
+                    ctx.dirty(1);
+                    ctx.notify(notify::GENERIC, "del", d);
+                }
+                ctx.out.int(0);
+            }
             None if card_only => ctx.out.int(0),
             None => ctx.out.set_len(0),
         }
@@ -488,7 +525,7 @@ fn inter_generic(ctx: &mut Ctx, keys: &[Bytes], dst: Option<&[u8]>, card_only: b
             for m in common {
                 result.add_member(m, max);
             }
-            store(ctx, d, result);
+            store(ctx, d, result, "sinterstore");
         }
     }
 }
@@ -552,7 +589,7 @@ fn union_diff_generic(ctx: &mut Ctx, keys: &[Bytes], dst: Option<&[u8]>, diff: b
     let result = if diff { diff_of(&sets, max) } else { union_of(&sets, max) };
     drop(sets);
     match dst {
-        Some(d) => store(ctx, d, result),
+        Some(d) => store(ctx, d, result, if diff { "sdiffstore" } else { "sunionstore" }),
         None => {
             ctx.out.set_len(result.len());
             for m in result.iter() {

@@ -310,10 +310,12 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) {
                 if !existed {
                     ctx.key_ready(dst);
                 }
+                ctx.notify(crate::server::notify::LIST, "sortstore", dst);
             } else {
                 // Redis deletes without an expiry check (dbDelete).
                 if db.remove(dst).is_some() {
                     ctx.dirty(1);
+                    ctx.notify(crate::server::notify::GENERIC, "del", dst);
                 }
             }
             ctx.out.int(outputlen as i64);

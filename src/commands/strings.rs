@@ -6,6 +6,7 @@
 
 use super::{err, Ctx, Handler};
 use crate::resp::Reply;
+use crate::server::notify;
 use crate::storage::{Entry, SBytes, Value};
 use crate::util::eq_ic;
 use bytes::Bytes;
@@ -101,6 +102,7 @@ pub fn str_len(v: &Value) -> Option<usize> {
 /// Looks `key` up for reading, counting a keyspace hit or miss, and returns the
 /// entry together with the reply writer so a value is replied without a copy.
 pub fn read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> (Option<&'c mut Entry>, &'c mut Reply) {
+    ctx.notify_lookup(key, true);
     let now = ctx.now;
     let db = ctx.client.db;
     let srv = &mut *ctx.srv;
@@ -362,6 +364,10 @@ fn set_generic(ctx: &mut Ctx, flags: u32, key: &[u8], val: &[u8], expire: Option
         db.set_expire(key, w);
     }
     ctx.dirty(1);
+    ctx.notify(notify::STRING, "set", key);
+    if when.is_some() {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
     if flags & F_GET == 0 {
         match r {
             SetReplies::OkNull => ctx.out.ok(),
@@ -428,14 +434,17 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
         if w <= now {
             ctx.db().remove(key);
             ctx.dirty(1);
+            ctx.notify(notify::GENERIC, "del", key);
             return;
         }
     }
     if let Some(w) = when {
         ctx.db().set_expire(key, w);
         ctx.dirty(1);
+        ctx.notify(notify::GENERIC, "expire", key);
     } else if o.flags & F_PERSIST != 0 && ctx.db().persist(key) {
         ctx.dirty(1);
+        ctx.notify(notify::GENERIC, "persist", key);
     }
 }
 
@@ -463,6 +472,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
         Found::Str => {
             ctx.db().remove(&args[1]);
             ctx.dirty(1);
+            ctx.notify(notify::GENERIC, "del", &args[1]);
         }
     }
 }
@@ -475,6 +485,7 @@ fn getset(ctx: &mut Ctx, args: &[Bytes]) {
     let now = ctx.now;
     ctx.db().set(&args[1], encoded_value(&args[2]), now);
     ctx.dirty(1);
+    ctx.notify(notify::STRING, "set", &args[1]);
 }
 
 fn mget(ctx: &mut Ctx, args: &[Bytes]) {
@@ -504,9 +515,9 @@ fn mset_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
         }
     }
     let now = ctx.now;
-    let db = ctx.db();
     for kv in args[1..].chunks_exact(2) {
-        db.set(&kv[0], encoded_value(&kv[1]), now);
+        ctx.db().set(&kv[0], encoded_value(&kv[1]), now);
+        ctx.notify(notify::STRING, "set", &kv[0]);
     }
     ctx.dirty((args.len() as u64 - 1) / 2);
     if nx {
@@ -568,6 +579,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
         }
     };
     ctx.dirty(1);
+    ctx.notify(notify::STRING, "append", key);
     ctx.out.int(total as i64);
 }
 
@@ -618,6 +630,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], incr: i64) {
         ctx.db().add(key, Value::Int(new), now);
     }
     ctx.dirty(1);
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(new);
 }
 
@@ -728,6 +741,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.db().add(key, v, now);
     }
     ctx.dirty(1);
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.out.bulk(&s);
 }
 
@@ -771,6 +785,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
             let now = ctx.now;
             ctx.db().add(key, Value::raw(bytes), now);
             ctx.dirty(1);
+            ctx.notify(notify::STRING, "setrange", key);
             ctx.out.int(total as i64);
         }
         Some(olen) => {
@@ -799,6 +814,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
             match res {
                 Some(n) => {
                     ctx.dirty(1);
+                    ctx.notify(notify::STRING, "setrange", key);
                     ctx.out.int(n as i64);
                 }
                 None => ctx.err(STRING_TOO_BIG),

@@ -8,6 +8,7 @@
 use super::strings::cstr;
 use super::{err, Ctx, Handler};
 use crate::resp::Reply;
+use crate::server::notify;
 use crate::storage::zset::{AddFlags, AddOutcome, Limits, ZSet};
 use crate::storage::{Db, SBytes, Value};
 use crate::util::{eq_ic, parse_i64};
@@ -564,12 +565,14 @@ fn open<'c>(ctx: &'c mut Ctx, key: &[u8], read: bool) -> Result<(Option<&'c mut 
     }
 }
 
-/// Deletes `key` when its set became empty.
-fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+/// Deletes `key` when its set became empty; returns whether it did.
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
     let db = ctx.client.db;
     if zget(&mut ctx.srv.dbs[db], key).is_some_and(|z| z.is_empty()) {
         ctx.srv.dbs[db].remove(key);
+        return true;
     }
+    false
 }
 
 /// Calls `f` with a score as `%.17g` prints it; integral scores (below 2^52,
@@ -615,28 +618,33 @@ fn reply_items(out: &mut Reply, items: &[(&[u8], f64)], withscores: bool) {
 
 /// Stores a computed result at `dst` (replacing any value and TTL) and replies
 /// its size; an empty result deletes `dst` instead, as Redis's STORE forms.
-fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(SBytes, f64)>) {
+/// `event` is the command's notification.
+fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(SBytes, f64)>, event: &str) {
     let z = ZSet::from_sorted(items, limits(ctx));
-    store_set(ctx, dst, z);
+    store_set(ctx, dst, z, event);
 }
 
-/// Stores `z` at `dst` (an empty set deletes `dst`) and replies its size.
-fn store_set(ctx: &mut Ctx, dst: &[u8], z: ZSet) {
+/// Stores `z` at `dst` (an empty set deletes `dst`: `del`), replies its size,
+/// then notifies `event`.
+fn store_set(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &str) {
     let now = ctx.now;
     if z.is_empty() {
-        let db = ctx.db();
-        db.expire_if_needed(dst, now);
-        if db.remove(dst).is_some() {
-            ctx.dirty(1);
-        }
+        // Deleted without an expiry check, as Redis's dbDelete (a destination
+        // whose time passed gets `del`).
         ctx.out.int(0);
+        if ctx.db().remove(dst).is_some() {
+            ctx.dirty(1);
+            ctx.notify(notify::GENERIC, "del", dst);
+        }
         return;
     }
     let n = z.len();
     ctx.db().set(dst, Value::from(z), now);
     ctx.dirty(1);
     ctx.key_ready(dst);
+    ctx.notify_flush();
     ctx.out.int(n as i64);
+    ctx.notify(notify::ZSET, event, dst);
 }
 
 // ---------------------------------------------------------------------------
@@ -738,18 +746,25 @@ fn zadd_generic(ctx: &mut Ctx, args: &[Bytes], incr_cmd: bool) {
     if added > 0 {
         ctx.key_ready(key);
     }
+    let event = if f.incr { "zincr" } else { "zadd" };
     if nan {
-        return ctx.err(NAN_ERR);
-    }
-    ctx.dirty((added + updated) as u64);
-    if f.incr {
-        if processed > 0 {
-            score_reply(ctx.out, score);
-        } else {
-            ctx.out.null();
-        }
+        ctx.err(NAN_ERR);
     } else {
-        ctx.out.int(if ch { added + updated } else { added });
+        ctx.dirty((added + updated) as u64);
+        ctx.notify_flush();
+        if f.incr {
+            if processed > 0 {
+                score_reply(ctx.out, score);
+            } else {
+                ctx.out.null();
+            }
+        } else {
+            ctx.out.int(if ch { added + updated } else { added });
+        }
+    }
+    // After the reply (or the NaN error), as Redis.
+    if added + updated > 0 {
+        ctx.notify(notify::ZSET, event, key);
     }
 }
 
@@ -774,9 +789,15 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) {
             break;
         }
     }
-    out.int(deleted);
-    drop_if_empty(ctx, key);
+    let removed = drop_if_empty(ctx, key);
     ctx.dirty(deleted as u64);
+    if deleted > 0 {
+        ctx.notify(notify::ZSET, "zrem", key);
+        if removed {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
+    }
+    ctx.out.int(deleted);
 }
 
 fn zcard(ctx: &mut Ctx, args: &[Bytes]) {
@@ -930,7 +951,7 @@ fn zrange_generic(ctx: &mut Ctx, args: &[Bytes], first: usize, dst: Option<&[u8]
             for (m, s) in &items {
                 z.add(m, *s, AddFlags::default(), lim);
             }
-            store_set(ctx, dst, z);
+            store_set(ctx, dst, z, "zrangestore");
         }
     }
 }
@@ -1008,9 +1029,20 @@ fn zremrange_generic(ctx: &mut Ctx, args: &[Bytes], rtype: RangeType) {
         }
     };
     let deleted = span.map_or(0, |(s, n)| z.remove_ranks(s, n));
-    out.int(deleted as i64);
-    drop_if_empty(ctx, key);
+    let removed = drop_if_empty(ctx, key);
     ctx.dirty(deleted as u64);
+    if deleted > 0 {
+        let event = match rtype {
+            RangeType::Score => "zremrangebyscore",
+            RangeType::Lex => "zremrangebylex",
+            _ => "zremrangebyrank",
+        };
+        ctx.notify(notify::ZSET, event, key);
+        if removed {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
+    }
+    ctx.out.int(deleted as i64);
 }
 
 fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) {
@@ -1077,6 +1109,11 @@ pub fn pop_reply(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<usize>, sha
         }
     }
     let nested = matches!(shape, PopShape::Nested | PopShape::KeyNested);
+    // Redis notifies while popping the first member, before replying it.
+    ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    let dbi = ctx.client.db;
+    let Some(z) = zget(&mut ctx.srv.dbs[dbi], key) else { return true };
+    let out = &mut *ctx.out;
     let start = if max { z.len() - 1 } else { 0 };
     let mut left = n;
     z.walk(start, max, |m, s| {
@@ -1092,8 +1129,11 @@ pub fn pop_reply(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<usize>, sha
         true
     });
     z.remove_ranks(if max { z.len() - n } else { 0 }, n);
-    drop_if_empty(ctx, key);
+    let removed = drop_if_empty(ctx, key);
     ctx.dirty(n as u64);
+    if removed {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
     true
 }
 
@@ -1432,7 +1472,14 @@ fn zsetop_generic(ctx: &mut Ctx, args: &[Bytes], numkeys_idx: usize, dst: Option
     }
     sort_result(&mut result);
     match dst {
-        Some(dst) => store_result(ctx, dst, result),
+        Some(dst) => {
+            let event = match op {
+                SetOp::Union => "zunionstore",
+                SetOp::Inter => "zinterstore",
+                SetOp::Diff => "zdiffstore",
+            };
+            store_result(ctx, dst, result, event)
+        }
         None => {
             let items: Vec<(&[u8], f64)> = result.iter().map(|(m, s)| (m.as_slice(), *s)).collect();
             reply_items(&mut *ctx.out, &items, withscores);

@@ -92,7 +92,7 @@ pub struct Config {
     /// `unixsocketperm` (0 = leave the mode as created).
     pub unixsocketperm: u32,
     pub tcp_backlog: i32,
-    /// `notify-keyspace-events` as Redis's flag bits (K=1, E=2, g=4 ...).
+    /// `notify-keyspace-events` as class flags (`server::notify`).
     pub notify_keyspace_events: u32,
     pub maxmemory: u64,
     pub hash_max_listpack_entries: usize,
@@ -250,6 +250,10 @@ impl Config {
         let changed = self.values.get(d.canonical) != Some(&new);
         self.values.insert(d.canonical, new);
         self.refresh();
+        if d.canonical == "notify-keyspace-events" {
+            // From the value as given: its canonical text hides `n` behind `A`.
+            self.notify_keyspace_events = args.first().and_then(|a| crate::server::notify::parse(a)).unwrap_or(0);
+        }
         Ok(changed)
     }
 
@@ -408,8 +412,8 @@ impl Config {
                 if args.len() != 1 {
                     return Err(WRONG_ARGS.into());
                 }
-                match registry::notify_flags(&args[0]) {
-                    Some(f) => Ok(registry::notify_string(f)),
+                match crate::server::notify::parse(&args[0]) {
+                    Some(f) => Ok(crate::server::notify::format(f)),
                     None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
                 }
             }
@@ -488,8 +492,6 @@ impl Config {
         self.active_expire_effort = self.num("active-expire-effort", 1u32).clamp(1, 10);
         self.unixsocketperm = u32::from_str_radix(self.get("unixsocketperm").unwrap_or("0"), 8).unwrap_or(0);
         self.tcp_backlog = self.num("tcp-backlog", 511);
-        self.notify_keyspace_events =
-            registry::notify_flags(self.get("notify-keyspace-events").unwrap_or("")).unwrap_or(0);
         self.maxmemory = self.num("maxmemory", 0);
         self.hash_max_listpack_entries = self.num("hash-max-listpack-entries", 512);
         self.hash_max_listpack_value = self.num("hash-max-listpack-value", 64);

@@ -157,8 +157,6 @@ const ACL: Feature = Some("ACL");
 const MAXMEM: Feature = Some("maxmemory and eviction");
 const DEFRAG: Feature = Some("active defragmentation");
 const OS: Feature = Some("process management");
-const LUA: Feature = Some("scripting");
-const NOTIFY: Feature = Some("keyspace notifications");
 const TRACKING: Feature = Some("client tracking");
 const OBUF: Feature = Some("client output buffer limits");
 const MODULES: Feature = Some("modules");
@@ -327,8 +325,8 @@ pub static DIRECTIVES: &[Directive] = &[
     d("active-defrag-max-scan-fields", uint(1, LONG_MAX), 0, DEFRAG),
     d("slowlog-max-len", uint(0, LONG_MAX), 0, NONE),
     d("acllog-max-len", uint(0, LONG_MAX), 0, ACL),
-    d("busy-reply-threshold", int(0, LONG_MAX), 0, LUA),
-    alias("lua-time-limit", "busy-reply-threshold", int(0, LONG_MAX), 0, LUA),
+    d("busy-reply-threshold", int(0, LONG_MAX), 0, NONE),
+    alias("lua-time-limit", "busy-reply-threshold", int(0, LONG_MAX), 0, NONE),
     d("cluster-node-timeout", int(0, LONG_MAX), 0, CLUSTER),
     d("slowlog-log-slower-than", int(-1, LONG_MAX), 0, NONE),
     d("latency-monitor-threshold", int(0, LONG_MAX), 0, NONE),
@@ -368,7 +366,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("save", sp(Special::Save), MULTI, PERSIST),
     d("client-output-buffer-limit", sp(Special::ClientOutputBufferLimit), MULTI, OBUF),
     d("oom-score-adj-values", sp(Special::OomScoreAdjValues), MULTI, OS),
-    d("notify-keyspace-events", sp(Special::NotifyKeyspaceEvents), 0, NOTIFY),
+    d("notify-keyspace-events", sp(Special::NotifyKeyspaceEvents), 0, NONE),
     d("bind", sp(Special::Bind), MULTI, NONE),
     d("replicaof", sp(Special::ReplicaOf), IMMUTABLE | MULTI, REPL),
     alias("slaveof", "replicaof", sp(Special::ReplicaOf), IMMUTABLE | MULTI, REPL),
@@ -729,68 +727,6 @@ fn check_proc_title(v: &str) -> Result<(), &'static str> {
 /// Client classes of `client-output-buffer-limit` (index = position in the value).
 pub const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
 
-/// Redis's `keyspaceEventsStringToFlags`; bit order as in Redis.
-pub fn notify_flags(s: &str) -> Option<u32> {
-    let mut f = 0;
-    for c in s.chars() {
-        f |= match c {
-            'A' => NOTIFY_ALL,
-            'g' => 1 << 2,
-            '$' => 1 << 3,
-            'l' => 1 << 4,
-            's' => 1 << 5,
-            'h' => 1 << 6,
-            'z' => 1 << 7,
-            'x' => 1 << 8,
-            'e' => 1 << 9,
-            'K' => 1 << 0,
-            'E' => 1 << 1,
-            't' => 1 << 10,
-            'm' => 1 << 11,
-            'd' => 1 << 12,
-            'n' => 1 << 13,
-            _ => return None,
-        };
-    }
-    Some(f)
-}
-
-/// `g$lshzxetd`: what `A` stands for.
-pub const NOTIFY_ALL: u32 =
-    (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 12);
-
-/// Redis's `keyspaceEventsFlagsToString`.
-pub fn notify_string(f: u32) -> String {
-    let mut s = String::new();
-    if f & NOTIFY_ALL == NOTIFY_ALL {
-        s.push('A');
-    } else {
-        for (bit, c) in [
-            (2, 'g'),
-            (3, '$'),
-            (4, 'l'),
-            (5, 's'),
-            (6, 'h'),
-            (7, 'z'),
-            (8, 'x'),
-            (9, 'e'),
-            (10, 't'),
-            (12, 'd'),
-            (13, 'n'),
-        ] {
-            if f & (1 << bit) != 0 {
-                s.push(c);
-            }
-        }
-    }
-    for (bit, c) in [(0, 'K'), (1, 'E'), (11, 'm')] {
-        if f & (1 << bit) != 0 {
-            s.push(c);
-        }
-    }
-    s
-}
-
 /// Quotes a value as Redis's `sdscatrepr` does.
 pub fn repr(s: &[u8]) -> String {
     let mut out = String::new();
@@ -832,7 +768,5 @@ mod tests {
         assert_eq!(fmt_memory(3 * 1024 * 1024), "3mb");
         assert_eq!(fmt_percentile(99.9), "99.9");
         assert_eq!(fmt_percentile(0.0), "0");
-        assert_eq!(notify_string(notify_flags("KEA").unwrap_or(0)), "AKE");
-        assert_eq!(notify_string(notify_flags("Kgm").unwrap_or(0)), "gKm");
     }
 }

@@ -482,27 +482,37 @@ fn multi_thread_runtime() -> bool {
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
-/// Replies to a batch while a script is busy: SCRIPT KILL and SHUTDOWN NOSAVE
-/// act on the script; everything else gets BUSY, as in Redis.
+/// Replies to a batch while a script is busy: SCRIPT KILL / FUNCTION KILL and
+/// SHUTDOWN NOSAVE act on the script; everything else gets BUSY, as in Redis.
 fn busy_replies(sh: &Shared, batch: &mut Vec<Vec<Bytes>>, out: &mut Reply) {
     use crate::scripting::KillOutcome;
     for args in batch.drain(..) {
         let is = |i: usize, w: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
-        if is(0, "script") && is(1, "kill") && args.len() == 2 {
-            match sh.script.kill(false) {
+        let function = is(0, "function");
+        if (is(0, "script") || function) && is(1, "kill") && args.len() == 2 {
+            match sh.script.kill(false, function) {
                 KillOutcome::Killed => out.ok(),
                 KillOutcome::NotBusy => out.error("NOTBUSY No scripts in execution right now."),
+                KillOutcome::WrongKind => busy_error(sh, out),
                 KillOutcome::Unkillable => out.error(
                     "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
                 ),
             }
         } else if is(0, "shutdown") && is(1, "nosave") {
-            sh.script.kill(true);
+            sh.script.kill(true, false);
             crate::log::warning("User requested shutdown...");
             sh.request_shutdown();
         } else {
-            out.error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
+            busy_error(sh, out);
         }
+    }
+}
+
+fn busy_error(sh: &Shared, out: &mut Reply) {
+    if sh.script.is_function() {
+        out.error("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.");
+    } else {
+        out.error("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
     }
 }
 

@@ -551,6 +551,10 @@ pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
         Ok(st) => {
             srv.persist.last_load_keys_loaded = st.keys_loaded;
             srv.persist.last_load_keys_expired = st.keys_expired;
+            if let Err(e) = crate::scripting::functions::restore_libraries(sh.script.clone(), srv, &st.functions) {
+                crate::log::warning(&format!("Failed loading the function libraries of the RDB file: {e}"));
+                return Err(Failed);
+            }
             crate::log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
             Ok(())
         }
@@ -636,6 +640,9 @@ pub fn debug_reload(ctx: &mut crate::commands::Ctx, args: &[bytes::Bytes]) {
     }
     ctx.srv.persist.last_load_keys_loaded = st.keys_loaded;
     ctx.srv.persist.last_load_keys_expired = st.keys_expired;
+    if let Err(e) = crate::scripting::functions::restore_libraries(ctx.sh.script.clone(), ctx.srv, &st.functions) {
+        crate::log::warning(&format!("Failed loading the function libraries of the RDB file: {e}"));
+    }
     crate::log::warning("DB reloaded by DEBUG RELOAD");
     ctx.out.ok();
 }

@@ -9,12 +9,21 @@
 local getinfo = debug.getinfo
 local tostring, type, error, xpcall, rawset, select = tostring, type, error, xpcall, rawset, select
 local base_pcall, unpack, smatch = pcall, unpack, string.match
+local sgsub, schar, tonumber = string.gsub, string.char, tonumber
+local function hexbyte(h) return schar(tonumber(h, 16)) end
 
 -- Errors raised by the Rust functions (redis.call, redis.setresp, ...) arrive
--- as userdata whose text carries the Redis error between \1 and \2.
+-- as userdata whose text carries the Redis error between \1 and \2; those
+-- that are plain Lua strings in Redis (luaL_error in cjson, cmsgpack, struct)
+-- carry the string in hex between \3 and \4.
 local function from_rust(err)
   if type(err) == 'userdata' then
-    local m = smatch(tostring(err), '\1(.-)\2')
+    local s = tostring(err)
+    local h = smatch(s, '\3(%x*)\4')
+    if h then
+      return (sgsub(h, '%x%x', hexbyte))
+    end
+    local m = smatch(s, '\1(.-)\2')
     if m then
       return { err = m }
     end
@@ -28,7 +37,7 @@ local function err_handler(err)
   for level = 2, 64 do
     local i = getinfo(level, 'Sl')
     if not i then break end
-    if i.source == '@user_script' then
+    if i.source == '@user_script' or i.source == '@user_function' then
       info = i
       break
     end
@@ -44,8 +53,12 @@ local function err_handler(err)
   return err
 end
 
-local function run(f)
-  return xpcall(f, err_handler)
+-- Runs a script body, or a library function with its keys and arguments.
+local function run(f, keys, args)
+  if keys == nil then
+    return xpcall(f, err_handler)
+  end
+  return xpcall(function() return f(keys, args) end, err_handler)
 end
 
 -- pcall as Redis 7.0 gives it to scripts: an error table {err=...} comes
@@ -132,7 +145,7 @@ local function protect(real)
   proxies[p] = real
   return p
 end
-for _, name in ipairs({ 'redis', 'string', 'math', 'table', 'bit', 'coroutine' }) do
+for _, name in ipairs({ 'redis', 'string', 'math', 'table', 'bit', 'coroutine', 'cjson', 'cmsgpack', 'struct' }) do
   base_rawset(G, name, protect(base_rawget(G, name)))
 end
 base_rawset(G, '_G', protect(G))
@@ -152,4 +165,36 @@ setmetatable(G, {
 })
 local env = setmetatable({}, { __index = G, __newindex = readonly, __metatable = false })
 
-return redis, run, env
+-- Function libraries: each library's code runs in its own environment. While
+-- the library loads, only a reduced `redis` (register_function, log and the
+-- constants) exists; afterwards its functions see the full environment.
+local function missing(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local function lib_env(register)
+  local state = { loading = true }
+  local load_redis = setmetatable({
+    register_function = register,
+    log = redis.log,
+    LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+    REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+  }, { __index = missing, __newindex = readonly, __metatable = false })
+  local e = setmetatable({}, {
+    __index = function(_, k)
+      if state.loading then
+        if k == 'redis' then return load_redis end
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      local v = base_rawget(G, k)
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = readonly,
+    __metatable = false,
+  })
+  return e, state
+end
+
+return redis, run, env, lib_env

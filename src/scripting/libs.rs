@@ -1,6 +1,7 @@
 //! The libraries Redis adds to Lua, written in Rust: `bit` (LuaBitOp's
 //! semantics: 32-bit operations on numbers) and the Rust-backed parts of the
-//! `redis` table (`sha1hex`, `log`).
+//! `redis` table (`sha1hex`, `log`); `cjson`, `struct` and `cmsgpack` live in
+//! their own files and are installed from here.
 
 use mlua::{Lua, Value, Variadic};
 
@@ -20,7 +21,8 @@ fn arg(args: &Variadic<f64>, i: usize) -> mlua::Result<i32> {
         .ok_or_else(|| mlua::Error::RuntimeError(format!("bad argument #{} (number expected, got no value)", i + 1)))
 }
 
-/// Installs `bit` as a global (before the globals are locked).
+/// Installs `bit`, `cjson`, `struct` and `cmsgpack` as globals (before the
+/// globals are locked).
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let bit = lua.create_table()?;
     bit.set("tobit", lua.create_function(|_, v: f64| Ok(tobit(v)))?)?;
@@ -65,6 +67,9 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         })?,
     )?;
     lua.globals().raw_set("bit", bit)?;
+    super::cjson::install(lua)?;
+    super::structlib::install(lua)?;
+    super::cmsgpack::install(lua)?;
     Ok(())
 }
 

@@ -9,8 +9,12 @@
 //! read-only globals) is set up by `bootstrap.lua`; conversions between
 //! replies and Lua values are in `convert.rs`, the extra libraries in `libs.rs`.
 
+mod cjson;
+mod cmsgpack;
 mod convert;
+pub mod functions;
 mod libs;
+mod structlib;
 
 use crate::commands::Ctx;
 use bytes::Bytes;
@@ -30,6 +34,8 @@ pub struct Watch {
     threshold_ms: AtomicI64,
     kill: AtomicBool,
     wrote: AtomicBool,
+    /// The running script is a library function (FCALL), for FUNCTION KILL.
+    function: AtomicBool,
 }
 
 /// What SCRIPT KILL achieves against the running script.
@@ -37,6 +43,8 @@ pub enum KillOutcome {
     Killed,
     NotBusy,
     Unkillable,
+    /// SCRIPT KILL while a function runs, or FUNCTION KILL while a script runs.
+    WrongKind,
 }
 
 impl Watch {
@@ -52,16 +60,25 @@ impl Watch {
         self.started_ms.load(Ordering::Acquire) == 0
     }
 
-    /// SCRIPT KILL (or, with `force`, SHUTDOWN NOSAVE) while a script runs.
-    pub fn kill(&self, force: bool) -> KillOutcome {
+    /// SCRIPT KILL / FUNCTION KILL (`function`), or with `force` SHUTDOWN
+    /// NOSAVE, while a script runs.
+    pub fn kill(&self, force: bool, function: bool) -> KillOutcome {
         if self.started_ms.load(Ordering::Acquire) == 0 {
             return KillOutcome::NotBusy;
+        }
+        if !force && function != self.function.load(Ordering::Relaxed) {
+            return KillOutcome::WrongKind;
         }
         if self.wrote.load(Ordering::Acquire) && !force {
             return KillOutcome::Unkillable;
         }
         self.kill.store(true, Ordering::Release);
         KillOutcome::Killed
+    }
+
+    /// True when the running script is a library function.
+    pub fn is_function(&self) -> bool {
+        self.function.load(Ordering::Relaxed)
     }
 
     pub fn note_write(&self) {
@@ -91,8 +108,12 @@ pub struct Engine {
     /// The scripts' environment (reads the globals, refuses assignments).
     env: Table,
     watch: Arc<Watch>,
+    /// Function libraries (FUNCTION LOAD, FCALL).
+    pub libs: functions::Libraries,
     /// SHA1 of the body as sent → (body, compiled function, shebang mode).
-    scripts: HashMap<String, (Bytes, Function, Mode)>,
+    /// The functions are kept in the Lua registry (a Rust-held handle per
+    /// script would exhaust mlua's handle stack after a few thousand scripts).
+    scripts: HashMap<String, (Bytes, mlua::RegistryKey, Mode)>,
 }
 
 /// A script's outcome for the caller.
@@ -116,7 +137,7 @@ impl Engine {
         };
         libs::install(&lua)?;
         libs::install_redis_functions(&lua)?;
-        let (redis, runner, env): (Table, Function, Table) =
+        let (redis, runner, env, lib_env): (Table, Function, Table, Function) =
             lua.load(include_str!("bootstrap.lua")).set_name("=bootstrap").call(())?;
         let w = watch.clone();
         lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
@@ -125,7 +146,8 @@ impl Engine {
             }
             Ok(mlua::VmState::Continue)
         })?;
-        Ok(Engine { lua, redis, runner, env, watch, scripts: HashMap::new() })
+        let libs = functions::Libraries::new(lib_env);
+        Ok(Engine { lua, redis, runner, env, watch, libs, scripts: HashMap::new() })
     }
 
     /// Compiles `code` (the script `body` as sent, its shebang line turned
@@ -140,7 +162,8 @@ impl Engine {
                 .into_function()
                 .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_error_text(&e)))?;
             f.set_environment(self.env.clone()).map_err(|e| format!("ERR {}", lua_error_text(&e)))?;
-            self.scripts.insert(sha.clone(), (body.clone(), f, mode));
+            let key = self.lua.create_registry_value(f).map_err(|e| format!("ERR {}", lua_error_text(&e)))?;
+            self.scripts.insert(sha.clone(), (body.clone(), key, mode));
         }
         Ok(sha)
     }
@@ -152,11 +175,6 @@ impl Engine {
 
     pub fn exists(&self, sha: &[u8]) -> bool {
         std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
-    }
-
-    pub fn flush(&mut self) {
-        self.scripts.clear();
-        let _ = self.lua.gc_collect();
     }
 
     pub fn len(&self) -> usize {
@@ -175,8 +193,14 @@ impl Engine {
     /// Runs the script `sha` with `keys` and `argv`, writing its reply to `ctx.out`.
     /// Returns false when no such script is loaded.
     pub fn run(&mut self, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: Mode) -> bool {
-        let Some((_, f, _)) = self.scripts.get(sha) else { return false };
-        let f = f.clone();
+        let Some((_, key, _)) = self.scripts.get(sha) else { return false };
+        let f: Function = match self.lua.registry_value(key) {
+            Ok(f) => f,
+            Err(e) => {
+                ctx.err(&format!("ERR {}", lua_error_text(&e)));
+                return true;
+            }
+        };
         let lua = &self.lua;
         let set_globals = || -> mlua::Result<()> {
             let g = lua.globals();
@@ -188,6 +212,47 @@ impl Engine {
             ctx.err(&format!("ERR {}", lua_error_text(&e)));
             return true;
         }
+        self.execute(ctx, f, None, mode, sha, false);
+        true
+    }
+
+    /// FCALL / FCALL_RO: runs a library function with its keys and arguments.
+    pub fn fcall(&mut self, ctx: &mut Ctx, name: &[u8], keys: &[Bytes], argv: &[Bytes], read_only: bool) {
+        let Some((f, flags)) = self.libs.function(name) else {
+            ctx.err("ERR Function not found");
+            return;
+        };
+        let no_writes = flags.contains(&functions::Flag::NoWrites);
+        if read_only && !no_writes {
+            ctx.err("ERR Can not execute a script with write flag using *_ro command.");
+            return;
+        }
+        let mode = if no_writes { Mode::ReadOnly } else { Mode::ReadWrite };
+        let args = match (strings_table(&self.lua, keys), strings_table(&self.lua, argv)) {
+            (Ok(k), Ok(a)) => (k, a),
+            (Err(e), _) | (_, Err(e)) => {
+                ctx.err(&format!("ERR {}", lua_error_text(&e)));
+                return;
+            }
+        };
+        let name = String::from_utf8_lossy(name).into_owned();
+        self.execute(ctx, f, Some(args), mode, &name, true);
+    }
+
+    /// Runs `f` (a script body, or a library function with its keys and
+    /// arguments) with `redis.call` & co. bound to this command's context,
+    /// and writes the reply. `name` is what error texts call the script.
+    fn execute(
+        &mut self,
+        ctx: &mut Ctx,
+        f: Function,
+        args: Option<(Table, Table)>,
+        mode: Mode,
+        name: &str,
+        function: bool,
+    ) {
+        let lua = &self.lua;
+        self.watch.function.store(function, Ordering::Relaxed);
         let threshold = ctx.srv.config.get("busy-reply-threshold").and_then(|v| v.parse().ok()).unwrap_or(5000);
         self.watch.threshold_ms.store(threshold, Ordering::Relaxed);
         self.watch.kill.store(false, Ordering::Relaxed);
@@ -230,7 +295,10 @@ impl Engine {
             self.redis.raw_set("call", call)?;
             self.redis.raw_set("pcall", pcall)?;
             self.redis.raw_set("setresp", setresp)?;
-            self.runner.call::<MultiValue>(f)
+            match args {
+                Some((k, a)) => self.runner.call::<MultiValue>((f, k, a)),
+                None => self.runner.call::<MultiValue>(f),
+            }
         });
         drop(runner);
         self.watch.started_ms.store(0, Ordering::Release);
@@ -242,14 +310,13 @@ impl Engine {
                 if ok {
                     convert::lua_to_reply(ctx, &v, 0);
                 } else {
-                    convert::script_error(ctx, &v, sha);
+                    convert::script_error(ctx, &v, name);
                 }
             }
             Err(e) => ctx.err(&format!("ERR Error running script, {}", lua_error_text(&e))),
         }
         // Big scripts leave garbage; Redis runs a step of the collector too.
         let _ = lua.gc_step();
-        true
     }
 }
 

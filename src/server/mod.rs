@@ -6,6 +6,7 @@
 //! the lock, on every core.
 
 pub mod client;
+pub mod notify;
 pub mod pubsub;
 pub mod stats;
 

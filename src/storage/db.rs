@@ -2,6 +2,9 @@
 //! lazy expiry on access and the sampling step of active expiry. For WATCH, a
 //! database whose keys are watched records what happens to those keys
 //! (`KeyEvent`); `commands::transactions` turns the records into touches.
+//! For keyspace notifications, a database records the expiries and key
+//! creations it performs (`Notice`, only while `notify` asks for them);
+//! `server::notify` publishes them.
 
 use super::dict::Dict;
 use super::sbytes::SBytes;
@@ -35,6 +38,19 @@ pub enum KeyEvent {
     Expired,
 }
 
+/// An event the database itself causes, for keyspace notifications.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Notice {
+    /// The key was deleted because its TTL passed (`expired`).
+    Expired,
+    /// The key was created (`new`).
+    New,
+}
+
+/// `Db::notify` bits: record expiries / key creations.
+pub const NOTE_EXPIRED: u8 = 1;
+pub const NOTE_NEW: u8 = 2;
+
 #[derive(Default)]
 pub struct Db {
     pub main: Dict<Entry>,
@@ -49,6 +65,10 @@ pub struct Db {
     /// watch registry); events on them are recorded in `key_events`.
     pub watched: std::collections::HashSet<SBytes, ahash::RandomState>,
     pub key_events: Vec<(SBytes, KeyEvent)>,
+    /// What to record in `notices` (`NOTE_*`; 0 while notifications are off).
+    pub notify: u8,
+    /// Expiries and creations not yet published, oldest first.
+    pub notices: Vec<(SBytes, Notice)>,
 }
 
 /// Outcome of one active-expiry sampling pass over a database.
@@ -99,6 +119,32 @@ impl Db {
         }
     }
 
+    /// Records a key deleted by expiry, for notifications.
+    #[inline]
+    fn notice_expired(&mut self, key: &[u8]) {
+        if self.notify & NOTE_EXPIRED != 0 {
+            self.notices.push((SBytes::new(key), Notice::Expired));
+        }
+    }
+
+    /// Records a key creation, for notifications.
+    #[inline]
+    fn notice_new(&mut self, key: &[u8]) {
+        if self.notify & NOTE_NEW != 0 {
+            self.notices.push((SBytes::new(key), Notice::New));
+        }
+    }
+
+    /// Before a store over `key` while notifications are on: a value whose
+    /// time has passed is deleted first (`expired`, then `new`), as Redis's
+    /// write lookup does.
+    #[inline]
+    fn before_store(&mut self, key: &[u8], now: i64) {
+        if self.notify != 0 {
+            self.expire_if_needed(key, now);
+        }
+    }
+
     /// True if the key exists and its TTL has passed (it is logically gone but
     /// not deleted yet).
     pub fn key_is_expired(&self, key: &[u8], now: i64) -> bool {
@@ -121,6 +167,7 @@ impl Db {
             self.unlink(key);
             self.expired_keys += 1;
             self.note(key, KeyEvent::Expired);
+            self.notice_expired(key);
         }
         expired
     }
@@ -157,6 +204,7 @@ impl Db {
 
     /// Stores a value, dropping any TTL (SET semantics).
     pub fn set(&mut self, key: &[u8], value: Value, now: i64) {
+        self.before_store(key, now);
         self.note_write(key, now);
         let lru = lru_clock(now);
         if let Some(e) = self.main.get_mut(key) {
@@ -168,11 +216,13 @@ impl Db {
             e.lru = lru;
         } else {
             self.main.insert_new(SBytes::new(key), Entry::new(value, lru));
+            self.notice_new(key);
         }
     }
 
     /// Stores a value keeping an existing TTL (KEEPTTL, and in-place updates).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
+        self.before_store(key, now);
         self.note_write(key, now);
         let lru = lru_clock(now);
         if let Some(e) = self.main.get_mut(key) {
@@ -180,6 +230,7 @@ impl Db {
             e.lru = lru;
         } else {
             self.main.insert_new(SBytes::new(key), Entry::new(value, lru));
+            self.notice_new(key);
         }
     }
 
@@ -188,12 +239,14 @@ impl Db {
     pub fn add_entry(&mut self, key: &[u8], entry: Entry) {
         self.note(key, KeyEvent::Written);
         self.main.insert_new(SBytes::new(key), entry);
+        self.notice_new(key);
     }
 
     /// Adds a key known to be absent (after `contains` returned false).
     pub fn add(&mut self, key: &[u8], value: Value, now: i64) {
         self.note_write(key, now);
         self.main.insert_new(SBytes::new(key), Entry::new(value, lru_clock(now)));
+        self.notice_new(key);
     }
 
     /// Removes a key and its TTL; returns the value.
@@ -266,6 +319,7 @@ impl Db {
                 self.unlink(&k);
                 self.expired_keys += 1;
                 self.note(&k, KeyEvent::Expired);
+                self.notice_expired(&k);
                 continue;
             }
             return Some(k);
@@ -303,6 +357,7 @@ impl Db {
         for k in &dead {
             self.unlink(k);
             self.note(k, KeyEvent::Expired);
+            self.notice_expired(k);
         }
         res.expired = dead.len();
         self.expired_keys += dead.len() as u64;

@@ -390,6 +390,16 @@ pub fn read_until_quiet(s: &mut TcpStream, quiet: Duration) -> (Vec<u8>, bool) {
     drain(s)
 }
 
+/// A field of `INFO <section>` on one connection.
+pub fn info_field(c: &mut Conn, section: &str, field: &str) -> String {
+    let info = c.cmd(&["INFO", section]).text();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
+        .trim()
+        .to_string()
+}
+
 /// Bytes shown with escapes, for assertion messages.
 pub fn show(b: &[u8]) -> String {
     b.escape_ascii().to_string()
@@ -475,6 +485,25 @@ impl Diff {
         self.check(&["DEL", "list"]);
         self.check(&["RPUSH", "list", "a"]);
         self.check_script(script);
+    }
+
+    /// Runs every line of `tests/data/<name>` (one command per line, redis-cli
+    /// quoting), comparing each reply.
+    pub fn check_data_file(&mut self, name: &str) {
+        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let cases = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        for line in cases.lines().filter(|l| !l.trim().is_empty()) {
+            let args = split(line);
+            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            self.check_b(&refs);
+        }
+    }
+
+    /// Asserts that an INFO field is the same on both servers.
+    pub fn same_info(&mut self, section: &str, field: &str) {
+        let f = info_field(&mut self.f, section, field);
+        let r = info_field(&mut self.r, section, field);
+        assert_eq!(f, r, "INFO {field} differs (left ferrokv, right redis)");
     }
 
     /// Runs a command on both without comparing (setup whose reply differs by nature).

@@ -91,6 +91,11 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    /// Bytes left to read.
+    pub fn remaining(&self) -> usize {
+        self.remaining as usize
+    }
+
     /// The checksum of everything read so far.
     pub fn checksum(&self) -> u64 {
         self.crc.clone().map_or(0, |c| c.finalize())
@@ -459,6 +464,8 @@ pub struct Stats {
     pub keys_loaded: u64,
     pub keys_expired: u64,
     pub empty_skipped: u64,
+    /// The function libraries' code, in file order.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Options of a load.
@@ -560,11 +567,7 @@ pub fn load(r: &mut Reader, o: &Opts, mut put: impl FnMut(Key) -> Res<()>) -> Re
                 continue;
             }
             OP_FUNCTION2 => {
-                let code = r.string()?;
-                crate::log::warning(&format!(
-                    "Skipping function library '{}' found in the RDB file: functions are not supported yet",
-                    library_name(&code)
-                ));
+                st.functions.push(r.string()?);
                 continue;
             }
             _ => {}
@@ -644,13 +647,6 @@ fn aux_field(k: &[u8], v: &[u8]) {
     }
 }
 
-/// The `name=` of a function library's shebang line, for the log.
-fn library_name(code: &[u8]) -> String {
-    let first = code.split(|&c| c == b'\n').next().unwrap_or_default();
-    let s = String::from_utf8_lossy(first);
-    s.split_whitespace().find_map(|w| w.strip_prefix("name=").map(str::to_string)).unwrap_or_else(|| s.into_owned())
-}
-
 /// C's `atoi`/`strtoll` on a prefix: optional sign, then digits.
 fn atoi(b: &[u8]) -> i64 {
     let s = String::from_utf8_lossy(b);
@@ -683,6 +679,26 @@ pub fn verify_payload(p: &[u8]) -> bool {
     let footer = &p[p.len() - 10..];
     let ver = u16::from_le_bytes([footer[0], footer[1]]);
     ver <= RDB_VERSION && CRC64.checksum(&p[..p.len() - 8]).to_le_bytes() == footer[2..10]
+}
+
+/// The library codes of a FUNCTION DUMP payload body (footer removed): a
+/// sequence of FUNCTION2 opcodes each followed by a string. None when the
+/// payload holds anything else.
+pub fn function_codes(body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut src = body;
+    let len = src.len() as u64;
+    let mut r = Reader::new(&mut src, len, false);
+    let mut out = Vec::new();
+    let mut left = body.len();
+    while left > 0 {
+        if r.u8().ok()? != OP_FUNCTION2 {
+            return None;
+        }
+        let code = r.string().ok()?;
+        out.push(code);
+        left = r.remaining();
+    }
+    Some(out)
 }
 
 /// Reads the value of a verified payload (type byte + value). As in Redis,

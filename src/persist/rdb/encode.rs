@@ -431,10 +431,15 @@ pub fn dump_payload(v: &Value, o: Opts) -> Vec<u8> {
     let mut e = Enc::new(o);
     e.byte(Enc::value_type(v));
     e.value(v);
-    e.buf.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = CRC64.checksum(&e.buf);
-    e.buf.extend_from_slice(&crc.to_le_bytes());
-    e.buf
+    with_footer(e.buf)
+}
+
+/// Appends the DUMP / FUNCTION DUMP footer: RDB version and CRC64.
+pub fn with_footer(mut buf: Vec<u8>) -> Vec<u8> {
+    buf.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = CRC64.checksum(&buf);
+    buf.extend_from_slice(&crc.to_le_bytes());
+    buf
 }
 
 /// Counts of a serialized dataset.
@@ -472,6 +477,12 @@ pub fn write_file(srv: &Server, out: &mut dyn Write, checksum: bool) -> std::io:
     aux(&mut e, "ctime", &now_s.to_string());
     aux(&mut e, "used-mem", &crate::server::stats::used_memory().to_string());
     aux(&mut e, "aof-base", "0");
+    if let Some(engine) = srv.lua.as_ref() {
+        for lib in engine.libs.libs.values() {
+            e.byte(OP_FUNCTION2);
+            e.string(&lib.code);
+        }
+    }
     let save_lru = srv.config.get("maxmemory-policy").is_some_and(|p| p.contains("lru"));
     let now = crate::util::now_ms();
     for (i, db) in srv.dbs.iter().enumerate() {
