@@ -325,7 +325,6 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
 /// Redis's `processCommand`: checks the request, then queues it (inside
 /// MULTI) or calls it.
 fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args: &[Bytes]) {
-    client.last_interaction_ms = crate::util::now_ms();
     let cmd = match resolve(sh, args) {
         Ok(cmd) => cmd,
         Err((msg, cmd)) => {
@@ -360,6 +359,7 @@ fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args
         return;
     }
     if client.multi >= 0 && !transactions::runs_in_multi(cmd) {
+        client.last_interaction_ms = crate::util::now_ms();
         transactions::queue(client, args);
         out.status("QUEUED");
         return;
@@ -376,6 +376,7 @@ fn set_last_cmd(client: &mut Client, cmd: Option<&Command>) {
 /// of the command), and makes an open transaction fail. A rejected EXEC ends
 /// the transaction with EXECABORT.
 fn reject(srv: &mut Server, client: &mut Client, out: &mut Reply, args: &[Bytes], cmd: Option<&Command>, msg: &str) {
+    client.last_interaction_ms = crate::util::now_ms();
     if let Some(c) = cmd {
         srv.stats.cmd(c.id).rejected_calls += 1;
     }
@@ -410,8 +411,11 @@ pub(crate) fn call(
     no_block: bool,
 ) {
     let handler = cmd.handler.unwrap_or(noop);
-    let start = std::time::Instant::now();
-    let now = crate::util::now_ms();
+    // One clock read at each end, as Redis's ustime(): the start is the
+    // command's instant and the difference its duration.
+    let start_us = crate::util::now_us();
+    let now = start_us / 1000;
+    client.last_interaction_ms = now;
     let watching = !srv.watched_keys.is_empty();
     if watching {
         // Keys that expired in the background since the last command.
@@ -428,7 +432,7 @@ pub(crate) fn call(
         // Expiries and creations the command caused after its last event.
         crate::server::notify::flush(srv, client.id, out);
     }
-    let us = start.elapsed().as_micros() as u64;
+    let us = (crate::util::now_us() - start_us).max(0) as u64;
     if watching || !srv.watched_keys.is_empty() {
         transactions::process_key_events(srv, client, Some((cmd, args)), srv.dirty.wrapping_sub(dirty), failed);
         if !srv.dirty_cas_pending.is_empty() {

@@ -253,13 +253,26 @@ fn entry_size(buf: &[u8], p: usize) -> usize {
 // Nodes
 // ---------------------------------------------------------------------------
 
-/// Size of a node's header: entry count (u16) and the list's fill (u16, offset by 5).
-const NHDR: usize = 4;
+/// Size of a node's header: entry count (u16), the list's fill (u16, offset
+/// by 5) and the bytes of entries in use (u32).
+const NHDR: usize = 8;
+/// Nodes up to this size are kept exact-size (small lists are one such node);
+/// bigger ones keep up to an eighth of growth room, so that pushes and pops at
+/// the ends of long lists do not reallocate every time.
+const SLACK_FROM: usize = 512;
 
-/// A run of consecutive elements in one exact-size buffer: the header, then the
-/// entries. A node is a 16-byte handle, so a one-node list needs no other
-/// allocation; no growth slack is kept (the allocator's size classes give
-/// in-place growth most of the time).
+/// The buffer size a node of `total` bytes (header and entries) is given.
+fn target_capacity(total: usize) -> usize {
+    if total > SLACK_FROM {
+        total + total / 8
+    } else {
+        total
+    }
+}
+
+/// A run of consecutive elements in one buffer: the header, the entries, then
+/// (for big nodes) growth room. A node is a 16-byte handle, so a one-node list
+/// needs no other allocation.
 #[derive(Clone)]
 struct Node {
     buf: Box<[u8]>,
@@ -268,9 +281,7 @@ struct Node {
 impl Node {
     /// A node without entries for a list of this fill.
     fn empty(fill: i32) -> Node {
-        let mut b = [0u8; NHDR];
-        b[2..].copy_from_slice(&((fill + 5) as u16).to_le_bytes());
-        Node { buf: Box::new(b) }
+        Node::from_data(&[], 0, fill)
     }
 
     fn with(enc: &Enc, fill: i32) -> Node {
@@ -281,10 +292,13 @@ impl Node {
 
     /// A node of this fill holding `count` entries encoded in `data`.
     fn from_data(data: &[u8], count: usize, fill: i32) -> Node {
-        let mut v = Vec::with_capacity(NHDR + data.len());
+        let total = NHDR + data.len();
+        let mut v = Vec::with_capacity(target_capacity(total));
         v.extend_from_slice(&(count as u16).to_le_bytes());
         v.extend_from_slice(&((fill + 5) as u16).to_le_bytes());
+        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
         v.extend_from_slice(data);
+        v.resize(target_capacity(total), 0);
         Node { buf: v.into_boxed_slice() }
     }
 
@@ -303,23 +317,38 @@ impl Node {
         u16::from_le_bytes([self.buf[2], self.buf[3]]) as i32 - 5
     }
 
-    /// The encoded entries (all offsets are relative to these bytes).
-    #[inline]
-    fn data(&self) -> &[u8] {
-        &self.buf[NHDR..]
-    }
-
     /// Size of the encoded entries.
     #[inline]
     fn bytes(&self) -> usize {
-        self.buf.len() - NHDR
+        u32::from_le_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize
     }
 
-    /// Edits the buffer as a vector (header included), keeping it exact-size.
-    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
-        let mut v = std::mem::take(&mut self.buf).into_vec();
-        f(&mut v);
-        self.buf = v.into_boxed_slice();
+    #[inline]
+    fn set_bytes(&mut self, n: usize) {
+        self.buf[4..8].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    /// The encoded entries (all offsets are relative to these bytes).
+    #[inline]
+    fn data(&self) -> &[u8] {
+        &self.buf[NHDR..NHDR + self.bytes()]
+    }
+
+    /// Resizes the buffer when a node of `total` bytes (header and entries)
+    /// does not fit it, or leaves too much of it unused; the first
+    /// min(old, new) bytes are kept.
+    fn fit(&mut self, total: usize) {
+        let cap = self.buf.len();
+        let wrong = if total > SLACK_FROM { cap < total || cap > total + total / 4 } else { cap != total };
+        if wrong {
+            let want = target_capacity(total);
+            let mut v = std::mem::take(&mut self.buf).into_vec();
+            if want > v.len() {
+                v.reserve_exact(want - v.len());
+            }
+            v.resize(want, 0);
+            self.buf = v.into_boxed_slice();
+        }
     }
 
     #[inline]
@@ -360,14 +389,12 @@ impl Node {
     /// Inserts an entry at `off`.
     fn insert(&mut self, off: usize, enc: &Enc) {
         let size = enc.size();
+        let used = self.bytes();
+        self.fit(NHDR + used + size);
+        self.buf.copy_within(NHDR + off..NHDR + used, NHDR + off + size);
+        enc.write(&mut self.buf[NHDR + off..NHDR + off + size]);
+        self.set_bytes(used + size);
         let count = self.count();
-        self.edit(|v| {
-            let old = v.len();
-            v.reserve_exact(size);
-            v.resize(old + size, 0);
-            v.copy_within(NHDR + off..old, NHDR + off + size);
-            enc.write(&mut v[NHDR + off..NHDR + off + size]);
-        });
         self.set_count(count + 1);
     }
 
@@ -375,19 +402,18 @@ impl Node {
     fn replace(&mut self, off: usize, enc: &Enc) {
         let old = entry_size(self.data(), off);
         let size = enc.size();
+        let used = self.bytes();
         let at = NHDR + off;
-        self.edit(|v| {
-            let len = v.len();
-            if size > old {
-                v.reserve_exact(size - old);
-                v.resize(len + size - old, 0);
-                v.copy_within(at + old..len, at + size);
-            } else if size < old {
-                v.copy_within(at + old..len, at + size);
-                v.truncate(len - (old - size));
-            }
-            enc.write(&mut v[at..at + size]);
-        });
+        let new_used = used - old + size;
+        if size > old {
+            self.fit(NHDR + new_used);
+        }
+        self.buf.copy_within(at + old..NHDR + used, at + size);
+        enc.write(&mut self.buf[at..at + size]);
+        self.set_bytes(new_used);
+        if size < old {
+            self.fit(NHDR + new_used);
+        }
     }
 
     /// Removes `n` entries starting at `off`.
@@ -396,11 +422,13 @@ impl Node {
         for _ in 0..n {
             end = self.next(end);
         }
+        let used = self.bytes();
+        self.buf.copy_within(NHDR + end..NHDR + used, NHDR + off);
+        let new_used = used - (end - off);
+        self.set_bytes(new_used);
         let count = self.count();
-        self.edit(|v| {
-            v.drain(NHDR + off..NHDR + end);
-        });
         self.set_count(count - n);
+        self.fit(NHDR + new_used);
     }
 
     /// Splits at entry `k`: this node keeps entries before `k`, the result holds the rest.
@@ -408,18 +436,20 @@ impl Node {
         let off = self.offset_of(k);
         let count = self.count();
         let tail = Node::from_data(&self.data()[off..], count - k, self.fill());
-        self.edit(|v| v.truncate(NHDR + off));
+        self.set_bytes(off);
         self.set_count(k);
+        self.fit(NHDR + off);
         tail
     }
 
     /// Appends the entries of `other`.
     fn append(&mut self, other: &Node) {
+        let used = self.bytes();
+        let add = other.bytes();
+        self.fit(NHDR + used + add);
+        self.buf[NHDR + used..NHDR + used + add].copy_from_slice(other.data());
+        self.set_bytes(used + add);
         let count = self.count() + other.count();
-        self.edit(|v| {
-            v.reserve_exact(other.bytes());
-            v.extend_from_slice(other.data());
-        });
         self.set_count(count);
     }
 
