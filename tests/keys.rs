@@ -221,3 +221,15 @@ fn idletime_tracks_access() {
     c.cmd(&["GET", "k"]);
     assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "k"]).as_int(), 0);
 }
+
+/// OBJECT looks keys up without touching them but counts hits and misses.
+#[test]
+fn object_counts_keyspace_hits_and_misses() {
+    let mut d = Diff::new();
+    d.check(&["CONFIG", "RESETSTAT"]);
+    d.check_script(
+        "SET k v\nOBJECT ENCODING k\nOBJECT ENCODING nokey\nOBJECT IDLETIME k\nOBJECT REFCOUNT nokey\nOBJECT FREQ k\n",
+    );
+    d.same_info("stats", "keyspace_hits");
+    d.same_info("stats", "keyspace_misses");
+}

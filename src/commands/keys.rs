@@ -616,11 +616,18 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// OBJECT's key lookup: no LRU refresh, no hit/miss counting.
+/// The entry OBJECT reports on: looked up without touching its LRU clock, but
+/// counted as a keyspace hit or miss, as Redis does.
 fn object_entry<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c Entry> {
     ctx.notify_lookup(key, false);
     let now = ctx.now;
     let dbi = ctx.client.db;
-    ctx.srv.dbs[dbi].peek(key, now)
+    if ctx.srv.dbs[dbi].peek(key, now).is_some() {
+        ctx.srv.stats.keyspace_hits += 1;
+    } else {
+        ctx.srv.stats.keyspace_misses += 1;
+    }
+    ctx.srv.dbs[dbi].main.get(key)
 }
 
 fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) {
