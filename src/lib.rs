@@ -18,4 +18,5 @@ pub mod scripting;
 pub mod server;
 pub mod startup;
 pub mod storage;
+pub mod strtod;
 pub mod util;

@@ -955,3 +955,15 @@ fn random_commands_resp3_match_redis() {
         d.check(&refs);
     }
 }
+
+/// Scores go through C's strtod: subnormal results are kept, overflow and
+/// underflow to zero are refused, hex floats are correctly rounded.
+#[test]
+fn scores_follow_strtod_range_rules() {
+    let mut d = Diff::new();
+    d.check_script(
+        "ZADD z 4e-320 a\nZADD z 2.2250738585072011e-308 b\nZADD z 0x1p-1074 c\nZADD z 1e-400 d\n\
+         ZADD z 1e400 e\nZADD z 0x1.fffffffffffff8p1023 f\nZADD z 0x1.00000000000008p0 g\nZADD z 0x1.000000000000081p0 h\n\
+         ZRANGE z 0 -1 WITHSCORES\nZINCRBY z 1e-320 a\nZSCORE z a\n",
+    );
+}

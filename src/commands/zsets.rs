@@ -11,6 +11,7 @@ use crate::resp::Reply;
 use crate::server::notify;
 use crate::storage::zset::{AddFlags, AddOutcome, Limits, ZSet};
 use crate::storage::{Db, SBytes, Value};
+use crate::strtod::{is_c_space, strtod};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
 use std::cmp::Ordering;
@@ -55,193 +56,16 @@ const MINMAX_FLOAT: &str = "ERR min or max is not a float";
 const MINMAX_LEX: &str = "ERR min or max not valid string range item";
 const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 
-// ---------------------------------------------------------------------------
-// Number parsing with C's strtod rules
-// ---------------------------------------------------------------------------
-
-#[inline]
-fn is_c_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
-fn starts_with_ic(s: &[u8], p: &[u8]) -> bool {
-    s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p)
-}
-
-/// `v * 2^e` without intermediate overflow.
-fn ldexp(mut v: f64, mut e: i64) -> f64 {
-    while e > 1000 {
-        v *= 2f64.powi(1000);
-        e -= 1000;
-        if v.is_infinite() {
-            return v;
-        }
-    }
-    while e < -1000 {
-        v *= 2f64.powi(-1000);
-        e += 1000;
-        if v == 0.0 {
-            return v;
-        }
-    }
-    v * 2f64.powi(e as i32)
-}
-
-/// A hexadecimal float body (after `0x`): (value, bytes used), None without digits.
-fn hex_float(s: &[u8]) -> Option<(f64, usize)> {
-    let mut i = 0;
-    let mut mant: u64 = 0;
-    let mut exp: i64 = 0;
-    let mut any = false;
-    let mut sticky = false;
-    let mut frac = false;
-    while let Some(&c) = s.get(i) {
-        if c == b'.' && !frac {
-            frac = true;
-            i += 1;
-            continue;
-        }
-        let Some(d) = (c as char).to_digit(16) else { break };
-        any = true;
-        if mant >> 56 == 0 {
-            mant = mant * 16 + d as u64;
-            if frac {
-                exp -= 4;
-            }
-        } else {
-            if !frac {
-                exp += 4;
-            }
-            sticky |= d != 0;
-        }
-        i += 1;
-    }
-    if !any {
-        return None;
-    }
-    if matches!(s.get(i), Some(b'p') | Some(b'P')) {
-        let mut j = i + 1;
-        let neg = match s.get(j) {
-            Some(b'-') => {
-                j += 1;
-                true
-            }
-            Some(b'+') => {
-                j += 1;
-                false
-            }
-            _ => false,
-        };
-        let digits_start = j;
-        let mut e: i64 = 0;
-        while let Some(&c) = s.get(j) {
-            if !c.is_ascii_digit() {
-                break;
-            }
-            e = e.saturating_mul(10).saturating_add((c - b'0') as i64);
-            j += 1;
-        }
-        if j > digits_start {
-            exp = exp.saturating_add(if neg { -e } else { e });
-            i = j;
-        }
-    }
-    if sticky {
-        mant |= 1;
-    }
-    Some((ldexp(mant as f64, exp), i))
-}
-
-/// C's `strtod` on a prefix of `s`: (value, bytes consumed, out of range).
-/// Consumed is 0 when there is no number. Out of range is true when a finite
-/// number overflows or a non-zero one underflows to zero (`ERANGE`).
-fn strtod(s: &[u8]) -> (f64, usize, bool) {
-    let mut i = 0;
-    while i < s.len() && is_c_space(s[i]) {
-        i += 1;
-    }
-    let mut neg = false;
-    if let Some(&c) = s.get(i) {
-        if c == b'+' || c == b'-' {
-            neg = c == b'-';
-            i += 1;
-        }
-    }
-    let sign = |v: f64| if neg { -v } else { v };
-    let rest = &s[i..];
-    if starts_with_ic(rest, b"inf") {
-        let n = if starts_with_ic(rest, b"infinity") { 8 } else { 3 };
-        return (sign(f64::INFINITY), i + n, false);
-    }
-    if starts_with_ic(rest, b"nan") {
-        let mut n = 3;
-        if rest.get(3) == Some(&b'(') {
-            let mut j = 4;
-            while j < rest.len() && (rest[j].is_ascii_alphanumeric() || rest[j] == b'_') {
-                j += 1;
-            }
-            if rest.get(j) == Some(&b')') {
-                n = j + 1;
-            }
-        }
-        return (f64::NAN, i + n, false);
-    }
-    if rest.len() >= 2 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' {
-        return match hex_float(&rest[2..]) {
-            Some((v, n)) => (
-                sign(v),
-                i + 2 + n,
-                v.is_infinite() || (v == 0.0 && rest[2..2 + n].iter().any(|c| c.is_ascii_hexdigit() && *c != b'0')),
-            ),
-            None => (sign(0.0), i + 1, false),
-        };
-    }
-    let mut j = 0;
-    let mut digits = 0;
-    let mut nonzero = false;
-    while j < rest.len() && rest[j].is_ascii_digit() {
-        nonzero |= rest[j] != b'0';
-        j += 1;
-        digits += 1;
-    }
-    if j < rest.len() && rest[j] == b'.' {
-        j += 1;
-        while j < rest.len() && rest[j].is_ascii_digit() {
-            nonzero |= rest[j] != b'0';
-            j += 1;
-            digits += 1;
-        }
-    }
-    if digits == 0 {
-        return (0.0, 0, false);
-    }
-    if j < rest.len() && (rest[j] | 0x20) == b'e' {
-        let mut k = j + 1;
-        if k < rest.len() && (rest[k] == b'+' || rest[k] == b'-') {
-            k += 1;
-        }
-        let ds = k;
-        while k < rest.len() && rest[k].is_ascii_digit() {
-            k += 1;
-        }
-        if k > ds {
-            j = k;
-        }
-    }
-    let text = std::str::from_utf8(&rest[..j]).unwrap_or("0");
-    let v: f64 = text.parse().unwrap_or(0.0);
-    let erange = v.is_infinite() || (v == 0.0 && nonzero);
-    (sign(v), i + j, erange)
-}
-
 /// Parses a score or weight as Redis's `getDoubleFromObject`: the whole
 /// argument, no leading space, no NaN, no overflow or underflow to zero.
 pub fn parse_score(a: &[u8]) -> Option<f64> {
     if a.is_empty() || is_c_space(a[0]) {
         return None;
     }
+    // Redis rejects a range error only when it overflowed or underflowed to
+    // zero (a subnormal result is accepted).
     let (v, n, erange) = strtod(a);
-    if n != a.len() || erange || v.is_nan() {
+    if n != a.len() || (erange && (v.is_infinite() || v == 0.0)) || v.is_nan() {
         None
     } else {
         Some(v)
