@@ -6,20 +6,6 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
-/// Runs `scenario` against both servers and compares what each returns.
-fn both<T: PartialEq + std::fmt::Debug>(scenario: impl Fn(&Server) -> T) -> T {
-    let f = Server::ferrokv();
-    let r = Server::redis();
-    let got = scenario(&f);
-    let want = scenario(&r);
-    assert_eq!(got, want, "ferrokv (left) and redis (right) differ");
-    got
-}
-
-fn settle() {
-    std::thread::sleep(Duration::from_millis(100));
-}
-
 #[test]
 fn immediate_pops_and_errors() {
     let mut d = Diff::new();
@@ -34,7 +20,7 @@ fn immediate_pops_and_errors() {
 
 #[test]
 fn timeout_replies_nil_in_resp2_and_resp3() {
-    both(|s| {
+    both_servers(|s| {
         let mut c = s.conn();
         let start = Instant::now();
         let a = c.cmd(&["BLPOP", "nokey", "0.2"]);
@@ -51,7 +37,7 @@ fn timeout_replies_nil_in_resp2_and_resp3() {
 
 #[test]
 fn push_wakes_blocked_clients_in_arrival_order() {
-    both(|s| {
+    both_servers(|s| {
         let mut waiters: Vec<Conn> = (0..3).map(|_| s.conn()).collect();
         for (i, w) in waiters.iter_mut().enumerate() {
             w.send(&[b"BLPOP", b"q", b"other", b"0"]);
@@ -73,7 +59,7 @@ fn push_wakes_blocked_clients_in_arrival_order() {
 
 #[test]
 fn blmove_and_brpoplpush_served_by_push() {
-    both(|s| {
+    both_servers(|s| {
         let mut w = s.conn();
         let mut p = s.conn();
         w.send(&[b"BLMOVE", b"src", b"dst", b"RIGHT", b"LEFT", b"0"]);
@@ -94,7 +80,7 @@ fn blmove_and_brpoplpush_served_by_push() {
 
 #[test]
 fn blocked_blmove_with_wrong_type_target() {
-    both(|s| {
+    both_servers(|s| {
         let mut w = s.conn();
         let mut p = s.conn();
         p.cmd(&["SET", "dst", "string"]);
@@ -109,7 +95,7 @@ fn blocked_blmove_with_wrong_type_target() {
 
 #[test]
 fn commands_pipelined_behind_a_blocked_one_wait() {
-    both(|s| {
+    both_servers(|s| {
         let mut w = s.conn();
         let mut p = s.conn();
         let mut pipe = Conn::encode(&[b"BLPOP", b"k", b"0"]);
@@ -124,7 +110,7 @@ fn commands_pipelined_behind_a_blocked_one_wait() {
 
 #[test]
 fn keys_created_by_rename_move_and_blmpop() {
-    both(|s| {
+    both_servers(|s| {
         let mut w = s.conn();
         let mut p = s.conn();
         w.send(&[b"BLMPOP", b"0", b"2", b"a", b"b", b"RIGHT", b"COUNT", b"2"]);
@@ -144,7 +130,7 @@ fn keys_created_by_rename_move_and_blmpop() {
 
 #[test]
 fn timeouts_and_disconnects_leave_no_waiter_behind() {
-    both(|s| {
+    both_servers(|s| {
         {
             let mut gone = s.conn();
             gone.send(&[b"BLPOP", b"k", b"0"]);
@@ -164,7 +150,7 @@ fn timeouts_and_disconnects_leave_no_waiter_behind() {
 
 #[test]
 fn client_unblock() {
-    both(|s| {
+    both_servers(|s| {
         let mut w = s.conn();
         let mut p = s.conn();
         let id = w.cmd(&["CLIENT", "ID"]).as_int().to_string();
@@ -193,7 +179,7 @@ fn sorted_set_blocking_pops() {
          ZADD z 5 e 6 f 7 g\nBZMPOP 0 2 nokey z MIN COUNT 2\nBZMPOP 0 1 z MAX\nBZMPOP 0 0 z MIN\nBZMPOP 0 1 z UP\n\
          BZMPOP x 1 z MIN\nBZMPOP 0 1 s MIN\nBZPOPMIN z 0.01\nBZMPOP 0.01 1 z MIN",
     );
-    both(|s| {
+    both_servers(|s| {
         let mut w = s.conn();
         let mut p = s.conn();
         w.send(&[b"BZPOPMAX", b"zz", b"0"]);

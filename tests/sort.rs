@@ -379,20 +379,6 @@ fn resp3_shapes() {
     );
 }
 
-/// Runs `scenario` against both servers and compares what each returns.
-fn both_servers<T: PartialEq + std::fmt::Debug>(scenario: impl Fn(&Server) -> T) -> T {
-    let f = Server::ferrokv();
-    let r = Server::redis();
-    let got = scenario(&f);
-    let want = scenario(&r);
-    assert_eq!(got, want, "ferrokv (left) and redis (right) differ");
-    got
-}
-
-fn settle() {
-    std::thread::sleep(Duration::from_millis(100));
-}
-
 #[test]
 fn sort_store_wakes_blocked_clients() {
     both_servers(|s| {

@@ -70,20 +70,6 @@ impl Two {
     }
 }
 
-/// Runs `scenario` against both servers and compares what each returns.
-fn both<T: PartialEq + std::fmt::Debug>(scenario: impl Fn(&Server) -> T) -> T {
-    let f = Server::ferrokv();
-    let r = Server::redis();
-    let got = scenario(&f);
-    let want = scenario(&r);
-    assert_eq!(got, want, "ferrokv (left) and redis (right) differ");
-    got
-}
-
-fn settle() {
-    std::thread::sleep(Duration::from_millis(100));
-}
-
 #[test]
 fn multi_exec_discard_basics() {
     let mut d = Diff::new();
@@ -181,7 +167,7 @@ fn pipelined_transactions() {
     let script = "MULTI\nSET a 1\nINCR a\nLPUSH a x\nEXEC\nMULTI\nGET a\nNOSUCH\nEXEC\nWATCH a\nSET a 5\nMULTI\n\
                   GET a\nEXEC\nMULTI\nGET a\nDISCARD\nGET a\nMULTI\nBLPOP nokey 0\nEXEC";
     let n = script.lines().count();
-    let replies = both(|s| {
+    let replies = both_servers(|s| {
         let mut c = s.conn();
         let mut pipe = Vec::new();
         for line in script.lines() {
@@ -203,7 +189,7 @@ fn commands_acting_at_once_inside_multi() {
          MULTI\nWATCH k\nMULTI\nDISCARD\nDISCARD",
     );
     // QUIT inside MULTI closes the connection at once.
-    both(|s| {
+    both_servers(|s| {
         let mut c = s.conn();
         let a = c.cmd(&["MULTI"]);
         let b = c.cmd(&["SET", "q", "1"]);
@@ -535,7 +521,7 @@ fn watch_is_per_database() {
 
 #[test]
 fn several_clients_watch_one_key() {
-    both(|s| {
+    both_servers(|s| {
         let mut a = s.conn();
         let mut b = s.conn();
         let mut c = s.conn();
@@ -595,7 +581,7 @@ fn client_list_flags_and_multi_fields() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    both(|s| {
+    both_servers(|s| {
         let mut a = s.conn();
         let mut o = s.conn();
         let id = a.cmd(&["CLIENT", "ID"]).as_int().to_string();
@@ -645,7 +631,7 @@ fn client_list_flags_and_multi_fields() {
 
 #[test]
 fn blocked_client_served_after_exec() {
-    both(|s| {
+    both_servers(|s| {
         let mut a = s.conn();
         let mut a2 = s.conn();
         let mut b = s.conn();
@@ -693,7 +679,7 @@ fn blocked_client_served_after_exec() {
 fn blocked_client_watching_keys_served_inside_watch_window() {
     // A client's BLPOP pop (served after another client's push) touches keys
     // that a third client watches.
-    both(|s| {
+    both_servers(|s| {
         let mut a = s.conn();
         let mut b = s.conn();
         let mut w = s.conn();
@@ -718,7 +704,7 @@ fn norm_monitor(line: &str) -> String {
 
 #[test]
 fn monitor_shows_transactions_as_redis() {
-    both(|s| {
+    both_servers(|s| {
         let mut c = s.conn();
         let mut m = s.conn();
         m.cmd(&["MONITOR"]);
@@ -816,7 +802,7 @@ fn watch_errors_and_arity() {
 
 #[test]
 fn client_pause_write_holds_exec_of_writes() {
-    both(|s| {
+    both_servers(|s| {
         let mut w = s.conn();
         let mut r = s.conn();
         let mut o = s.conn();

@@ -390,6 +390,22 @@ pub fn read_until_quiet(s: &mut TcpStream, quiet: Duration) -> (Vec<u8>, bool) {
     drain(s)
 }
 
+/// Runs `scenario` against a fresh ferrokv and a fresh Redis and asserts that
+/// both return the same; returns ferrokv's result.
+pub fn both_servers<T: PartialEq + std::fmt::Debug>(scenario: impl Fn(&Server) -> T) -> T {
+    let f = Server::ferrokv();
+    let r = Server::redis();
+    let got = scenario(&f);
+    let want = scenario(&r);
+    assert_eq!(got, want, "ferrokv (left) and redis (right) differ");
+    got
+}
+
+/// Gives the server time to act on what another connection just sent.
+pub fn settle() {
+    std::thread::sleep(Duration::from_millis(100));
+}
+
 /// A field of `INFO <section>` on one connection.
 pub fn info_field(c: &mut Conn, section: &str, field: &str) -> String {
     let info = c.cmd(&["INFO", section]).text();
