@@ -3,7 +3,7 @@
 //! The subscription registry and delivery live in `server::pubsub`.
 
 use super::{Ctx, Handler};
-use crate::server::pubsub::{Kind, ObufLimit};
+use crate::server::pubsub::Kind;
 use bytes::Bytes;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
@@ -103,10 +103,8 @@ fn sunsubscribe(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn publish_kind(ctx: &mut Ctx, args: &[Bytes], shard: bool) {
-    let limit = ObufLimit::pubsub_from(ctx.srv.config.get("client-output-buffer-limit").unwrap_or(""));
-    let me = ctx.client.id;
-    let now = ctx.now;
-    let n = ctx.srv.pubsub.publish(shard, &args[1], &args[2], me, ctx.out, limit, now);
+    let (limit, now) = (ctx.srv.config.pubsub_obuf, ctx.now);
+    let n = ctx.srv.pubsub.publish(shard, &args[1], &args[2], (ctx.client.id, ctx.out), limit, now);
     ctx.out.int(n as i64);
 }
 

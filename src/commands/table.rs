@@ -137,9 +137,17 @@ fn strings(v: &Json) -> Vec<String> {
     v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
+/// Commands Redis 7.0 flags `may-replicate` (held by CLIENT PAUSE WRITE,
+/// refused by read-only scripts). Redis's COMMAND output, our reference, does
+/// not show that flag, so it is added here, and not to the flag names shown.
+const MAY_REPLICATE: &[&str] = &["eval", "evalsha", "fcall", "publish", "spublish", "pfcount"];
+
 fn build(name: &str, spec: &'static Json, handler: Option<Handler>, names: &mut Vec<String>) -> Command {
     let flag_names = strings(&spec["flags"]);
-    let flags = flag_names.iter().fold(0, |acc, f| acc | flag::from_name(f));
+    let mut flags = flag_names.iter().fold(0, |acc, f| acc | flag::from_name(f));
+    if MAY_REPLICATE.contains(&name) {
+        flags |= flag::MAY_REPLICATE;
+    }
     let id = names.len();
     names.push(name.to_string());
     Command {

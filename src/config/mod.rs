@@ -94,6 +94,8 @@ pub struct Config {
     pub tcp_backlog: i32,
     /// `notify-keyspace-events` as class flags (`server::notify`).
     pub notify_keyspace_events: u32,
+    /// The `pubsub` class of `client-output-buffer-limit`.
+    pub pubsub_obuf: crate::server::pubsub::ObufLimit,
     pub maxmemory: u64,
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
@@ -163,6 +165,7 @@ impl Config {
             unixsocketperm: 0,
             tcp_backlog: 511,
             notify_keyspace_events: 0,
+            pubsub_obuf: Default::default(),
             maxmemory: 0,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
@@ -492,6 +495,8 @@ impl Config {
         self.active_expire_effort = self.num("active-expire-effort", 1u32).clamp(1, 10);
         self.unixsocketperm = u32::from_str_radix(self.get("unixsocketperm").unwrap_or("0"), 8).unwrap_or(0);
         self.tcp_backlog = self.num("tcp-backlog", 511);
+        self.pubsub_obuf =
+            crate::server::pubsub::ObufLimit::pubsub_from(self.get("client-output-buffer-limit").unwrap_or(""));
         self.maxmemory = self.num("maxmemory", 0);
         self.hash_max_listpack_entries = self.num("hash-max-listpack-entries", 512);
         self.hash_max_listpack_value = self.num("hash-max-listpack-value", 64);

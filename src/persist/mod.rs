@@ -144,6 +144,21 @@ fn fsync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// Creates the temp file a save writes to, logging Redis's line on failure.
+fn create_temp(dir: &Path, tmp_name: &str) -> Option<std::fs::File> {
+    match std::fs::File::create(dir.join(tmp_name)) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            crate::log::warning(&format!(
+                "Failed opening the temp RDB file {tmp_name} (in server root dir {}) for saving: {}",
+                dir.display(),
+                strerror(&e)
+            ));
+            None
+        }
+    }
+}
+
 fn strerror(e: &std::io::Error) -> String {
     crate::config::strerror(e)
 }
@@ -159,17 +174,7 @@ pub fn save(srv: &mut Server) -> Result<(), Failed> {
     let name = dbfilename(&srv.config);
     let tmp_name = format!("temp-{}.rdb", std::process::id());
     let tmp = dir.join(&tmp_name);
-    let file = match std::fs::File::create(&tmp) {
-        Ok(f) => f,
-        Err(e) => {
-            crate::log::warning(&format!(
-                "Failed opening the temp RDB file {tmp_name} (in server root dir {}) for saving: {}",
-                dir.display(),
-                strerror(&e)
-            ));
-            return Err(Failed);
-        }
-    };
+    let Some(file) = create_temp(&dir, &tmp_name) else { return Err(Failed) };
     let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
     let step = |w: &mut std::io::BufWriter<std::fs::File>| -> Result<(), (&'static str, std::io::Error)> {
         let n = rdb::encode::write_file(srv, w, checksum_on(&srv.config)).map_err(|e| ("rdbSaveRio", e))?;
@@ -260,17 +265,7 @@ fn write_in_background(
 ) -> Outcome {
     let tmp_name = format!("temp-{tid}.rdb");
     let tmp = dir.join(&tmp_name);
-    let mut file = match std::fs::File::create(&tmp) {
-        Ok(f) => f,
-        Err(e) => {
-            crate::log::warning(&format!(
-                "Failed opening the temp RDB file {tmp_name} (in server root dir {}) for saving: {}",
-                dir.display(),
-                strerror(&e)
-            ));
-            return Outcome::Err;
-        }
-    };
+    let Some(mut file) = create_temp(dir, &tmp_name) else { return Outcome::Err };
     let res =
         file.write_all(buf).map_err(|e| ("rdbSaveRio", e)).and_then(|_| file.sync_all().map_err(|e| ("fsync", e)));
     drop(file);

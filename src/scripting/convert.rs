@@ -16,10 +16,6 @@ use crate::server::client::Client;
 use bytes::Bytes;
 use mlua::{Lua, MultiValue, Table, Value};
 
-/// Commands Redis flags `may-replicate` (its COMMAND output does not show the
-/// flag): read-only scripts may not run them either.
-const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount"];
-
 /// Deepest table nesting converted to a reply (deeper levels become nil).
 const MAX_DEPTH: usize = 1000;
 
@@ -90,7 +86,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         if cmd.has(flag::NOSCRIPT) {
             return err(lua, "ERR This Redis command is not allowed from script");
         }
-        if self.mode == Mode::ReadOnly && (cmd.has(flag::WRITE) || MAY_REPLICATE.contains(&cmd.name.as_str())) {
+        if self.mode == Mode::ReadOnly && (cmd.has(flag::WRITE) || cmd.has(flag::MAY_REPLICATE)) {
             return err(lua, "ERR Write commands are not allowed from read-only scripts.");
         }
         self.scratch.buf.clear();

@@ -11,11 +11,9 @@
 //! event of the running command, after the command, and by the cron after an
 //! active-expiry slice. So every event is published in the order it happened.
 
-use super::pubsub::ObufLimit;
 use super::Server;
 use crate::resp::Reply;
 use crate::storage::db::{Notice, NOTE_EXPIRED, NOTE_NEW};
-use bytes::Bytes;
 
 /// `K`: publish on `__keyspace@<db>__:<key>`.
 pub const KEYSPACE: u32 = 1 << 0;
@@ -167,7 +165,7 @@ fn send(srv: &mut Server, class: u32, event: &str, key: &[u8], db: usize, me: u6
     if ps.num_patterns() == 0 && ps.num_channels(super::pubsub::Kind::Channel) == 0 {
         return;
     }
-    let limit = ObufLimit::pubsub_from(srv.config.get("client-output-buffer-limit").unwrap_or(""));
+    let limit = srv.config.pubsub_obuf;
     let now = crate::util::now_ms();
     let mut dbs = itoa::Buffer::new();
     let dbs = dbs.format(db).as_bytes();
@@ -177,8 +175,7 @@ fn send(srv: &mut Server, class: u32, event: &str, key: &[u8], db: usize, me: u6
         ch.extend_from_slice(dbs);
         ch.extend_from_slice(b"__:");
         ch.extend_from_slice(key);
-        let msg = Bytes::copy_from_slice(event.as_bytes());
-        srv.pubsub.publish(false, &Bytes::from(ch), &msg, me, out, limit, now);
+        srv.pubsub.publish(false, &ch, event.as_bytes(), (me, &mut *out), limit, now);
     }
     if flags & KEYEVENT != 0 {
         let mut ch = Vec::with_capacity(16 + event.len());
@@ -186,7 +183,7 @@ fn send(srv: &mut Server, class: u32, event: &str, key: &[u8], db: usize, me: u6
         ch.extend_from_slice(dbs);
         ch.extend_from_slice(b"__:");
         ch.extend_from_slice(event.as_bytes());
-        srv.pubsub.publish(false, &Bytes::from(ch), &Bytes::copy_from_slice(key), me, out, limit, now);
+        srv.pubsub.publish(false, &ch, key, (me, &mut *out), limit, now);
     }
 }
 

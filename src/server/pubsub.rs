@@ -89,7 +89,7 @@ impl Subscriber {
 }
 
 /// A `client-output-buffer-limit` class: hard bytes, soft bytes, soft seconds (0 = none).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
 pub struct ObufLimit {
     pub hard: usize,
     pub soft: usize,
@@ -221,84 +221,33 @@ impl PubSub {
 
     /// Delivers a message; returns the number of receivers. `me` is the
     /// publishing client, whose own copy goes into `my_out`.
-    #[allow(clippy::too_many_arguments)]
     pub fn publish(
         &mut self,
         shard: bool,
-        channel: &Bytes,
-        message: &Bytes,
-        me: u64,
-        my_out: &mut Reply,
+        channel: &[u8],
+        message: &[u8],
+        me: (u64, &mut Reply),
         limit: ObufLimit,
         now: i64,
     ) -> usize {
-        let mut receivers = 0;
-        let mut over: Vec<u64> = Vec::new();
-        let kind = if shard { Kind::Shard } else { Kind::Channel };
-        let verb: &[u8] = if shard { b"smessage" } else { b"message" };
-        let ids: Vec<u64> = self.map(kind).get(channel.as_ref()).cloned().unwrap_or_default();
-        {
-            for id in ids {
-                receivers += 1;
-                self.deliver(id, me, my_out, &[verb, channel, message], limit, now, &mut over);
-            }
+        let mut d = Delivery { me: me.0, my_out: me.1, limit, now, over: Vec::new(), receivers: 0 };
+        let PubSub { channels, patterns, shard: shard_map, subscribers } = self;
+        let (map, verb): (&Map<Vec<u64>>, &[u8]) =
+            if shard { (shard_map, b"smessage") } else { (channels, b"message") };
+        for &id in map.get(channel).into_iter().flatten() {
+            d.deliver(subscribers, id, &[verb, channel, message]);
         }
         if !shard {
-            let hits: Vec<(Bytes, u64)> = self
-                .patterns
-                .iter()
-                .filter(|(p, _)| glob_match(p, channel, false))
-                .flat_map(|(p, ids)| ids.iter().map(move |&id| (p.clone(), id)))
-                .collect();
-            for (p, id) in hits {
-                receivers += 1;
-                self.deliver(id, me, my_out, &[b"pmessage", &p, channel, message], limit, now, &mut over);
+            for (p, ids) in patterns.iter().filter(|(p, _)| glob_match(p, channel, false)) {
+                for &id in ids {
+                    d.deliver(subscribers, id, &[b"pmessage", p, channel, message]);
+                }
             }
         }
-        for id in over {
+        for id in std::mem::take(&mut d.over) {
             self.disconnect(id);
         }
-        receivers
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn deliver(
-        &mut self,
-        id: u64,
-        me: u64,
-        my_out: &mut Reply,
-        parts: &[&[u8]],
-        limit: ObufLimit,
-        now: i64,
-        over: &mut Vec<u64>,
-    ) {
-        let Some(sub) = self.subscribers.get_mut(&id) else { return };
-        if id == me {
-            write_frame(my_out, parts);
-            return;
-        }
-        let Some(outlet) = &sub.outlet else { return };
-        let mut r = Reply { buf: bytes::BytesMut::new(), resp: sub.resp };
-        write_frame(&mut r, parts);
-        let n = r.buf.len();
-        let queued = outlet.queued.fetch_add(n, Ordering::Relaxed) + n;
-        if outlet.tx.send(r.buf.freeze()).is_err() {
-            return;
-        }
-        // client-output-buffer-limit pubsub: hard limit at once, soft limit when
-        // exceeded for longer than its seconds.
-        let hard = limit.hard > 0 && queued > limit.hard;
-        let soft = limit.soft > 0 && queued > limit.soft;
-        let soft_expired = if soft {
-            let since = *sub.soft_since.get_or_insert(now);
-            now - since > limit.soft_secs * 1000
-        } else {
-            sub.soft_since = None;
-            false
-        };
-        if hard || soft_expired {
-            over.push(id);
-        }
+        d.receivers
     }
 
     /// Closes a subscriber over its output limit (its connection ends and
@@ -311,6 +260,51 @@ impl PubSub {
                 ));
                 o.signal.kill();
             }
+        }
+    }
+}
+
+/// One PUBLISH in progress: who publishes, the output limit, and the
+/// subscribers found over it.
+struct Delivery<'o> {
+    me: u64,
+    my_out: &'o mut Reply,
+    limit: ObufLimit,
+    now: i64,
+    over: Vec<u64>,
+    receivers: usize,
+}
+
+impl Delivery<'_> {
+    fn deliver(&mut self, subscribers: &mut HashMap<u64, Subscriber, ahash::RandomState>, id: u64, parts: &[&[u8]]) {
+        self.receivers += 1;
+        let Some(sub) = subscribers.get_mut(&id) else { return };
+        if id == self.me {
+            write_frame(self.my_out, parts);
+            return;
+        }
+        let Some(outlet) = &sub.outlet else { return };
+        let mut r = Reply { buf: bytes::BytesMut::new(), resp: sub.resp };
+        write_frame(&mut r, parts);
+        let n = r.buf.len();
+        let queued = outlet.queued.fetch_add(n, Ordering::Relaxed) + n;
+        if outlet.tx.send(r.buf.freeze()).is_err() {
+            return;
+        }
+        // client-output-buffer-limit pubsub: hard limit at once, soft limit when
+        // exceeded for longer than its seconds.
+        let limit = self.limit;
+        let hard = limit.hard > 0 && queued > limit.hard;
+        let soft = limit.soft > 0 && queued > limit.soft;
+        let soft_expired = if soft {
+            let since = *sub.soft_since.get_or_insert(self.now);
+            self.now - since > limit.soft_secs * 1000
+        } else {
+            sub.soft_since = None;
+            false
+        };
+        if hard || soft_expired {
+            self.over.push(id);
         }
     }
 }

@@ -293,6 +293,23 @@ impl Enc {
     }
 }
 
+/// Longest literal run of LZF.
+const MAX_LIT: usize = 1 << 5;
+
+/// liblzf's literal path: copies one byte into the current literal run,
+/// closing the run (its length byte written) once it holds MAX_LIT bytes.
+#[inline]
+fn literal(out: &mut [u8], op: &mut usize, lit: &mut usize, b: u8) {
+    *lit += 1;
+    out[*op] = b;
+    *op += 1;
+    if *lit == MAX_LIT {
+        out[*op - *lit - 1] = (*lit - 1) as u8;
+        *lit = 0;
+        *op += 1;
+    }
+}
+
 /// LZF compression producing exactly the bytes Redis's bundled liblzf does
 /// (HLOG 16, the "very fast" variant that rehashes two positions after each
 /// back-reference), so that DUMP payloads and files match Redis's byte for
@@ -301,7 +318,6 @@ impl Enc {
 /// None when the output would exceed `max_out` bytes.
 fn lzf_compress(s: &[u8], max_out: usize) -> Option<Vec<u8>> {
     const HSIZE: usize = 1 << 16;
-    const MAX_LIT: usize = 1 << 5;
     const MAX_OFF: usize = 1 << 13;
     const MAX_REF: usize = (1 << 8) + (1 << 3);
     let n = s.len();
@@ -380,30 +396,16 @@ fn lzf_compress(s: &[u8], max_out: usize) -> Option<Vec<u8>> {
             if op >= cap {
                 return None;
             }
-            lit += 1;
-            out[op] = s[ip];
-            op += 1;
+            literal(&mut out, &mut op, &mut lit, s[ip]);
             ip += 1;
-            if lit == MAX_LIT {
-                out[op - lit - 1] = (lit - 1) as u8;
-                lit = 0;
-                op += 1;
-            }
         }
     }
     if op + 3 > cap {
         return None;
     }
     while ip < n {
-        lit += 1;
-        out[op] = s[ip];
-        op += 1;
+        literal(&mut out, &mut op, &mut lit, s[ip]);
         ip += 1;
-        if lit == MAX_LIT {
-            out[op - lit - 1] = (lit - 1) as u8;
-            lit = 0;
-            op += 1;
-        }
     }
     out[op - lit - 1] = (lit as u8).wrapping_sub(1);
     op -= (lit == 0) as usize;
