@@ -94,6 +94,8 @@ pub struct Config {
     pub tcp_backlog: i32,
     /// `notify-keyspace-events` as class flags (`server::notify`).
     pub notify_keyspace_events: u32,
+    /// `busy-reply-threshold` (ms).
+    pub busy_reply_threshold: i64,
     /// The `pubsub` class of `client-output-buffer-limit`.
     pub pubsub_obuf: crate::server::pubsub::ObufLimit,
     pub maxmemory: u64,
@@ -166,6 +168,7 @@ impl Config {
             tcp_backlog: 511,
             notify_keyspace_events: 0,
             pubsub_obuf: Default::default(),
+            busy_reply_threshold: 5000,
             maxmemory: 0,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
@@ -495,6 +498,7 @@ impl Config {
         self.active_expire_effort = self.num("active-expire-effort", 1u32).clamp(1, 10);
         self.unixsocketperm = u32::from_str_radix(self.get("unixsocketperm").unwrap_or("0"), 8).unwrap_or(0);
         self.tcp_backlog = self.num("tcp-backlog", 511);
+        self.busy_reply_threshold = self.num("busy-reply-threshold", 5000);
         self.pubsub_obuf =
             crate::server::pubsub::ObufLimit::pubsub_from(self.get("client-output-buffer-limit").unwrap_or(""));
         self.maxmemory = self.num("maxmemory", 0);

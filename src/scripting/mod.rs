@@ -253,7 +253,7 @@ impl Engine {
     ) {
         let lua = &self.lua;
         self.watch.function.store(function, Ordering::Relaxed);
-        let threshold = ctx.srv.config.get("busy-reply-threshold").and_then(|v| v.parse().ok()).unwrap_or(5000);
+        let threshold = ctx.srv.config.busy_reply_threshold;
         self.watch.threshold_ms.store(threshold, Ordering::Relaxed);
         self.watch.kill.store(false, Ordering::Relaxed);
         self.watch.wrote.store(false, Ordering::Relaxed);
