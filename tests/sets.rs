@@ -21,15 +21,7 @@ fn deep_sorted(r: Resp) -> Resp {
 
 /// Runs a script comparing every reply with array order ignored.
 fn script_unordered(d: &mut Diff, script: &str) {
-    for line in script.lines() {
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let args = split(t);
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        d.check_with(&refs, deep_sorted);
-    }
+    d.check_script_with(script, deep_sorted);
 }
 
 fn enc(d: &mut Diff, key: &str) -> String {

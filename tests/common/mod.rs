@@ -482,8 +482,14 @@ impl Diff {
         self.check_with(&b, |r| r.sorted())
     }
 
-    /// Runs one command per non-empty line (redis-cli quoting), comparing each.
+    /// Runs one command per non-empty line (redis-cli quoting; `#` starts a
+    /// comment line), comparing each.
     pub fn check_script(&mut self, script: &str) {
+        self.check_script_with(script, |r| r);
+    }
+
+    /// `check_script`, comparing after `norm`.
+    pub fn check_script_with(&mut self, script: &str, norm: impl Fn(Resp) -> Resp) {
         for line in script.lines() {
             let t = line.trim();
             if t.is_empty() || t.starts_with('#') {
@@ -491,7 +497,7 @@ impl Diff {
             }
             let args = split(t);
             let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-            self.check_b(&refs);
+            self.check_with(&refs, &norm);
         }
     }
 
@@ -508,11 +514,7 @@ impl Diff {
     pub fn check_data_file(&mut self, name: &str) {
         let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
         let cases = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        for line in cases.lines().filter(|l| !l.trim().is_empty()) {
-            let args = split(line);
-            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-            self.check_b(&refs);
-        }
+        self.check_script(&cases);
     }
 
     /// Asserts that an INFO field is the same on both servers.
