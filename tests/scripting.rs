@@ -94,13 +94,18 @@ fn many_scripts_and_flush() {
     let mut d = Diff::new();
     let mut f = raw_connect(d.ferrokv.port);
     let mut batch = Vec::new();
+    let mut want = Vec::new();
     for i in 0..10000 {
         let body = format!("return {i}");
         batch.extend_from_slice(&Conn::encode(&[b"SCRIPT", b"LOAD", body.as_bytes()]));
+        let sha = sha1_smol::Sha1::from(body.as_bytes()).digest().to_string();
+        want.extend_from_slice(format!("$40\r\n{sha}\r\n").as_bytes());
     }
     f.write_all(&batch).unwrap();
     let (got, _) = read_until_quiet(&mut f, Duration::from_millis(1500));
-    assert_eq!(got.iter().filter(|&&c| c == b'$').count(), 10000, "every SCRIPT LOAD replied with a SHA");
+    assert!(got == want, "every SCRIPT LOAD replies with its script's SHA1");
+    let last = sha1_smol::Sha1::from(&b"return 9999"[..]).digest().to_string();
+    assert_eq!(d.f.cmd(&["EVALSHA", &last, "0"]), Resp::int(9999));
     d.check(&["EVAL", "return 'still fine'", "0"]);
     d.check(&["EVAL", "return cjson.encode_max_depth(5)", "0"]);
     d.check(&["SCRIPT", "FLUSH"]);
