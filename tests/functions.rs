@@ -90,3 +90,18 @@ fn long_function_busy_and_function_kill() {
     let r = Server::redis();
     assert_eq!(busy_function(f.port), busy_function(r.port));
 }
+
+/// INFO counts cached scripts, functions and libraries.
+#[test]
+fn info_counts_scripts_and_functions() {
+    let mut d = Diff::new();
+    d.check_script("SCRIPT LOAD \"return 1\"\nSCRIPT LOAD \"return 2\"\nEVAL \"return 3\" 0");
+    d.check(&["FUNCTION", "LOAD", LIB]);
+    d.check(&["FUNCTION", "LOAD", LIB2]);
+    for field in ["number_of_cached_scripts", "number_of_functions", "number_of_libraries"] {
+        d.same_info("memory", field);
+    }
+    d.check(&["SCRIPT", "FLUSH"]);
+    d.same_info("memory", "number_of_cached_scripts");
+    d.same_info("memory", "number_of_functions");
+}

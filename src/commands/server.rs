@@ -302,13 +302,16 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "allocator_resident:{rss}");
         line!(out, "total_system_memory:{total_sys}");
         line!(out, "total_system_memory_human:{}", h(total_sys));
-        line!(out, "used_memory_lua:31744");
-        line!(out, "used_memory_vm_eval:31744");
-        line!(out, "used_memory_lua_human:31.00K");
+        // The interpreter's own figures once it exists (Redis's idle Lua state before).
+        let (lua_mem, scripts, (libs, funcs)) =
+            srv.lua.as_ref().map_or((31744, 0, (0, 0)), |e| (e.memory(), e.cached_scripts(), e.libs.counts()));
+        line!(out, "used_memory_lua:{lua_mem}");
+        line!(out, "used_memory_vm_eval:{lua_mem}");
+        line!(out, "used_memory_lua_human:{}", h(lua_mem as u64));
         line!(out, "used_memory_scripts_eval:0");
-        line!(out, "number_of_cached_scripts:0");
-        line!(out, "number_of_functions:0");
-        line!(out, "number_of_libraries:0");
+        line!(out, "number_of_cached_scripts:{scripts}");
+        line!(out, "number_of_functions:{funcs}");
+        line!(out, "number_of_libraries:{libs}");
         line!(out, "used_memory_vm_functions:32768");
         line!(out, "used_memory_vm_total:64512");
         line!(out, "used_memory_vm_total_human:63.00K");

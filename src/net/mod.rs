@@ -244,7 +244,6 @@ async fn connection_loop(
     signal: &crate::server::client::Signal,
     mut rbuf: BytesMut,
 ) {
-    let unparsed_start = !rbuf.is_empty();
     let mut out = Reply::new();
     let mut parser = Parser::new();
     let mut batch: Vec<Vec<Bytes>> = Vec::new();
@@ -264,7 +263,7 @@ async fn connection_loop(
     tokio::pin!(killed);
     // Set when requests arrived while we were writing or blocked: they must be
     // parsed before waiting for more.
-    let mut unparsed = unparsed_start;
+    let mut unparsed = !rbuf.is_empty();
     loop {
         if signal.killed() || sh.shutdown.load(Ordering::Relaxed) {
             return;

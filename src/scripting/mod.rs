@@ -177,12 +177,9 @@ impl Engine {
         std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
     }
 
-    pub fn len(&self) -> usize {
+    /// Scripts in the EVAL cache.
+    pub fn cached_scripts(&self) -> usize {
         self.scripts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.scripts.is_empty()
     }
 
     /// Bytes held by the interpreter (INFO `used_memory_lua`).
