@@ -268,6 +268,10 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     let pidfile = config.pidfile.clone();
     let backlog = config.tcp_backlog;
     let sh = Shared::new(config, config_file);
+    // Signal handlers go in before anything listens: a SIGTERM that arrives
+    // once clients can connect must shut down cleanly, never kill the process.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut signals = (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok());
 
     let listeners = match bind_all(port, &binds, backlog) {
         Ok(l) => l,
@@ -329,7 +333,7 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     // A signal shuts down as SHUTDOWN does (saving when save points are set,
     // per shutdown-on-sigterm / shutdown-on-sigint); if that save fails the
     // server keeps running, as Redis does. SHUTDOWN itself saved already.
-    while let Some(directive) = wait_for_shutdown(&sh).await {
+    while let Some(directive) = wait_for_shutdown(&sh, &mut signals).await {
         crate::log::warning("User requested shutdown...");
         let mut srv = sh.server.lock();
         let (save, nosave, force) = crate::persist::signal_shutdown_flags(&srv.config, directive);
@@ -356,10 +360,10 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
 
 /// Waits for a shutdown signal (returns the directive that says how to shut
 /// down) or a SHUTDOWN command (None).
-async fn wait_for_shutdown(sh: &Arc<Shared>) -> Option<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut int = signal(SignalKind::interrupt()).ok();
+async fn wait_for_shutdown(
+    sh: &Arc<Shared>,
+    (term, int): &mut (Option<tokio::signal::unix::Signal>, Option<tokio::signal::unix::Signal>),
+) -> Option<&'static str> {
     let term_fut = async {
         match term.as_mut() {
             Some(s) => {
