@@ -251,9 +251,28 @@ pub struct Server {
     pub name: &'static str,
 }
 
+/// A port no other server of this test run uses: taken in turn from
+/// 10000-31999, below the kernel's ephemeral range (32768-60999), so neither
+/// another test's server nor a client socket's local port can hold it (a port
+/// from `bind(0)` is an ephemeral port and may be handed out again at once).
+/// Each test process starts at its own offset; a port found bound is skipped.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local addr").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10000;
+    const SPAN: u32 = 22000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(2654435761) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn tmpdir(tag: &str) -> std::path::PathBuf {
@@ -309,7 +328,9 @@ impl Server {
                 .args(&args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(
+                    std::fs::File::create(dir.join("stderr.log")).map(Stdio::from).unwrap_or_else(|_| Stdio::null()),
+                )
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (is it installed? .ci/run installs redis-server)"));
             let mut s = Server { port, child, dir, name };
@@ -352,8 +373,24 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        let exited = self.child.try_wait().ok().flatten();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            // The test failed: show what the server said and keep its files.
+            let stderr = std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default();
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            eprintln!(
+                "--- {} on port {} ({}), files kept in {}\n--- stderr:\n{stderr}--- log tail:\n{}",
+                self.name,
+                self.port,
+                exited.map_or("was running".to_string(), |s| format!("had exited: {s}")),
+                self.dir.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
