@@ -329,6 +329,7 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     // which a long script may hold, and must not stall a network worker then.
     let (cron_sh, handle) = (sh.clone(), tokio::runtime::Handle::current());
     tokio::task::spawn_blocking(move || handle.block_on(crate::cron::run(cron_sh)));
+    tokio::spawn(crate::server::evict::background(sh.clone()));
 
     // A signal shuts down as SHUTDOWN does (saving when save points are set,
     // per shutdown-on-sigterm / shutdown-on-sigint); if that save fails the

@@ -393,6 +393,13 @@ fn info_values() {
     let mut c = s.conn();
     let mut c2 = s.conn();
     c2.cmd(&["PING"]);
+    // The harness's startup probe may still be closing: wait for it to go.
+    for _ in 0..100 {
+        if info_field(&mut c, "clients", "connected_clients") == "2" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let t = c.cmd(&["INFO"]).text();
     let info = parse_info(&t);
     let get = |name: &str| -> String {

@@ -140,14 +140,30 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(l) = crate::log::parse_level(&next.loglevel) {
         crate::log::set_level(l);
     }
+    let maxmemory_set = pairs.iter().any(|(d, _)| d.name == "maxmemory") && next.maxmemory != 0;
     ctx.srv.config = next;
     // The databases record expiries and creations only while they are notified.
     crate::server::notify::sync(ctx.srv);
+    crate::server::evict::sync(ctx.srv);
+    if maxmemory_set {
+        // Redis's updateMaxmemory: warn when already over, and evict now.
+        let used = crate::server::evict::counted_memory();
+        let max = ctx.srv.config.maxmemory;
+        if max < used as u64 {
+            crate::log::warning(&format!("WARNING: the new maxmemory value set via CONFIG SET ({max}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."));
+        }
+        crate::server::evict::perform(ctx.srv, ctx.client, ctx.out);
+        if ctx.srv.evict.running {
+            ctx.sh.evict_wake.notify_one();
+        }
+    }
     ctx.out.ok();
 }
 
 fn config_resetstat(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.srv.stats.reset();
+    ctx.srv.evict.reset_stats();
+    crate::storage::lazyfree::reset_stats();
     ctx.out.ok();
 }
 

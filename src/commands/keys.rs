@@ -7,6 +7,7 @@ use super::{err, reply_help, Ctx, Handler};
 use crate::server::notify;
 use crate::storage::db::idle_secs;
 use crate::storage::glob::glob_match;
+use crate::storage::lazyfree;
 use crate::storage::{Db, Entry};
 use crate::util::{eq_ic, parse_i64};
 use bytes::Bytes;
@@ -45,17 +46,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("object|help", object_help),
 ];
 
-/// Values above this many bytes are freed on a background thread by UNLINK and
-/// the ASYNC flushes (Redis's LAZYFREE_THRESHOLD is counted in elements; for a
-/// string it is its size).
-const LAZYFREE_THRESHOLD: usize = 64 * 1024;
-
-/// Drops something on a background thread, so that freeing a huge value or a
-/// whole database never stalls other clients.
-pub fn free_in_background<T: Send + 'static>(v: T) {
-    let _ = std::thread::Builder::new().name("lazyfree".into()).spawn(move || drop(v));
-}
-
 fn remove_keys(ctx: &mut Ctx, keys: &[Bytes], lazy: bool) {
     let now = ctx.now;
     let mut n = 0;
@@ -64,9 +54,7 @@ fn remove_keys(ctx: &mut Ctx, keys: &[Bytes], lazy: bool) {
         db.expire_if_needed(k, now);
         if let Some(e) = db.remove(k) {
             n += 1;
-            if lazy && e.value.heap_size() > LAZYFREE_THRESHOLD {
-                free_in_background(e);
-            }
+            lazyfree::free_entry(e, lazy);
             ctx.notify(notify::GENERIC, "del", k);
         }
     }
@@ -140,6 +128,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
         return;
     }
     ctx.notify_lookup(dst, false);
+    let lazy_server_del = ctx.srv.config.lazyfree_lazy_server_del;
     let db = ctx.db();
     if nx && db.contains(dst, now) {
         ctx.out.int(0);
@@ -148,9 +137,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     let expire = db.get_expire(src);
     let Some(entry) = db.remove(src) else { return };
     if let Some(old) = db.remove(dst) {
-        if old.value.heap_size() > LAZYFREE_THRESHOLD {
-            free_in_background(old);
-        }
+        lazyfree::free_entry(old, lazy_server_del);
     }
     db.add_entry(dst, Entry::new(entry.value, entry.lru));
     if let Some(when) = expire {
@@ -306,7 +293,7 @@ fn flush_db(db: &mut Db, lazy: bool) -> u64 {
     let n = db.len() as u64;
     let old = db.take_all();
     if lazy {
-        free_in_background(old);
+        lazyfree::free_objects(old, n as usize);
     }
     n
 }
@@ -654,7 +641,7 @@ fn lru_or_lfu_policy(ctx: &Ctx) -> bool {
 }
 
 fn lfu_policy(ctx: &Ctx) -> bool {
-    ctx.srv.config.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
+    ctx.srv.config.maxmemory_policy.is_lfu()
 }
 
 fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) {
@@ -673,16 +660,16 @@ fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn object_freq(ctx: &mut Ctx, args: &[Bytes]) {
     let lfu = lfu_policy(ctx);
-    if object_entry(ctx, &args[2]).is_none() {
+    let (now, decay) = (ctx.now, ctx.srv.config.lfu_decay_time);
+    let Some(field) = object_entry(ctx, &args[2]).map(|e| e.lru) else {
         ctx.out.null();
         return;
-    }
+    };
     if !lfu {
         ctx.err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
         return;
     }
-    // LFU counters arrive with the eviction policies; a fresh key starts at 5 as in Redis.
-    ctx.out.int(5);
+    ctx.out.int(crate::storage::lru::lfu_counter(field, decay, now) as i64);
 }
 
 fn object_help(ctx: &mut Ctx, _args: &[Bytes]) {

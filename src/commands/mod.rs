@@ -96,6 +96,7 @@ pub mod err {
     pub const DB_INDEX: &str = "ERR DB index is out of range";
     pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
     pub const NOAUTH: &str = "NOAUTH Authentication required.";
+    pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 }
 
 /// What a running command sees: the server state (locked), its client and its
@@ -346,6 +347,10 @@ fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args
         reject(srv, client, out, args, Some(cmd), "ERR Command not allowed inside a transaction");
         return;
     }
+    if srv.config.maxmemory != 0 && out_of_memory(sh, srv, client, out, cmd, args) {
+        reject(srv, client, out, args, Some(cmd), err::OOM);
+        return;
+    }
     if let Some(msg) = crate::persist::denied_by_disk_error(sh, srv, client, cmd) {
         reject(srv, client, out, args, Some(cmd), msg);
         return;
@@ -365,6 +370,53 @@ fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args
         return;
     }
     call(sh, srv, client, out, args, cmd, false);
+}
+
+/// The maxmemory step of `processCommand`: evicts what the policy allows, and
+/// says whether `cmd` must be refused because memory stays over the limit.
+/// Inside MULTI every command but EXEC, DISCARD, QUIT and RESET is refused
+/// then (queueing grows memory); EXEC when it queued a `denyoom` command.
+fn out_of_memory(
+    sh: &Shared,
+    srv: &mut Server,
+    client: &mut Client,
+    out: &mut Reply,
+    cmd: &Command,
+    args: &[Bytes],
+) -> bool {
+    let outcome = crate::server::evict::perform(srv, client, out);
+    if srv.evict.running {
+        sh.evict_wake.notify_one();
+    }
+    let oom = outcome == crate::server::evict::Outcome::Fail;
+    srv.evict.pre_command_oom = oom;
+    if !oom {
+        return false;
+    }
+    let name = cmd.name.as_str();
+    denies_oom(srv, cmd, args)
+        || (name == "exec" && transactions::queue_denyoom(sh, srv, client))
+        || (client.multi >= 0 && !matches!(name, "exec" | "discard" | "quit" | "reset"))
+}
+
+/// Whether a request may enlarge memory: its command is `denyoom`, or it runs
+/// a script or function whose declared flags make it so.
+pub(crate) fn denies_oom(srv: &Server, cmd: &Command, args: &[Bytes]) -> bool {
+    if cmd.has(flag::DENYOOM) {
+        return true;
+    }
+    let engine = srv.lua.as_deref();
+    match cmd.name.as_str() {
+        "eval" | "eval_ro" => scripting::eval_denies_oom(engine, args, false),
+        "evalsha" | "evalsha_ro" => scripting::eval_denies_oom(engine, args, true),
+        "fcall" | "fcall_ro" => args.get(1).is_some_and(|name| {
+            engine.and_then(|e| e.libs.function(name)).is_some_and(|(_, flags)| {
+                use crate::scripting::functions::Flag;
+                !flags.contains(&Flag::NoWrites) && !flags.contains(&Flag::AllowOom)
+            })
+        }),
+        _ => false,
+    }
 }
 
 fn set_last_cmd(client: &mut Client, cmd: Option<&Command>) {
@@ -424,6 +476,9 @@ pub(crate) fn call(
     let dirty = srv.dirty;
     if srv.config.notify_keyspace_events != 0 {
         crate::server::notify::before_command(srv, client.id, out);
+    }
+    if srv.config.maxmemory_policy.is_lfu() {
+        crate::storage::lru::next_command();
     }
     let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false, serving_blocked: false, no_block };
     handler(&mut ctx, args);

@@ -4,7 +4,6 @@
 use super::{err, Ctx, Handler};
 use crate::persist::{self, rdb};
 use crate::server::notify;
-use crate::storage::db::{lru_clock, LRU_CLOCK_MAX};
 use crate::storage::Entry;
 use bytes::Bytes;
 
@@ -133,15 +132,9 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.out.ok();
         return;
     }
-    let lfu = ctx.srv.config.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"));
-    let clock = lru_clock(ctx.now);
-    let lru = if idle >= 0 && !lfu {
-        let idle = idle.min(LRU_CLOCK_MAX as i64);
-        let abs = clock as i64 - idle;
-        (if abs < 0 { abs + LRU_CLOCK_MAX as i64 } else { abs }) as u32
-    } else {
-        clock
-    };
+    let freq = u8::try_from(freq).ok();
+    let idle = u64::try_from(idle).ok();
+    let lru = ctx.db().access.restored(freq, idle, ctx.now);
     let db = ctx.db();
     db.add_entry(key, Entry::new(value, lru));
     if ttl != 0 {

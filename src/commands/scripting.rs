@@ -2,7 +2,7 @@
 //! subcommands. The interpreter lives in `crate::scripting`.
 
 use super::{Ctx, Handler};
-use crate::scripting::{Engine, Mode};
+use crate::scripting::{Declared, Engine, Mode};
 use bytes::Bytes;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
@@ -31,41 +31,73 @@ pub(crate) fn take_engine(ctx: &mut Ctx) -> Option<Box<Engine>> {
     }
 }
 
-/// What a shebang line (`#!lua flags=...`) asks for, and the body without it.
-/// Returns None after replying with the error.
-fn shebang(ctx: &mut Ctx, body: &Bytes, mode: Mode) -> Option<(Bytes, Mode)> {
+/// What a script's shebang line (`#!lua flags=...`) declares; the error reply
+/// for a malformed one. A script without a shebang runs in compatibility mode.
+pub(crate) fn shebang_flags(body: &[u8]) -> Result<Declared, String> {
     if !body.starts_with(b"#!") {
-        return Some((body.clone(), mode));
+        return Ok(Declared::default());
     }
     let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
     let line = String::from_utf8_lossy(&body[2..end]).into_owned();
     let mut parts = line.split(' ').filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or("");
     if engine != "lua" {
-        ctx.err(&format!("ERR Unexpected engine in script shebang: #!{engine}"));
-        return None;
+        return Err(format!("ERR Unexpected engine in script shebang: #!{engine}"));
     }
-    let mut mode = mode;
+    let mut d = Declared { shebang: true, ..Declared::default() };
     for p in parts {
         let Some(flags) = p.strip_prefix("flags=") else {
-            ctx.err(&format!("ERR Unknown lua shebang option: {p}"));
-            return None;
+            return Err(format!("ERR Unknown lua shebang option: {p}"));
         };
         for f in flags.split(',').filter(|f| !f.is_empty()) {
             match f {
-                "no-writes" => mode = Mode::ReadOnly,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
-                other => {
-                    ctx.err(&format!("ERR Unexpected flag in script shebang: {other}"));
-                    return None;
-                }
+                "no-writes" => d.no_writes = true,
+                "allow-oom" => d.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => return Err(format!("ERR Unexpected flag in script shebang: {other}")),
             }
         }
     }
-    // The shebang line becomes a comment, so line numbers stay as written.
-    let mut b = b"--".to_vec();
-    b.extend_from_slice(body);
-    Some((Bytes::from(b), mode))
+    Ok(d)
+}
+
+/// The body to compile (a shebang line becomes a comment, so line numbers
+/// stay as written) and what the shebang declares. None after replying with
+/// the error.
+fn shebang(ctx: &mut Ctx, body: &Bytes) -> Option<(Bytes, Declared)> {
+    match shebang_flags(body) {
+        Err(e) => {
+            ctx.err(&e);
+            None
+        }
+        Ok(d) if !d.shebang => Some((body.clone(), d)),
+        Ok(d) => {
+            let mut b = b"--".to_vec();
+            b.extend_from_slice(body);
+            Some((Bytes::from(b), d))
+        }
+    }
+}
+
+/// True when EVAL & co. (`args`) would run a script whose declared flags make
+/// it a `denyoom` command (a shebang without `no-writes` or `allow-oom`), as
+/// Redis's `evalGetCommandFlags` computes before running it.
+pub(crate) fn eval_denies_oom(engine: Option<&Engine>, args: &[Bytes], by_sha: bool) -> bool {
+    let Some(script) = args.get(1) else { return false };
+    if by_sha && script.len() != 40 {
+        return false;
+    }
+    let sha =
+        if by_sha { String::from_utf8_lossy(script).to_ascii_lowercase() } else { crate::scripting::sha1_hex(script) };
+    let declared = match engine.and_then(|e| e.declared(&sha)) {
+        Some(d) => d,
+        None if by_sha => return false,
+        None => match shebang_flags(script) {
+            Ok(d) => d,
+            Err(_) => return false,
+        },
+    };
+    declared.deny_oom()
 }
 
 /// Parses EVAL's numkeys and splits the rest into keys and arguments.
@@ -89,7 +121,7 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, mode: Mode) {
     let sha = if by_sha {
         Some(String::from_utf8_lossy(&args[1]).to_ascii_lowercase())
     } else {
-        shebang(ctx, &args[1], Mode::ReadWrite).and_then(|(body, flags)| match engine.load_as(&body, &args[1], flags) {
+        shebang(ctx, &args[1]).and_then(|(body, flags)| match engine.load_as(&body, &args[1], flags) {
             Ok(sha) => Some(sha),
             Err(e) => {
                 ctx.err(&e);
@@ -98,7 +130,8 @@ fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, mode: Mode) {
         })
     };
     if let Some(sha) = sha {
-        let mode = if engine.script_mode(&sha) == Some(Mode::ReadOnly) { Mode::ReadOnly } else { mode };
+        let no_writes = engine.declared(&sha).is_some_and(|d| d.no_writes);
+        let mode = if no_writes { Mode::ReadOnly } else { mode };
         if !engine.run(ctx, &sha, keys, argv, mode) {
             ctx.err("NOSCRIPT No matching script. Please use EVAL.");
         }
@@ -124,7 +157,7 @@ fn evalsha_ro(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn script_load(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(mut engine) = take_engine(ctx) else { return };
-    match shebang(ctx, &args[2], Mode::ReadWrite) {
+    match shebang(ctx, &args[2]) {
         None => {}
         Some((body, flags)) => match engine.load_as(&body, &args[2], flags) {
             Ok(sha) => ctx.out.bulk(sha.as_bytes()),

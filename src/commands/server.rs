@@ -283,7 +283,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         let overhead = startup;
         let dataset = used.saturating_sub(overhead);
         let total_sys = stats::total_system_memory();
-        let maxmemory = srv.config.get("maxmemory").and_then(crate::util::parse_memory).unwrap_or(0).max(0) as u64;
+        let maxmemory = srv.config.maxmemory;
         let policy = srv.config.get("maxmemory-policy").unwrap_or("noeviction").to_string();
         let h = |v: u64| stats::bytes_to_human(v);
         line!(out, "used_memory:{used}");
@@ -338,8 +338,8 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "mem_aof_buffer:0");
         line!(out, "mem_allocator:mimalloc");
         line!(out, "active_defrag_running:0");
-        line!(out, "lazyfree_pending_objects:0");
-        line!(out, "lazyfreed_objects:0");
+        line!(out, "lazyfree_pending_objects:{}", crate::storage::lazyfree::pending());
+        line!(out, "lazyfreed_objects:{}", crate::storage::lazyfree::freed());
     }
     if sec.has("persistence") {
         header(&mut out, "Persistence");
@@ -397,10 +397,10 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "expired_stale_perc:{:.2}", st.expired_stale_perc * 100.0);
         line!(out, "expired_time_cap_reached_count:{}", st.expired_time_cap_reached_count);
         line!(out, "expire_cycle_cpu_milliseconds:{}", st.expire_cycle_cpu_ms);
-        line!(out, "evicted_keys:0");
+        line!(out, "evicted_keys:{}", srv.evict.evicted_keys);
         line!(out, "evicted_clients:0");
-        line!(out, "total_eviction_exceeded_time:0");
-        line!(out, "current_eviction_exceeded_time:0");
+        line!(out, "total_eviction_exceeded_time:{}", srv.evict.total_exceeded_ms());
+        line!(out, "current_eviction_exceeded_time:{}", srv.evict.current_exceeded_ms());
         line!(out, "keyspace_hits:{}", st.keyspace_hits);
         line!(out, "keyspace_misses:{}", st.keyspace_misses);
         {

@@ -623,7 +623,8 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], incr: i64) {
     };
     let now = ctx.now;
     if exists {
-        if let Some(e) = ctx.lookup_write(key) {
+        // Found above (that lookup was the access).
+        if let Some(e) = ctx.db().main.get_mut(key) {
             e.value = Value::Int(new);
         }
     } else {

@@ -39,6 +39,12 @@ pub fn queue_may_replicate(sh: &Shared, client: &Client) -> bool {
         .any(|args| super::resolve_queued(sh, args).is_some_and(|c| c.has(flag::WRITE) || c.has(flag::MAY_REPLICATE)))
 }
 
+/// True when a queued command may enlarge memory (EXEC is refused with
+/// `-OOM` then, as Redis checks the transaction's accumulated flags).
+pub fn queue_denyoom(sh: &Shared, srv: &Server, client: &Client) -> bool {
+    client.queue.iter().any(|args| super::resolve_queued(sh, args).is_some_and(|c| super::denies_oom(srv, c, args)))
+}
+
 /// Queues a command of an open transaction (Redis's `queueMultiCommand`):
 /// nothing is kept once the transaction is bound to fail.
 pub fn queue(client: &mut Client, args: &[Bytes]) {

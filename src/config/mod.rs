@@ -99,6 +99,14 @@ pub struct Config {
     /// The `pubsub` class of `client-output-buffer-limit`.
     pub pubsub_obuf: crate::server::pubsub::ObufLimit,
     pub maxmemory: u64,
+    pub maxmemory_policy: crate::server::evict::Policy,
+    pub maxmemory_samples: usize,
+    pub maxmemory_eviction_tenacity: u32,
+    pub lfu_log_factor: u32,
+    pub lfu_decay_time: u32,
+    pub lazyfree_lazy_eviction: bool,
+    pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_server_del: bool,
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
     pub set_max_intset_entries: usize,
@@ -170,6 +178,14 @@ impl Config {
             pubsub_obuf: Default::default(),
             busy_reply_threshold: 5000,
             maxmemory: 0,
+            maxmemory_policy: crate::server::evict::Policy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            lazyfree_lazy_eviction: false,
+            lazyfree_lazy_expire: false,
+            lazyfree_lazy_server_del: false,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
@@ -502,6 +518,17 @@ impl Config {
         self.pubsub_obuf =
             crate::server::pubsub::ObufLimit::pubsub_from(self.get("client-output-buffer-limit").unwrap_or(""));
         self.maxmemory = self.num("maxmemory", 0);
+        self.maxmemory_policy = crate::server::evict::Policy::from_bits(registry::enum_bits(
+            registry::MAXMEMORY_POLICY,
+            self.get("maxmemory-policy").unwrap_or("noeviction"),
+        ));
+        self.maxmemory_samples = self.num("maxmemory-samples", 5);
+        self.maxmemory_eviction_tenacity = self.num("maxmemory-eviction-tenacity", 10);
+        self.lfu_log_factor = self.num("lfu-log-factor", 10);
+        self.lfu_decay_time = self.num("lfu-decay-time", 1);
+        self.lazyfree_lazy_eviction = self.yes("lazyfree-lazy-eviction");
+        self.lazyfree_lazy_expire = self.yes("lazyfree-lazy-expire");
+        self.lazyfree_lazy_server_del = self.yes("lazyfree-lazy-server-del");
         self.hash_max_listpack_entries = self.num("hash-max-listpack-entries", 512);
         self.hash_max_listpack_value = self.num("hash-max-listpack-value", 64);
         self.set_max_intset_entries = self.num("set-max-intset-entries", 512);

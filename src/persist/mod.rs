@@ -16,7 +16,7 @@ pub mod rdb;
 
 use crate::config::Config;
 use crate::server::{Server, Shared};
-use crate::storage::db::{lru_clock, Db, LRU_CLOCK_MAX};
+use crate::storage::db::Db;
 use crate::storage::Entry;
 use parking_lot::Mutex;
 use rdb::decode::{self, Error as LoadError, Key};
@@ -443,32 +443,19 @@ pub fn signal_shutdown_flags(c: &Config, directive: &str) -> (bool, bool, bool) 
 // Loading
 
 /// Adds a loaded key to `db`. False when it exists and `replace` is off.
-fn insert(db: &mut Db, k: Key, now: i64, lru_policy: bool, replace: bool) -> bool {
+fn insert(db: &mut Db, k: Key, now: i64, replace: bool) -> bool {
     if db.main.contains_key(&k.key[..]) {
         if !replace {
             return false;
         }
         db.remove(&k.key);
     }
-    let clock = lru_clock(now);
-    let lru = match k.idle {
-        Some(idle) if lru_policy => {
-            let idle = idle.min(LRU_CLOCK_MAX as u64) as i64;
-            let abs = clock as i64 - idle;
-            (if abs < 0 { abs + LRU_CLOCK_MAX as i64 } else { abs }) as u32
-        }
-        _ => clock,
-    };
+    let lru = db.access.restored(k.freq, k.idle, now);
     db.add_entry(&k.key, Entry::new(k.value, lru));
     if let Some(when) = k.expire {
         db.set_expire(&k.key, when);
     }
     true
-}
-
-/// Whether loaded idle times apply (Redis: any policy but LFU).
-fn lru_policy(c: &Config) -> bool {
-    !c.get("maxmemory-policy").is_some_and(|p| p.contains("lfu"))
 }
 
 /// Opens the RDB file; None when it does not exist.
@@ -530,13 +517,12 @@ pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
         verify_checksum: checksum_on(&srv.config),
         now: crate::util::now_ms(),
     };
-    let lru = lru_policy(&srv.config);
     let now = opts.now;
     let mut r = decode::Reader::new(&mut file, len, opts.verify_checksum);
     let dbs = &mut srv.dbs;
     let res = decode::load(&mut r, &opts, |k| {
         let (db, name) = (k.db, String::from_utf8_lossy(&k.key).into_owned());
-        if insert(&mut dbs[db], k, now, lru, false) {
+        if insert(&mut dbs[db], k, now, false) {
             Ok(())
         } else {
             Err(LoadError::Fatal(format!("RDB has duplicated key '{name}' in DB {db}")))
@@ -627,11 +613,10 @@ pub fn debug_reload(ctx: &mut crate::commands::Ctx, args: &[bytes::Bytes]) {
     if flush {
         flush_all(ctx);
     }
-    let lru = lru_policy(&ctx.srv.config);
     let now = opts.now;
     for k in keys {
         let db = k.db;
-        insert(&mut ctx.srv.dbs[db], k, now, lru, true);
+        insert(&mut ctx.srv.dbs[db], k, now, true);
     }
     ctx.srv.persist.last_load_keys_loaded = st.keys_loaded;
     ctx.srv.persist.last_load_keys_expired = st.keys_expired;

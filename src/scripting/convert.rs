@@ -30,6 +30,11 @@ pub struct Runner<'c, 'a> {
     /// Protocol of replies given to the script (`redis.setresp`).
     pub resp: u8,
     watch: std::sync::Arc<super::Watch>,
+    /// The script declared `allow-oom`: its writes are never refused for memory.
+    pub allow_oom: bool,
+    /// A write command ran (after which the script may not be stopped
+    /// half-way for memory).
+    wrote: bool,
 }
 
 impl<'c, 'a> Runner<'c, 'a> {
@@ -37,7 +42,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         let mut client = Box::new(Client::new(u64::MAX, "lua".into(), String::new(), -1, ctx.now));
         client.db = ctx.client.db;
         client.authenticated = true;
-        Runner { ctx, mode, client, scratch: Reply::new(), resp: 2, watch }
+        Runner { ctx, mode, client, scratch: Reply::new(), resp: 2, watch, allow_oom: false, wrote: false }
     }
 
     /// The shared server parts (command table).
@@ -83,11 +88,26 @@ impl<'c, 'a> Runner<'c, 'a> {
         if !cmd.arity_ok(argv.len()) || cmd.handler.is_none() {
             return err(lua, "ERR Wrong number of args calling Redis command from script");
         }
+        // Refusals from here on count as rejected calls of the command.
         if cmd.has(flag::NOSCRIPT) {
-            return err(lua, "ERR This Redis command is not allowed from script");
+            return self.rejected(lua, cmd, "ERR This Redis command is not allowed from script");
         }
         if self.mode == Mode::ReadOnly && (cmd.has(flag::WRITE) || cmd.has(flag::MAY_REPLICATE)) {
-            return err(lua, "ERR Write commands are not allowed from read-only scripts.");
+            return self.rejected(lua, cmd, "ERR Write commands are not allowed from read-only scripts.");
+        }
+        // Redis's scriptVerifyOOM: memory was over the limit with nothing to
+        // evict when the script started, and it has not written yet.
+        let srv = &self.ctx.srv;
+        if cmd.has(flag::DENYOOM)
+            && !self.allow_oom
+            && !self.wrote
+            && srv.config.maxmemory != 0
+            && srv.evict.pre_command_oom
+        {
+            return self.rejected(lua, cmd, crate::commands::err::OOM);
+        }
+        if cmd.has(flag::WRITE) {
+            self.wrote = true;
         }
         self.scratch.buf.clear();
         self.scratch.resp = resp;
@@ -104,6 +124,14 @@ impl<'c, 'a> Runner<'c, 'a> {
         let failed = matches!(buf.first(), Some(b'-' | b'!'));
         self.scratch.buf = buf;
         Ok((!failed, v))
+    }
+}
+
+impl Runner<'_, '_> {
+    /// A command the script may not run here: counted as a rejected call.
+    fn rejected(&mut self, lua: &Lua, cmd: &crate::commands::table::Command, msg: &str) -> mlua::Result<(bool, Value)> {
+        self.ctx.srv.stats.cmd(cmd.id).rejected_calls += 1;
+        err(lua, msg)
     }
 }
 

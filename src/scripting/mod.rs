@@ -98,6 +98,24 @@ pub enum Mode {
     ReadOnly,
 }
 
+/// What a script's shebang line or a function's flags declare.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Declared {
+    /// The script has a shebang (else it runs in compatibility mode, with
+    /// the calling command's flags).
+    pub shebang: bool,
+    pub no_writes: bool,
+    pub allow_oom: bool,
+}
+
+impl Declared {
+    /// The script is refused, as a `denyoom` command, while memory is over
+    /// `maxmemory` (Redis's `scriptFlagsToCmdFlags`).
+    pub fn deny_oom(self) -> bool {
+        self.shebang && !self.no_writes && !self.allow_oom
+    }
+}
+
 /// The interpreter and the compiled scripts.
 pub struct Engine {
     lua: Lua,
@@ -110,10 +128,10 @@ pub struct Engine {
     watch: Arc<Watch>,
     /// Function libraries (FUNCTION LOAD, FCALL).
     pub libs: functions::Libraries,
-    /// SHA1 of the body as sent → (body, compiled function, shebang mode).
+    /// SHA1 of the body as sent → (body, compiled function, shebang flags).
     /// The functions are kept in the Lua registry (a Rust-held handle per
     /// script would exhaust mlua's handle stack after a few thousand scripts).
-    scripts: HashMap<String, (Bytes, mlua::RegistryKey, Mode)>,
+    scripts: HashMap<String, (Bytes, mlua::RegistryKey, Declared)>,
 }
 
 /// A script's outcome for the caller.
@@ -152,7 +170,7 @@ impl Engine {
 
     /// Compiles `code` (the script `body` as sent, its shebang line turned
     /// into a comment) if new, and returns the SHA1 of `body`.
-    pub fn load_as(&mut self, code: &Bytes, body: &Bytes, mode: Mode) -> Result<String, String> {
+    pub fn load_as(&mut self, code: &Bytes, body: &Bytes, declared: Declared) -> Result<String, String> {
         let sha = sha1_hex(body);
         if !self.scripts.contains_key(&sha) {
             let f = self
@@ -163,13 +181,13 @@ impl Engine {
                 .map_err(|e| format!("ERR Error compiling script (new function): {}", lua_error_text(&e)))?;
             f.set_environment(self.env.clone()).map_err(|e| format!("ERR {}", lua_error_text(&e)))?;
             let key = self.lua.create_registry_value(f).map_err(|e| format!("ERR {}", lua_error_text(&e)))?;
-            self.scripts.insert(sha.clone(), (body.clone(), key, mode));
+            self.scripts.insert(sha.clone(), (body.clone(), key, declared));
         }
         Ok(sha)
     }
 
-    /// The mode a script's shebang asks for.
-    pub fn script_mode(&self, sha: &str) -> Option<Mode> {
+    /// What a loaded script's shebang declares.
+    pub fn declared(&self, sha: &str) -> Option<Declared> {
         self.scripts.get(sha).map(|s| s.2)
     }
 
@@ -190,7 +208,8 @@ impl Engine {
     /// Runs the script `sha` with `keys` and `argv`, writing its reply to `ctx.out`.
     /// Returns false when no such script is loaded.
     pub fn run(&mut self, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: Mode) -> bool {
-        let Some((_, key, _)) = self.scripts.get(sha) else { return false };
+        let Some((_, key, declared)) = self.scripts.get(sha) else { return false };
+        let allow_oom = declared.allow_oom;
         let f: Function = match self.lua.registry_value(key) {
             Ok(f) => f,
             Err(e) => {
@@ -209,7 +228,7 @@ impl Engine {
             ctx.err(&format!("ERR {}", lua_error_text(&e)));
             return true;
         }
-        self.execute(ctx, f, None, mode, sha, false);
+        self.execute(ctx, f, None, (mode, allow_oom), sha, false);
         true
     }
 
@@ -233,18 +252,20 @@ impl Engine {
             }
         };
         let name = String::from_utf8_lossy(name).into_owned();
-        self.execute(ctx, f, Some(args), mode, &name, true);
+        let allow_oom = flags.contains(&functions::Flag::AllowOom);
+        self.execute(ctx, f, Some(args), (mode, allow_oom), &name, true);
     }
 
     /// Runs `f` (a script body, or a library function with its keys and
     /// arguments) with `redis.call` & co. bound to this command's context,
-    /// and writes the reply. `name` is what error texts call the script.
+    /// and writes the reply. `name` is what error texts call the script;
+    /// `allow_oom` what it declared.
     fn execute(
         &mut self,
         ctx: &mut Ctx,
         f: Function,
         args: Option<(Table, Table)>,
-        mode: Mode,
+        (mode, allow_oom): (Mode, bool),
         name: &str,
         function: bool,
     ) {
@@ -255,7 +276,9 @@ impl Engine {
         self.watch.kill.store(false, Ordering::Relaxed);
         self.watch.wrote.store(false, Ordering::Relaxed);
         self.watch.started_ms.store(crate::util::now_ms().max(1), Ordering::Release);
-        let runner = std::cell::RefCell::new(convert::Runner::new(ctx, mode, self.watch.clone()));
+        let mut runner = convert::Runner::new(ctx, mode, self.watch.clone());
+        runner.allow_oom = allow_oom;
+        let runner = std::cell::RefCell::new(runner);
         let result = lua.scope(|scope| {
             let call = scope.create_function(|lua, args: MultiValue| {
                 let (ok, v) = runner.borrow_mut().raw_call(lua, args)?;

@@ -6,6 +6,7 @@
 //! the lock, on every core.
 
 pub mod client;
+pub mod evict;
 pub mod notify;
 pub mod pubsub;
 pub mod stats;
@@ -83,6 +84,8 @@ pub struct Server {
     pub dirty_cas_pending: Vec<u64>,
     /// RDB persistence: background save, save statistics (see `persist`).
     pub persist: crate::persist::State,
+    /// maxmemory eviction state and statistics (see `evict`).
+    pub evict: evict::State,
 }
 
 /// One client watching one key.
@@ -97,7 +100,7 @@ impl Server {
     pub fn new(config: Config) -> Server {
         use rand::SeedableRng;
         let n = config.databases;
-        Server {
+        let mut srv = Server {
             dbs: (0..n).map(|_| Db::new()).collect(),
             config,
             stats: Stats::default(),
@@ -122,10 +125,13 @@ impl Server {
             watched_keys: HashMap::default(),
             dirty_cas_pending: Vec::new(),
             persist: crate::persist::State::default(),
+            evict: evict::State::default(),
             replid: random_hex40(),
             replid2: "0".repeat(40),
             quicklist_packed_threshold: 1 << 30,
-        }
+        };
+        evict::sync(&mut srv);
+        srv
     }
 
     /// Total keys that expired in all databases.
@@ -289,6 +295,8 @@ pub struct Shared {
     pub executable: String,
     /// The running Lua script, as seen from outside the lock (BUSY, SCRIPT KILL).
     pub script: Arc<crate::scripting::Watch>,
+    /// Wakes the background eviction task (`evict::background`).
+    pub evict_wake: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -311,6 +319,7 @@ impl Shared {
             config_file,
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             script: Arc::default(),
+            evict_wake: tokio::sync::Notify::new(),
         })
     }
 

@@ -10,22 +10,7 @@ use super::dict::Dict;
 use super::sbytes::SBytes;
 use super::value::{Entry, Value};
 
-/// The LRU clock: seconds, wrapped to 24 bits as Redis's object header stores it.
-pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
-
-pub fn lru_clock(now_ms: i64) -> u32 {
-    ((now_ms / 1000) as u32) & LRU_CLOCK_MAX
-}
-
-/// Seconds since `lru` (handles the 24-bit wrap).
-pub fn idle_secs(lru: u32, now_ms: i64) -> u64 {
-    let clock = lru_clock(now_ms);
-    if clock >= lru {
-        (clock - lru) as u64
-    } else {
-        (clock + (LRU_CLOCK_MAX - lru)) as u64
-    }
-}
+pub use super::lru::{idle_secs, lru_clock, Access, LRU_CLOCK_MAX};
 
 /// What happened to a watched key during a command (see `Db::watched`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -69,6 +54,18 @@ pub struct Db {
     pub notify: u8,
     /// Expiries and creations not yet published, oldest first.
     pub notices: Vec<(SBytes, Notice)>,
+    /// How lookups refresh a key's access field (LRU clock or LFU counter).
+    pub access: Access,
+    /// Random state for the LFU counter's probabilistic increments.
+    pub access_rng: u64,
+    /// The entry whose LFU counter the current command already counted
+    /// (command number, entry address), so a second lookup is not a second access.
+    lfu_counted: (u64, usize),
+    /// Free big values in the background when their TTL passes
+    /// (`lazyfree-lazy-expire`) / when a store replaces them
+    /// (`lazyfree-lazy-server-del`).
+    pub lazy_expire: bool,
+    pub lazy_server_del: bool,
 }
 
 /// Outcome of one active-expiry sampling pass over a database.
@@ -164,7 +161,7 @@ impl Db {
             None => false,
         };
         if expired {
-            self.unlink(key);
+            self.unlink_expired(key);
             self.expired_keys += 1;
             self.note(key, KeyEvent::Expired);
             self.notice_expired(key);
@@ -172,20 +169,28 @@ impl Db {
         expired
     }
 
-    /// Looks a key up for a command: expires it lazily and refreshes its LRU clock.
+    /// Looks a key up for a command: expires it lazily and refreshes its access
+    /// field (LRU clock or LFU counter).
     #[inline]
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
         if self.expires.is_empty() {
             // No key of this db has a TTL: one lookup.
             self.note_lookup(key);
-            let e = self.main.get_mut(key)?;
-            e.lru = lru_clock(now);
-            return Some(e);
+        } else {
+            self.expire_if_needed(key, now);
+            self.note_lookup(key);
         }
-        self.expire_if_needed(key, now);
-        self.note_lookup(key);
         let e = self.main.get_mut(key)?;
-        e.lru = lru_clock(now);
+        match self.access {
+            Access::Lru => e.lru = lru_clock(now),
+            lfu => {
+                let seen = (super::lru::command_epoch(), e as *const Entry as usize);
+                if self.lfu_counted != seen {
+                    self.lfu_counted = seen;
+                    e.lru = lfu.touched(e.lru, now, &mut self.access_rng);
+                }
+            }
+        }
         Some(e)
     }
 
@@ -206,15 +211,16 @@ impl Db {
     pub fn set(&mut self, key: &[u8], value: Value, now: i64) {
         self.before_store(key, now);
         self.note_write(key, now);
-        let lru = lru_clock(now);
         if let Some(e) = self.main.get_mut(key) {
             if e.has_expire {
                 e.has_expire = false;
                 self.expires.remove(key);
             }
-            e.value = value;
-            e.lru = lru;
+            let old = std::mem::replace(&mut e.value, value);
+            e.lru = self.access.overwritten(e.lru, now);
+            super::lazyfree::free_value(old, self.lazy_server_del);
         } else {
+            let lru = self.access.fresh(now);
             self.main.insert_new(SBytes::new(key), Entry::new(value, lru));
             self.notice_new(key);
         }
@@ -224,11 +230,12 @@ impl Db {
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
         self.before_store(key, now);
         self.note_write(key, now);
-        let lru = lru_clock(now);
         if let Some(e) = self.main.get_mut(key) {
-            e.value = value;
-            e.lru = lru;
+            let old = std::mem::replace(&mut e.value, value);
+            e.lru = self.access.overwritten(e.lru, now);
+            super::lazyfree::free_value(old, self.lazy_server_del);
         } else {
+            let lru = self.access.fresh(now);
             self.main.insert_new(SBytes::new(key), Entry::new(value, lru));
             self.notice_new(key);
         }
@@ -245,7 +252,7 @@ impl Db {
     /// Adds a key known to be absent (after `contains` returned false).
     pub fn add(&mut self, key: &[u8], value: Value, now: i64) {
         self.note_write(key, now);
-        self.main.insert_new(SBytes::new(key), Entry::new(value, lru_clock(now)));
+        self.main.insert_new(SBytes::new(key), Entry::new(value, self.access.fresh(now)));
         self.notice_new(key);
     }
 
@@ -254,6 +261,19 @@ impl Db {
         let e = self.unlink(key)?;
         self.note(key, KeyEvent::Written);
         Some(e)
+    }
+
+    /// Removes a key the server evicts (maxmemory); nothing is recorded, the
+    /// caller touches its watchers.
+    pub fn evict(&mut self, key: &[u8]) -> Option<Entry> {
+        self.unlink(key)
+    }
+
+    /// Deletes a key whose TTL passed, freeing it as `lazyfree-lazy-expire` says.
+    fn unlink_expired(&mut self, key: &[u8]) {
+        if let Some(e) = self.unlink(key) {
+            super::lazyfree::free_entry(e, self.lazy_expire);
+        }
     }
 
     /// `remove` without recording a write (expiry).
@@ -316,7 +336,7 @@ impl Db {
                     // All keys are volatile: return one even if logically expired.
                     return Some(k);
                 }
-                self.unlink(&k);
+                self.unlink_expired(&k);
                 self.expired_keys += 1;
                 self.note(&k, KeyEvent::Expired);
                 self.notice_expired(&k);
@@ -355,7 +375,7 @@ impl Db {
         }
         self.expires_cursor = cursor;
         for k in &dead {
-            self.unlink(k);
+            self.unlink_expired(k);
             self.note(k, KeyEvent::Expired);
             self.notice_expired(k);
         }

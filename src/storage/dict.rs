@@ -349,6 +349,54 @@ impl<V> Dict<V> {
         }
     }
 
+    /// Up to `count` entries from a random stretch of buckets (Redis's
+    /// `dictGetSomeKeys`): cheaper than `count` calls of `random`, and what
+    /// eviction samples. Gives up after `count * 10` buckets, so a sparse table
+    /// may yield fewer; entries are distinct.
+    pub fn sample<'a, R: rand::Rng>(&'a self, rng: &mut R, count: usize, mut f: impl FnMut(&'a SBytes, &'a V)) {
+        if self.len == 0 || count == 0 {
+            return;
+        }
+        let count = count.min(self.len);
+        let tables: &[&Table<V>] = if self.is_rehashing() { &[&self.t0, &self.t1] } else { &[&self.t0] };
+        let max_mask = tables.iter().map(|t| t.mask()).max().unwrap_or(0);
+        let skip_below = self.rehash_idx.unwrap_or(0);
+        let mut i = rng.gen::<usize>() & max_mask;
+        let mut got = 0;
+        let mut empty_run = 0;
+        for _ in 0..count * 10 {
+            for (n, t) in tables.iter().enumerate() {
+                // Buckets of the old table below the rehash index are empty.
+                if n == 0 && tables.len() == 2 && i < skip_below {
+                    continue;
+                }
+                if i > t.mask() {
+                    continue;
+                }
+                let Some(head) = t.buckets[i].as_deref() else {
+                    empty_run += 1;
+                    if empty_run >= 5 && empty_run > count {
+                        // A long empty run: jump elsewhere.
+                        i = rng.gen::<usize>() & max_mask;
+                        empty_run = 0;
+                    }
+                    continue;
+                };
+                empty_run = 0;
+                let mut cur = Some(head);
+                while let Some(x) = cur {
+                    f(&x.key, &x.val);
+                    got += 1;
+                    if got == count {
+                        return;
+                    }
+                    cur = x.next.as_deref();
+                }
+            }
+            i = (i + 1) & max_mask;
+        }
+    }
+
     pub fn iter(&self) -> Iter<'_, V> {
         Iter { tables: [&self.t0, &self.t1], t: 0, bucket: 0, node: None }
     }

@@ -662,6 +662,14 @@ impl List {
         self.len() == 0
     }
 
+    /// Number of nodes (allocations holding elements).
+    pub fn node_count(&self) -> usize {
+        match &self.nodes {
+            Nodes::One(_) => 1,
+            Nodes::Many(m) => m.d.len(),
+        }
+    }
+
     /// The fill this list was created with.
     #[inline]
     fn fill(&self) -> i32 {

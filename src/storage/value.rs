@@ -78,6 +78,21 @@ impl Value {
         matches!(self, Value::Int(_) | Value::Str(_) | Value::RawStr(_))
     }
 
+    /// The work of freeing the value, in allocations (Redis's free effort:
+    /// nodes of a list, elements of a hashtable-encoded collection, 1 for a
+    /// string or a compact encoding). Above 64 it is freed in the background
+    /// when lazy freeing applies.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Int(_) | Value::Str(_) | Value::RawStr(_) => 1,
+            Value::List(l) => l.node_count(),
+            Value::Hash(h) if h.encoding() == "hashtable" => h.len(),
+            Value::Set(x) if x.encoding() == "hashtable" => x.len(),
+            Value::ZSet(z) if z.encoding() == "skiplist" => z.len(),
+            _ => 1,
+        }
+    }
+
     /// Approximate heap bytes owned by the value (for MEMORY USAGE and lazy-free decisions).
     pub fn heap_size(&self) -> usize {
         match self {

@@ -456,6 +456,8 @@ pub struct Key {
     pub expire: Option<i64>,
     /// Seconds idle when saved (the IDLE opcode).
     pub idle: Option<u64>,
+    /// LFU access counter when saved (the FREQ opcode).
+    pub freq: Option<u8>,
 }
 
 /// What loading counted.
@@ -492,7 +494,7 @@ pub fn load(r: &mut Reader, o: &Opts, mut put: impl FnMut(Key) -> Res<()>) -> Re
     }
     let mut st = Stats::default();
     let mut db = 0usize;
-    let (mut expire, mut idle): (Option<i64>, Option<u64>) = (None, None);
+    let (mut expire, mut idle, mut freq): (Option<i64>, Option<u64>, Option<u8>) = (None, None, None);
     loop {
         let t = r.u8()?;
         match t {
@@ -505,7 +507,7 @@ pub fn load(r: &mut Reader, o: &Opts, mut put: impl FnMut(Key) -> Res<()>) -> Re
                 continue;
             }
             OP_FREQ => {
-                r.u8()?;
+                freq = Some(r.u8()?);
                 continue;
             }
             OP_IDLE => {
@@ -574,7 +576,7 @@ pub fn load(r: &mut Reader, o: &Opts, mut put: impl FnMut(Key) -> Res<()>) -> Re
         }
         let key = r.string()?;
         let val = value(r, t, &o.lim, &key)?;
-        let (exp, idl) = (expire.take(), idle.take());
+        let (exp, idl, frq) = (expire.take(), idle.take(), freq.take());
         let Some(val) = val else {
             st.empty_skipped += 1;
             if st.empty_skipped <= 10 {
@@ -587,7 +589,7 @@ pub fn load(r: &mut Reader, o: &Opts, mut put: impl FnMut(Key) -> Res<()>) -> Re
             continue;
         }
         st.keys_loaded += 1;
-        put(Key { db, key, value: val, expire: exp, idle: idl })?;
+        put(Key { db, key, value: val, expire: exp, idle: idl, freq: frq })?;
     }
     if ver >= 5 {
         let expected = r.checksum();

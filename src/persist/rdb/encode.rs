@@ -485,7 +485,8 @@ pub fn write_file(srv: &Server, out: &mut dyn Write, checksum: bool) -> std::io:
             e.string(&lib.code);
         }
     }
-    let save_lru = srv.config.get("maxmemory-policy").is_some_and(|p| p.contains("lru"));
+    let policy = srv.config.maxmemory_policy;
+    let (save_lru, save_lfu, decay) = (policy.is_lru(), policy.is_lfu(), srv.config.lfu_decay_time);
     let now = crate::util::now_ms();
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
@@ -506,6 +507,10 @@ pub fn write_file(srv: &Server, out: &mut dyn Write, checksum: bool) -> std::io:
             if save_lru {
                 e.byte(OP_IDLE);
                 e.len(crate::storage::db::idle_secs(entry.lru, now));
+            }
+            if save_lfu {
+                e.byte(OP_FREQ);
+                e.byte(crate::storage::lru::lfu_counter(entry.lru, decay, now) as u8);
             }
             e.byte(Enc::value_type(&entry.value));
             e.string(k);
