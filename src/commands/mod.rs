@@ -13,6 +13,8 @@ pub mod blocking;
 pub mod config;
 pub mod connection;
 pub mod functions;
+pub mod geo;
+pub mod geohash;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
@@ -52,6 +54,7 @@ families!(
     hashes,
     sets,
     zsets,
+    geo,
     blocking,
     connection,
     server,

@@ -391,7 +391,7 @@ fn lookup_pattern(ctx: &mut Ctx, pat: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
 /// ends, insertion sort below 7) skipping partitions outside the range. Redis
 /// uses this for SORT ... BY ... LIMIT, so equal elements end up in exactly
 /// the order it leaves them.
-fn pqsort<T>(v: &mut [T], lrange: isize, rrange: isize, cmp: &mut impl FnMut(&T, &T) -> Ordering) {
+pub(crate) fn pqsort<T>(v: &mut [T], lrange: isize, rrange: isize, cmp: &mut impl FnMut(&T, &T) -> Ordering) {
     let n = v.len();
     pq(v, 0, n, lrange, rrange, cmp);
 }
