@@ -37,6 +37,7 @@ pub async fn run(sh: Arc<Shared>) {
         active_expire_cycle(&sh, period);
         close_idle_clients(&sh);
         crate::persist::cron(&sh);
+        crate::persist::aof::cron(&sh);
         sh.server.lock().stats.track_instantaneous(crate::util::now_ms());
     }
 }
@@ -74,6 +75,10 @@ pub fn active_expire_cycle(sh: &Shared, period: Duration) {
             if notify {
                 // `expired` events of the keys deleted (no client runs this).
                 crate::server::notify::flush(&mut srv, 0, &mut crate::resp::Reply::new());
+            }
+            if crate::server::propagate::wanted(&srv) {
+                crate::server::propagate::flush_background(&mut srv);
+                crate::persist::aof::flush(&mut srv);
             }
             let perc = if sampled > 0 { expired as f64 / sampled as f64 } else { 0.0 };
             srv.stats.expired_stale_perc = srv.stats.expired_stale_perc * 0.95 + perc * 0.05;

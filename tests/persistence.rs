@@ -1,10 +1,12 @@
-//! RDB persistence, end to end and against real Redis 7.0: files written by
+//! RDB and AOF persistence, end to end and against real Redis 7.0: files written by
 //! Redis load into ferrokv with identical content and encodings, files written
 //! by ferrokv pass `redis-check-rdb` and load into Redis identically, DUMP
 //! payloads travel both ways, old encodings (ziplist, zipmap, intset,
 //! quicklist v1, text scores) load as Redis loads them, corrupt files stop the
 //! server with exit status 1, and SAVE/BGSAVE/RESTORE/SHUTDOWN/DEBUG RELOAD,
-//! save points and MISCONF behave as Redis's.
+//! save points and MISCONF behave as Redis's. The append-only file holds
+//! what Redis's holds command for command, survives SIGKILL with
+//! `appendfsync always`, and its directory moves between Redis and ferrokv.
 
 mod common;
 
@@ -1121,4 +1123,273 @@ fn shutdown_failing_save_keeps_running() {
     assert_eq!(wait_exit(&mut f.child), 0);
     let log = read_log(&f.log);
     assert!(log.contains("Error trying to save the DB. Exit anyway."), "{log}");
+}
+
+// ---------------------------------------------------------------------------
+// Append-only file
+
+const AOF_ALWAYS: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];
+
+/// The commands of an AOF file, with absolute times (after PXAT and
+/// PEXPIREAT) replaced by a marker so two servers' files compare.
+fn aof_commands(path: &Path) -> Vec<Vec<String>> {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let line = |pos: &mut usize| -> String {
+        let end = data[*pos..].windows(2).position(|w| w == b"\r\n").expect("CRLF") + *pos;
+        let l = String::from_utf8_lossy(&data[*pos..end]).into_owned();
+        *pos = end + 2;
+        l
+    };
+    while pos < data.len() {
+        let n: usize = line(&mut pos)[1..].parse().expect("multibulk count");
+        let mut cmd = Vec::new();
+        for _ in 0..n {
+            let len: usize = line(&mut pos)[1..].parse().expect("bulk len");
+            cmd.push(String::from_utf8_lossy(&data[pos..pos + len]).into_owned());
+            pos += len + 2;
+        }
+        let at = match cmd[0].to_ascii_uppercase().as_str() {
+            "PEXPIREAT" => Some(2),
+            "SET" => cmd.iter().position(|a| a.eq_ignore_ascii_case("PXAT")).map(|i| i + 1),
+            _ => None,
+        };
+        if let Some(i) = at.filter(|&i| i < cmd.len()) {
+            cmd[i] = "<time>".into();
+        }
+        out.push(cmd);
+    }
+    out
+}
+
+fn incr_file(dir: &Path, seq: u32) -> PathBuf {
+    dir.join("appendonlydir").join(format!("appendonly.aof.{seq}.incr.aof"))
+}
+
+/// What ferrokv appends is what Redis appends, command for command: verbatim
+/// writes, absolute expiries, pops for blocking and random pops, effects of
+/// scripts wrapped in MULTI/EXEC, DEL for keys found expired, SELECT.
+#[test]
+fn aof_matches_redis_command_for_command() {
+    let script = [
+        "SET a 1",
+        "SET b 2 EX 100",
+        "EXPIRE a 50",
+        "INCRBYFLOAT f 1.5",
+        "HINCRBYFLOAT h f 2.5",
+        "SADD s only",
+        "SPOP s",
+        "SADD s2 x y z",
+        "SPOP s2 5",
+        "RPUSH l a b c d e",
+        "BLPOP l 0",
+        "BRPOPLPUSH l l2 0",
+        "BLMOVE l l2 LEFT RIGHT 0",
+        "LMPOP 1 l RIGHT COUNT 5",
+        "ZADD z 1 a 2 b 3 c 4 d",
+        "BZPOPMIN z 0",
+        "ZMPOP 1 z MAX COUNT 2",
+        "BZMPOP 0 1 z MIN",
+        "EVAL \"redis.call('set','e1','1') redis.call('set','e2','2') return 1\" 0",
+        "EVAL \"redis.call('set','e3','1') return 1\" 0",
+        "EVAL \"return redis.call('get','e3')\" 0",
+        "MULTI",
+        "SET m1 1",
+        "INCR m1",
+        "GET m1",
+        "EXEC",
+        "SELECT 3",
+        "SET x 1",
+        "SELECT 0",
+        "SET gone 1 PX 1",
+        "SETEX c 100 v",
+        "PSETEX c2 100000 v",
+        "GETEX b PERSIST",
+        "SET k2 v",
+        "GETEX k2 EX 100",
+        "GETDEL k2",
+        "EXPIRE a -1",
+        "SET k3 v KEEPTTL",
+        "SET k4 v NX GET EX 5",
+        "SET n 10",
+        "INCR n",
+        "PEXPIREAT n 99999999999999",
+        "EXPIREAT n 1",
+        "PFADD p a b",
+        "PFCOUNT p",
+        "GET nothing",
+        "DEL nothing",
+        "FLUSHDB",
+        "SET last 1",
+    ];
+    let mut files = Vec::new();
+    for redis in [false, true] {
+        let dir = TempDir::new(if redis { "aof-redis" } else { "aof-ferrokv" });
+        let f = start_on(redis, dir.path(), AOF_ALWAYS);
+        let mut c = Conn::connect(f.port);
+        for line in script {
+            let args = common::split(line);
+            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            c.cmd_b(&refs);
+            if line.starts_with("SET gone") {
+                // Let it expire, then find it so (DEL).
+                std::thread::sleep(Duration::from_millis(5));
+                c.cmd(&["GET", "gone"]);
+            }
+        }
+        // A pop served to a blocked client, and a key found expired.
+        let mut blocked = Conn::connect(f.port);
+        blocked.send(&[b"BLPOP", b"q", b"0"]);
+        std::thread::sleep(Duration::from_millis(100));
+        c.cmd(&["RPUSH", "q", "v"]);
+        assert_eq!(blocked.read().items().len(), 2);
+        c.cmd(&["SET", "soon", "1", "PX", "1"]);
+        std::thread::sleep(Duration::from_millis(5));
+        c.cmd(&["GET", "soon"]);
+        c.cmd(&["PING"]);
+        files.push(aof_commands(&incr_file(dir.path(), 1)));
+    }
+    assert!(files[1].len() > 50, "Redis's AOF: {:?}", files[1]);
+    assert_eq!(files[0], files[1], "ferrokv's AOF (left) differs from Redis's (right)");
+}
+
+/// With `appendfsync always`, a SIGKILL right after the last reply loses
+/// nothing: a new server on the directory has every key, value and TTL.
+#[test]
+fn aof_keeps_every_acknowledged_write_after_kill_9() {
+    let dir = TempDir::new("aof-kill");
+    let mut f = start_on(false, dir.path(), AOF_ALWAYS);
+    let mut c = Conn::connect(f.port);
+    fill(&mut c);
+    for line in [
+        "EVAL \"for i=1,100 do redis.call('rpush','fromlua',i) end return 1\" 0",
+        "INCRBYFLOAT float 0.1",
+        "INCRBYFLOAT float 0.2",
+        "SADD popme a b c d e f g",
+        "SPOP popme 3",
+        "MULTI",
+        "HSET tx f v",
+        "EXPIRE tx 1000",
+        "EXEC",
+        "SET gone 1",
+        "DEL gone",
+    ] {
+        let args = common::split(line);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        assert!(!c.cmd_b(&refs).is_error(), "{line}");
+    }
+    let before = snapshot(&mut c);
+    f.child.kill().expect("SIGKILL");
+    f.child.wait().expect("reap");
+    let g = start_on(false, dir.path(), &["--appendonly", "yes"]);
+    let mut c2 = Conn::connect(g.port);
+    assert_same(&snapshot(&mut c2), &before, true, 5000);
+    assert_eq!(info_field(&mut c2, "aof_enabled"), "1");
+}
+
+/// Redis loads the directory ferrokv wrote (base RDB + increments, after a
+/// rewrite), and ferrokv loads what Redis then wrote.
+#[test]
+fn aof_directories_load_in_redis_and_back() {
+    let dir = TempDir::new("aof-interop");
+    let mut f = start_on(false, dir.path(), AOF_ALWAYS);
+    let mut c = Conn::connect(f.port);
+    fill(&mut c);
+    assert_eq!(c.cmd(&["BGREWRITEAOF"]), Resp::simple("Background append only file rewriting started"));
+    c.cmd(&["SET", "after-rewrite", "1"]);
+    c.cmd(&["RPUSH", "list", "more"]);
+    let manifest = std::fs::read_to_string(dir.path().join("appendonlydir/appendonly.aof.manifest")).expect("manifest");
+    assert_eq!(manifest, "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+    assert_eq!(info_field(&mut c, "aof_rewrites"), "1");
+    let before = snapshot(&mut c);
+    c.send(&[b"SHUTDOWN"]);
+    assert!(c.is_closed());
+    assert_eq!(wait_exit(&mut f.child), 0);
+
+    let mut r = start_on(true, dir.path(), AOF_ALWAYS);
+    let mut rc = Conn::connect(r.port);
+    assert_same(&snapshot(&mut rc), &before, true, 5000);
+    rc.cmd(&["SET", "by-redis", "1"]);
+    rc.cmd(&["EXPIRE", "str", "1000"]);
+    let before = snapshot(&mut rc);
+    rc.send(&[b"SHUTDOWN"]);
+    assert!(rc.is_closed());
+    assert_eq!(wait_exit(&mut r.child), 0);
+
+    let g = start_on(false, dir.path(), &["--appendonly", "yes"]);
+    let mut c2 = Conn::connect(g.port);
+    assert_same(&snapshot(&mut c2), &before, true, 5000);
+}
+
+/// A command cut short at the end of the file (a crash mid-write) is dropped
+/// with `aof-load-truncated yes`, and stops the server with `no`.
+#[test]
+fn truncated_aof_tail() {
+    for redis in [false, true] {
+        let dir = TempDir::new("aof-trunc");
+        let mut f = start_on(redis, dir.path(), AOF_ALWAYS);
+        let mut c = Conn::connect(f.port);
+        c.cmd(&["SET", "kept", "1"]);
+        f.child.kill().expect("SIGKILL");
+        f.child.wait().expect("reap");
+        let incr = incr_file(dir.path(), 1);
+        let mut data = std::fs::read(&incr).expect("incr");
+        let whole = data.len();
+        data.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$4\r\nlost");
+        std::fs::write(&incr, &data).expect("write");
+
+        let (mut child, _, log) = spawn(redis, dir.path(), &["--appendonly", "yes", "--aof-load-truncated", "no"]);
+        assert_eq!(wait_exit(&mut child), 1, "redis={redis}");
+        assert!(read_log(&log).contains("Unexpected end of file reading the append only file"), "redis={redis}");
+
+        let g = start_on(redis, dir.path(), &["--appendonly", "yes"]);
+        let mut c2 = Conn::connect(g.port);
+        assert_eq!(c2.cmd(&["GET", "kept"]), Resp::bulk("1"), "redis={redis}");
+        assert_eq!(c2.cmd(&["DBSIZE"]), Resp::int(1), "redis={redis}");
+        assert_eq!(std::fs::metadata(&incr).expect("incr").len() as usize, whole, "redis={redis}: truncated");
+    }
+}
+
+/// CONFIG SET appendonly yes writes the dataset as a base and appends from
+/// then on; `no` stops appending.
+#[test]
+fn config_set_appendonly_starts_and_stops_the_aof() {
+    let dir = TempDir::new("aof-config");
+    let mut f = start_on(false, dir.path(), &[]);
+    let mut c = Conn::connect(f.port);
+    c.cmd(&["SET", "before", "1"]);
+    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), Resp::ok());
+    assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+    c.cmd(&["SET", "during", "1"]);
+    assert_eq!(aof_commands(&incr_file(dir.path(), 1)), vec![vec!["SELECT", "0"], vec!["SET", "during", "1"]]);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "no"]), Resp::ok());
+    c.cmd(&["SET", "after", "1"]);
+    assert_eq!(aof_commands(&incr_file(dir.path(), 1)).len(), 2);
+    f.child.kill().expect("SIGKILL");
+    f.child.wait().expect("reap");
+    let g = start_on(false, dir.path(), &["--appendonly", "yes"]);
+    let mut c2 = Conn::connect(g.port);
+    assert_eq!(
+        c2.cmd(&["MGET", "before", "during", "after"]),
+        Resp::arr(vec![Resp::bulk("1"), Resp::bulk("1"), Resp::nil()])
+    );
+}
+
+/// INFO persistence shows the same AOF fields as Redis's, and the sizes move.
+#[test]
+fn aof_info_fields_match_redis() {
+    let names = |redis: bool| {
+        let dir = TempDir::new("aof-info");
+        let f = start_on(redis, dir.path(), AOF_ALWAYS);
+        let mut c = Conn::connect(f.port);
+        let size0: u64 = info_field(&mut c, "aof_current_size").parse().expect("size");
+        c.cmd(&["SET", "k", "v"]);
+        let size1: u64 = info_field(&mut c, "aof_current_size").parse().expect("size");
+        assert!(size1 > size0, "redis={redis}: {size0} -> {size1}");
+        let info = c.cmd(&["INFO", "persistence"]).text();
+        info.lines().filter_map(|l| l.split(':').next()).map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(names(false), names(true));
 }

@@ -229,11 +229,17 @@ fn serve_one(sh: &Shared, srv: &mut Server, client: &mut Client) -> bool {
     client.db = b.db;
     let now = crate::util::now_ms();
     let start = std::time::Instant::now();
+    let dirty = srv.dirty;
     let mut ctx =
         Ctx { sh, srv, client, out: &mut out, cmd, now, failed: false, serving_blocked: true, no_block: false };
     handler(&mut ctx, &b.args);
     let failed = ctx.failed;
     client.db = db;
+    if crate::server::propagate::wanted(srv) && srv.dirty != dirty {
+        // Served: propagated as the pop it did, in a unit of its own.
+        crate::server::propagate::after_call(srv, b.db, &cmd.name, &b.args, &out.buf, true);
+        crate::server::propagate::end_unit(srv);
+    }
     if client.blocked.is_some() {
         // Still nothing to serve: back to waiting, keeping its place in line.
         client.blocked = Some(b);

@@ -141,10 +141,20 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
         crate::log::set_level(l);
     }
     let maxmemory_set = pairs.iter().any(|(d, _)| d.name == "maxmemory") && next.maxmemory != 0;
+    let appendonly = (next.get("appendonly") == Some("yes"), ctx.srv.config.get("appendonly") == Some("yes"));
     ctx.srv.config = next;
     // The databases record expiries and creations only while they are notified.
     crate::server::notify::sync(ctx.srv);
     crate::server::evict::sync(ctx.srv);
+    match appendonly {
+        (true, false) if crate::persist::aof::start(ctx.srv).is_err() => {
+            ctx.srv.config.set_internal("appendonly", "no");
+            ctx.err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.");
+            return;
+        }
+        (false, true) => crate::persist::aof::stop(ctx.srv),
+        _ => {}
+    }
     if maxmemory_set {
         // Redis's updateMaxmemory: warn when already over, and evict now.
         let used = crate::server::evict::counted_memory();

@@ -31,6 +31,7 @@ pub mod zsets;
 
 use crate::resp::Reply;
 use crate::server::client::{Client, ReplyMode};
+use crate::server::propagate;
 use crate::server::{Server, Shared};
 use crate::storage::{Db, Entry};
 use bytes::Bytes;
@@ -483,9 +484,19 @@ pub(crate) fn call(
     if srv.config.maxmemory_policy.is_lfu() {
         crate::storage::lru::next_command();
     }
+    let (db_before, reply_at) = (client.db, out.buf.len());
+    srv.propagation.depth += 1;
     let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false, serving_blocked: false, no_block };
     handler(&mut ctx, args);
     let failed = ctx.failed;
+    srv.propagation.depth -= 1;
+    if propagate::wanted(srv) {
+        let reply = out.buf.get(reply_at..).unwrap_or_default();
+        propagate::after_call(srv, db_before, &cmd.name, args, reply, srv.dirty != dirty);
+        if srv.propagation.depth == 0 {
+            propagate::end_unit(srv);
+        }
+    }
     if srv.config.notify_keyspace_events != 0 {
         // Expiries and creations the command caused after its last event.
         crate::server::notify::flush(srv, client.id, out);

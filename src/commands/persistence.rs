@@ -7,8 +7,14 @@ use crate::server::notify;
 use crate::storage::Entry;
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] =
-    &[("save", save), ("bgsave", bgsave), ("lastsave", lastsave), ("dump", dump), ("restore", restore)];
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("save", save),
+    ("bgsave", bgsave),
+    ("bgrewriteaof", bgrewriteaof),
+    ("lastsave", lastsave),
+    ("dump", dump),
+    ("restore", restore),
+];
 
 const BGSAVE_RUNNING: &str = "ERR Background save already in progress";
 
@@ -144,4 +150,15 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.notify(notify::GENERIC, "restore", key);
     ctx.out.ok();
     ctx.dirty(1);
+}
+
+/// BGREWRITEAOF: a new base file from the dataset and a new incremental file
+/// (done before replying: ferrokv does not fork).
+fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) {
+    match crate::persist::aof::rewrite(ctx.srv) {
+        Ok(()) => ctx.out.status("Background append only file rewriting started"),
+        Err(_) => {
+            ctx.err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+        }
+    }
 }

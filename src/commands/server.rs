@@ -335,7 +335,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "mem_clients_slaves:0");
         line!(out, "mem_clients_normal:0");
         line!(out, "mem_cluster_links:0");
-        line!(out, "mem_aof_buffer:0");
+        line!(out, "mem_aof_buffer:{}", srv.aof.buffered());
         line!(out, "mem_allocator:mimalloc");
         line!(out, "active_defrag_running:0");
         line!(out, "lazyfree_pending_objects:{}", crate::storage::lazyfree::pending());
@@ -362,18 +362,27 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "rdb_last_cow_size:0");
         line!(out, "rdb_last_load_keys_expired:{}", ps.last_load_keys_expired);
         line!(out, "rdb_last_load_keys_loaded:{}", ps.last_load_keys_loaded);
-        line!(out, "aof_enabled:0");
+        let aof = &srv.aof;
+        line!(out, "aof_enabled:{}", aof.on as u8);
         line!(out, "aof_rewrite_in_progress:0");
         line!(out, "aof_rewrite_scheduled:0");
-        line!(out, "aof_last_rewrite_time_sec:-1");
+        line!(out, "aof_last_rewrite_time_sec:{}", aof.last_rewrite_secs);
         line!(out, "aof_current_rewrite_time_sec:-1");
-        line!(out, "aof_last_bgrewrite_status:ok");
-        line!(out, "aof_rewrites:0");
-        line!(out, "aof_rewrites_consecutive_failures:0");
-        line!(out, "aof_last_write_status:ok");
+        line!(out, "aof_last_bgrewrite_status:{}", if aof.last_rewrite_ok { "ok" } else { "err" });
+        line!(out, "aof_rewrites:{}", aof.rewrites);
+        line!(out, "aof_rewrites_consecutive_failures:{}", (!aof.last_rewrite_ok) as u8);
+        line!(out, "aof_last_write_status:{}", if aof.last_write_ok { "ok" } else { "err" });
         line!(out, "aof_last_cow_size:0");
         line!(out, "module_fork_in_progress:0");
         line!(out, "module_fork_last_cow_size:0");
+        if aof.on {
+            line!(out, "aof_current_size:{}", aof.current_size);
+            line!(out, "aof_base_size:{}", aof.base_size);
+            line!(out, "aof_pending_rewrite:0");
+            line!(out, "aof_buffer_length:{}", aof.buffered());
+            line!(out, "aof_pending_bio_fsync:0");
+            line!(out, "aof_delayed_fsync:0");
+        }
     }
     if sec.has("stats") {
         header(&mut out, "Stats");

@@ -583,6 +583,8 @@ fn run_batch(
     *limits = Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: client.authenticated };
     *qlimit = srv.config.client_query_buffer_limit;
     srv.clients.insert(id, client);
+    // The batch's changes reach the AOF before its replies are sent.
+    crate::persist::aof::flush(&mut srv);
     Batch::Done { close, blocked }
 }
 

@@ -12,6 +12,7 @@
 //! plays the part of Redis's child: the cron notices that it finished, as
 //! Redis's `checkChildrenDone` does.
 
+pub mod aof;
 pub mod rdb;
 
 use crate::config::Config;
@@ -113,7 +114,7 @@ pub fn save_points(c: &Config) -> Vec<(i64, u64)> {
     v.chunks_exact(2).map(|p| (p[0], p[1].max(0) as u64)).collect()
 }
 
-fn dir_of(c: &Config) -> PathBuf {
+pub(crate) fn dir_of(c: &Config) -> PathBuf {
     if c.dir.is_empty() {
         PathBuf::from(".")
     } else {
@@ -130,7 +131,7 @@ pub fn rdb_path(c: &Config) -> PathBuf {
     dir_of(c).join(dbfilename(c))
 }
 
-fn checksum_on(c: &Config) -> bool {
+pub(crate) fn checksum_on(c: &Config) -> bool {
     c.get("rdbchecksum") != Some("no")
 }
 
@@ -140,7 +141,7 @@ fn key_save_delay(c: &Config, keys: u64) -> std::time::Duration {
     std::time::Duration::from_micros(us.max(0) as u64 * keys)
 }
 
-fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn fsync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
@@ -159,7 +160,7 @@ fn create_temp(dir: &Path, tmp_name: &str) -> Option<std::fs::File> {
     }
 }
 
-fn strerror(e: &std::io::Error) -> String {
+pub(crate) fn strerror(e: &std::io::Error) -> String {
     crate::config::strerror(e)
 }
 
@@ -413,6 +414,10 @@ pub fn after_flushall(srv: &mut Server) {
 /// asked. Err: the save failed (and `force` was not given), so the server
 /// must keep running.
 pub fn prepare_shutdown(srv: &mut Server, save_asked: bool, nosave: bool, force: bool) -> Result<(), Failed> {
+    if srv.aof.on {
+        crate::log::notice("Calling fsync() on the AOF file.");
+        aof::sync_now(srv);
+    }
     if srv.persist.bg.is_some() {
         crate::log::warning("There is a child saving an .rdb. Killing it!");
         kill_bgsave(srv, true);
@@ -496,16 +501,28 @@ fn log_load_error(e: &LoadError, pos: u64) {
     }
 }
 
-/// Loads `dir/dbfilename` at startup, if present (Redis's `loadDataFromDisk`).
-/// Err: the file could not be loaded; the server must exit with status 1.
+/// Loads the data at startup (Redis's `loadDataFromDisk`): the append-only
+/// file when `appendonly` is on, else `dir/dbfilename` if present.
+/// Err: the data could not be loaded; the server must exit with status 1.
 pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
     let mut guard = sh.server.lock();
     let srv = &mut *guard;
+    if srv.config.get("appendonly") == Some("yes") {
+        return aof::load_at_startup(sh, srv);
+    }
     let path = rdb_path(&srv.config);
     let start = std::time::Instant::now();
-    let (mut file, len) = match open(&path) {
+    if load_rdb(sh, srv, &path)? {
+        crate::log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
+    }
+    Ok(())
+}
+
+/// Loads an RDB file into the (empty) dataset; false when it does not exist.
+pub fn load_rdb(sh: &Shared, srv: &mut Server, path: &Path) -> Result<bool, Failed> {
+    let (mut file, len) = match open(path) {
         Ok(Some(f)) => f,
-        Ok(None) => return Ok(()),
+        Ok(None) => return Ok(false),
         Err(e) => {
             crate::log::warning(&format!("Fatal error loading the DB: {}. Exiting.", strerror(&e)));
             return Err(Failed);
@@ -536,8 +553,7 @@ pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
                 crate::log::warning(&format!("Failed loading the function libraries of the RDB file: {e}"));
                 return Err(Failed);
             }
-            crate::log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
-            Ok(())
+            Ok(true)
         }
         Err(e) => {
             log_load_error(&e, r.pos);

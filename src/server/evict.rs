@@ -227,6 +227,12 @@ fn evict(srv: &mut Server, cur: &mut Client, out: &mut Reply) -> Outcome {
         freed += before.saturating_sub(counted_memory());
         srv.evict.evicted_keys += 1;
         keys_freed += 1;
+        if super::propagate::wanted(srv) {
+            let verb = if lazy { "UNLINK" } else { "DEL" };
+            let cmd = vec![bytes::Bytes::from_static(verb.as_bytes()), bytes::Bytes::copy_from_slice(&key)];
+            super::propagate::push(srv, db, cmd);
+            super::propagate::flush_background(srv);
+        }
         if !srv.watched_keys.is_empty() {
             touch_watchers(srv, cur, db, &key);
         }
@@ -370,7 +376,9 @@ pub async fn background(sh: std::sync::Arc<Shared>) {
                 }
                 srv.evict.running = false;
                 let mut nobody = Client::new(0, String::new(), String::new(), -1, crate::util::now_ms());
-                if perform(&mut srv, &mut nobody, &mut Reply::new()) != Outcome::Running {
+                let outcome = perform(&mut srv, &mut nobody, &mut Reply::new());
+                crate::persist::aof::flush(&mut srv);
+                if outcome != Outcome::Running {
                     break;
                 }
             }

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod evict;
 pub mod notify;
+pub mod propagate;
 pub mod pubsub;
 pub mod stats;
 
@@ -86,6 +87,10 @@ pub struct Server {
     pub persist: crate::persist::State,
     /// maxmemory eviction state and statistics (see `evict`).
     pub evict: evict::State,
+    /// Changes of the execution unit in progress, on their way to the AOF.
+    pub propagation: propagate::Pending,
+    /// The append-only file (see `persist::aof`).
+    pub aof: crate::persist::aof::Aof,
 }
 
 /// One client watching one key.
@@ -126,6 +131,8 @@ impl Server {
             dirty_cas_pending: Vec::new(),
             persist: crate::persist::State::default(),
             evict: evict::State::default(),
+            propagation: propagate::Pending::default(),
+            aof: crate::persist::aof::Aof::default(),
             replid: random_hex40(),
             replid2: "0".repeat(40),
             quicklist_packed_threshold: 1 << 30,

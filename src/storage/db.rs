@@ -66,6 +66,10 @@ pub struct Db {
     /// (`lazyfree-lazy-server-del`).
     pub lazy_expire: bool,
     pub lazy_server_del: bool,
+    /// Record keys deleted by expiry in `expired_log` (while their deletion
+    /// is propagated to the append-only file).
+    pub log_expired: bool,
+    pub expired_log: Vec<SBytes>,
 }
 
 /// Outcome of one active-expiry sampling pass over a database.
@@ -271,6 +275,9 @@ impl Db {
 
     /// Deletes a key whose TTL passed, freeing it as `lazyfree-lazy-expire` says.
     fn unlink_expired(&mut self, key: &[u8]) {
+        if self.log_expired {
+            self.expired_log.push(SBytes::new(key));
+        }
         if let Some(e) = self.unlink(key) {
             super::lazyfree::free_entry(e, self.lazy_expire);
         }

@@ -454,6 +454,15 @@ pub struct Written {
 /// Serializes the whole dataset as an RDB file into `out`, flushing every
 /// 64 KB. `checksum`: write the CRC64 (else zero, as `rdbchecksum no`).
 pub fn write_file(srv: &Server, out: &mut dyn Write, checksum: bool) -> std::io::Result<Written> {
+    write(srv, out, checksum, false)
+}
+
+/// The base file of an append-only file: an RDB file marked `aof-base`.
+pub fn write_aof_base(srv: &Server, out: &mut dyn Write, checksum: bool) -> std::io::Result<Written> {
+    write(srv, out, checksum, true)
+}
+
+fn write(srv: &Server, out: &mut dyn Write, checksum: bool, aof_base: bool) -> std::io::Result<Written> {
     let o = Opts::from_server(srv);
     let mut e = Enc::new(o);
     let mut crc = CRC64.digest();
@@ -478,7 +487,7 @@ pub fn write_file(srv: &Server, out: &mut dyn Write, checksum: bool) -> std::io:
     aux(&mut e, "redis-bits", "64");
     aux(&mut e, "ctime", &now_s.to_string());
     aux(&mut e, "used-mem", &crate::server::stats::used_memory().to_string());
-    aux(&mut e, "aof-base", "0");
+    aux(&mut e, "aof-base", if aof_base { "1" } else { "0" });
     if let Some(engine) = srv.lua.as_ref() {
         for lib in engine.libs.libs.values() {
             e.byte(OP_FUNCTION2);

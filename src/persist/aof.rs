@@ -1,0 +1,531 @@
+//! The append-only file, in Redis 7.0's multi-part layout so that Redis and
+//! ferrokv read each other's: in `dir/appenddirname`, a manifest
+//! (`appendonly.aof.manifest`) lists a base file (an RDB snapshot,
+//! `appendonly.aof.N.base.rdb`) and the incremental files
+//! (`appendonly.aof.N.incr.aof`) holding, as RESP commands, what changed
+//! since. Propagated commands (see `server::propagate`) are appended to a
+//! buffer during a batch and written before the batch's replies go out; with
+//! `appendfsync always` they are also fsynced then, so no acknowledged write
+//! can be lost; `everysec` fsyncs once a second from the cron, `no` leaves it
+//! to the kernel. A rewrite (BGREWRITEAOF, the automatic rewrite, or turning
+//! `appendonly` on) writes a new base from the dataset and starts a new
+//! incremental file; the server holds its lock meanwhile (no fork).
+
+use super::{checksum_on, dir_of, fsync_dir, strerror, Failed};
+use crate::resp::{Limits, Parser, Reply};
+use crate::server::{Server, Shared};
+use bytes::{Bytes, BytesMut};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+/// `appendfsync`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fsync {
+    Always,
+    EverySec,
+    No,
+}
+
+/// One file the manifest lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Part {
+    name: String,
+    seq: u64,
+}
+
+#[derive(Default, Debug)]
+struct Manifest {
+    base: Option<Part>,
+    incrs: Vec<Part>,
+}
+
+impl Manifest {
+    fn parse(text: &str) -> Result<Manifest, String> {
+        let mut m = Manifest::default();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let field = |k: &str| words.chunks(2).find(|p| p[0] == k && p.len() == 2).map(|p| p[1]);
+            let (Some(name), Some(seq), Some(kind)) = (field("file"), field("seq"), field("type")) else {
+                return Err(format!("Invalid AOF manifest file format: {line}"));
+            };
+            let seq = seq.parse().map_err(|_| format!("Invalid AOF manifest file format: {line}"))?;
+            let part = Part { name: name.to_string(), seq };
+            match kind {
+                "b" => m.base = Some(part),
+                "i" => m.incrs.push(part),
+                // History files (an old base and increments) await deletion.
+                "h" => {}
+                _ => return Err(format!("Unknown AOF file type: {kind}")),
+            }
+        }
+        Ok(m)
+    }
+
+    fn text(&self) -> String {
+        let mut s = String::new();
+        if let Some(b) = &self.base {
+            s.push_str(&format!("file {} seq {} type b\n", b.name, b.seq));
+        }
+        for i in &self.incrs {
+            s.push_str(&format!("file {} seq {} type i\n", i.name, i.seq));
+        }
+        s
+    }
+}
+
+/// The append-only file's state, part of `Server`.
+pub struct Aof {
+    /// Appending (`appendonly yes` and the file open).
+    pub on: bool,
+    buf: Vec<u8>,
+    /// The database the file's command stream has selected.
+    selected: Option<usize>,
+    file: Option<File>,
+    manifest: Manifest,
+    /// Bytes written since the last fsync (everysec).
+    unsynced: bool,
+    last_fsync_ms: i64,
+    /// INFO persistence figures.
+    pub current_size: u64,
+    pub base_size: u64,
+    pub rewrites: u64,
+    pub last_rewrite_ok: bool,
+    pub last_rewrite_secs: i64,
+    pub last_write_ok: bool,
+}
+
+impl Default for Aof {
+    fn default() -> Self {
+        Aof {
+            on: false,
+            buf: Vec::new(),
+            selected: None,
+            file: None,
+            manifest: Manifest::default(),
+            unsynced: false,
+            last_fsync_ms: 0,
+            current_size: 0,
+            base_size: 0,
+            rewrites: 0,
+            last_rewrite_ok: true,
+            last_rewrite_secs: -1,
+            last_write_ok: true,
+        }
+    }
+}
+
+fn encode(buf: &mut Vec<u8>, cmd: &[Bytes]) {
+    buf.push(b'*');
+    buf.extend_from_slice(itoa::Buffer::new().format(cmd.len()).as_bytes());
+    buf.extend_from_slice(b"\r\n");
+    for a in cmd {
+        buf.push(b'$');
+        buf.extend_from_slice(itoa::Buffer::new().format(a.len()).as_bytes());
+        buf.extend_from_slice(b"\r\n");
+        buf.extend_from_slice(a);
+        buf.extend_from_slice(b"\r\n");
+    }
+}
+
+impl Aof {
+    /// Appends a propagated command run in database `db`.
+    pub fn append(&mut self, db: usize, cmd: &[Bytes]) {
+        if !self.on {
+            return;
+        }
+        if self.selected != Some(db) {
+            let n = db.to_string();
+            encode(&mut self.buf, &[Bytes::from_static(b"SELECT"), Bytes::from(n)]);
+            self.selected = Some(db);
+        }
+        encode(&mut self.buf, cmd);
+    }
+
+    /// Bytes waiting to be written (INFO `aof_buffer_length`).
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Writes what the batch appended (before its replies are sent), and
+    /// fsyncs under `appendfsync always`.
+    pub fn flush(&mut self, fsync: Fsync) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let Some(f) = self.file.as_mut() else {
+            self.buf.clear();
+            return;
+        };
+        let res = f.write_all(&self.buf).and_then(|_| if fsync == Fsync::Always { f.sync_data() } else { Ok(()) });
+        match res {
+            Ok(()) => {
+                self.current_size += self.buf.len() as u64;
+                self.unsynced = fsync == Fsync::EverySec;
+                if !self.last_write_ok {
+                    crate::log::warning("AOF write error looks solved, Redis can write again.");
+                }
+                self.last_write_ok = true;
+            }
+            Err(e) => {
+                crate::log::warning(&format!("Error writing to the AOF file: {}", strerror(&e)));
+                self.last_write_ok = false;
+            }
+        }
+        self.buf.clear();
+    }
+
+    /// Under `everysec`: a handle to fsync outside the lock when a second
+    /// passed since the last fsync and something was written since.
+    pub fn fsync_due(&mut self, now_ms: i64) -> Option<File> {
+        if !self.unsynced || now_ms - self.last_fsync_ms < 1000 {
+            return None;
+        }
+        self.unsynced = false;
+        self.last_fsync_ms = now_ms;
+        self.file.as_ref().and_then(|f| f.try_clone().ok())
+    }
+}
+
+/// The `appendfsync` policy.
+pub fn fsync_policy(srv: &Server) -> Fsync {
+    match srv.config.get("appendfsync") {
+        Some("always") => Fsync::Always,
+        Some("no") => Fsync::No,
+        _ => Fsync::EverySec,
+    }
+}
+
+/// Writes the batch's propagated commands (called before replies are sent).
+#[inline]
+pub fn flush(srv: &mut Server) {
+    if srv.aof.on && srv.aof.buffered() > 0 {
+        let policy = fsync_policy(srv);
+        srv.aof.flush(policy);
+    }
+}
+
+fn dir(srv: &Server) -> PathBuf {
+    dir_of(&srv.config).join(srv.config.get("appenddirname").unwrap_or("appendonlydir"))
+}
+
+fn file_name(srv: &Server) -> String {
+    srv.config.get("appendfilename").unwrap_or("appendonly.aof").to_string()
+}
+
+fn manifest_path(srv: &Server) -> PathBuf {
+    dir(srv).join(format!("{}.manifest", file_name(srv)))
+}
+
+fn open_append(path: &std::path::Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// Writes the manifest atomically (temp file, fsync, rename, fsync the dir).
+fn write_manifest(srv: &Server, m: &Manifest) -> std::io::Result<()> {
+    let d = dir(srv);
+    let tmp = d.join(format!("temp-{}.manifest", file_name(srv)));
+    let mut f = File::create(&tmp)?;
+    f.write_all(m.text().as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, manifest_path(srv))?;
+    fsync_dir(&d)
+}
+
+/// Writes a new base from the dataset and starts a new incremental file
+/// (Redis's BGREWRITEAOF, done in place). The old files are removed once the
+/// new manifest is in place.
+pub fn rewrite(srv: &mut Server) -> Result<(), Failed> {
+    let start = std::time::Instant::now();
+    flush(srv);
+    let res = rewrite_files(srv);
+    srv.aof.last_rewrite_secs = start.elapsed().as_secs() as i64;
+    srv.aof.last_rewrite_ok = res.is_ok();
+    match res {
+        Ok(()) => {
+            srv.aof.rewrites += 1;
+            crate::log::notice("Background AOF rewrite finished successfully");
+            Ok(())
+        }
+        Err(e) => {
+            crate::log::warning(&format!("Background AOF rewrite failed: {}", strerror(&e)));
+            Err(Failed)
+        }
+    }
+}
+
+fn rewrite_files(srv: &mut Server) -> std::io::Result<()> {
+    let d = dir(srv);
+    std::fs::create_dir_all(&d)?;
+    let name = file_name(srv);
+    let seq = srv.aof.manifest.base.iter().chain(&srv.aof.manifest.incrs).map(|p| p.seq).max().unwrap_or(0) + 1;
+    let base = Part { name: format!("{name}.{seq}.base.rdb"), seq };
+    let incr = Part { name: format!("{name}.{seq}.incr.aof"), seq };
+    let tmp = d.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
+    let written = {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+        let n = super::rdb::encode::write_aof_base(srv, &mut w, checksum_on(&srv.config))?;
+        w.flush()?;
+        w.get_ref().sync_all()?;
+        n.bytes
+    };
+    std::fs::rename(&tmp, d.join(&base.name))?;
+    let file = open_append(&d.join(&incr.name))?;
+    let old = std::mem::replace(&mut srv.aof.manifest, Manifest { base: Some(base), incrs: vec![incr] });
+    if let Err(e) = write_manifest(srv, &srv.aof.manifest) {
+        srv.aof.manifest = old;
+        return Err(e);
+    }
+    for p in old.base.iter().chain(&old.incrs) {
+        if !srv.aof.manifest.base.iter().chain(&srv.aof.manifest.incrs).any(|n| n.name == p.name) {
+            let _ = std::fs::remove_file(d.join(&p.name));
+        }
+    }
+    srv.aof.file = Some(file);
+    srv.aof.selected = None;
+    srv.aof.base_size = written;
+    srv.aof.current_size = written;
+    Ok(())
+}
+
+/// Turns appending on (CONFIG SET appendonly yes): a rewrite writes the
+/// current dataset as the new base.
+pub fn start(srv: &mut Server) -> Result<(), Failed> {
+    if srv.aof.on {
+        return Ok(());
+    }
+    srv.aof.on = true;
+    sync_dbs(srv);
+    if rewrite(srv).is_err() {
+        srv.aof.on = false;
+        sync_dbs(srv);
+        return Err(Failed);
+    }
+    Ok(())
+}
+
+/// Writes and fsyncs everything appended so far (shutdown).
+pub fn sync_now(srv: &mut Server) {
+    srv.aof.flush(Fsync::Always);
+    if let Some(f) = &srv.aof.file {
+        let _ = f.sync_data();
+    }
+}
+
+/// Turns appending off (CONFIG SET appendonly no): what is buffered is
+/// written and fsynced, and the file closed.
+pub fn stop(srv: &mut Server) {
+    if !srv.aof.on {
+        return;
+    }
+    sync_now(srv);
+    srv.aof.file = None;
+    srv.aof.on = false;
+    sync_dbs(srv);
+}
+
+/// The databases log their expiries while they are propagated.
+pub fn sync_dbs(srv: &mut Server) {
+    let on = crate::server::propagate::wanted(srv);
+    for db in srv.dbs.iter_mut() {
+        db.log_expired = on;
+        if !on {
+            db.expired_log = Vec::new();
+        }
+    }
+}
+
+/// Startup with `appendonly yes`: loads the files the manifest lists, or
+/// creates the first base and incremental file when there is none.
+pub fn load_at_startup(sh: &Shared, srv: &mut Server) -> Result<(), Failed> {
+    let start = std::time::Instant::now();
+    let d = dir(srv);
+    if let Err(e) = std::fs::create_dir_all(&d) {
+        crate::log::warning(&format!(
+            "Can't open or create append-only dir {}: {}",
+            srv.config.get("appenddirname").unwrap_or(""),
+            strerror(&e)
+        ));
+        return Err(Failed);
+    }
+    let manifest = match std::fs::read_to_string(manifest_path(srv)) {
+        Ok(t) => match Manifest::parse(&t) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                crate::log::warning(&e);
+                return Err(Failed);
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            crate::log::warning(&format!("Can't open the AOF manifest file: {}", strerror(&e)));
+            return Err(Failed);
+        }
+    };
+    let Some(manifest) = manifest else {
+        // No AOF yet: the first base (of the empty dataset) and incremental file.
+        srv.aof.on = true;
+        sync_dbs(srv);
+        return rewrite(srv).map(|_| srv.aof.rewrites = 0);
+    };
+    if let Some(base) = &manifest.base {
+        let path = d.join(&base.name);
+        if base.name.ends_with(".rdb") {
+            crate::log::notice(&format!("Loading RDB preamble from AOF file {}", base.name));
+            super::load_rdb(sh, srv, &path)?;
+        } else {
+            replay(sh, srv, &path, false)?;
+        }
+        srv.aof.base_size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    }
+    let last = manifest.incrs.len();
+    for (i, incr) in manifest.incrs.iter().enumerate() {
+        replay(sh, srv, &d.join(&incr.name), i + 1 == last)?;
+    }
+    let total: u64 = manifest
+        .base
+        .iter()
+        .chain(&manifest.incrs)
+        .map(|p| std::fs::metadata(d.join(&p.name)).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let incr = manifest.incrs.last().cloned();
+    srv.aof.manifest = manifest;
+    let Some(incr) = incr else {
+        // A base without an incremental file: start one.
+        srv.aof.on = true;
+        sync_dbs(srv);
+        return rewrite(srv).map(|_| srv.aof.rewrites = 0);
+    };
+    match open_append(&d.join(&incr.name)) {
+        Ok(f) => srv.aof.file = Some(f),
+        Err(e) => {
+            crate::log::warning(&format!("Can't open the append-only file {}: {}", incr.name, strerror(&e)));
+            return Err(Failed);
+        }
+    }
+    srv.aof.current_size = total;
+    srv.aof.on = true;
+    sync_dbs(srv);
+    // Loading ran commands: that is not activity to report.
+    srv.stats.reset();
+    srv.dirty = 0;
+    crate::log::notice(&format!("DB loaded from append only file: {:.3} seconds", start.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// Runs the commands of one AOF file. A truncated last command of the last
+/// file is cut off (with `aof-load-truncated yes`) as Redis does; anything
+/// else unreadable stops the server.
+fn replay(sh: &Shared, srv: &mut Server, path: &std::path::Path, last_file: bool) -> Result<(), Failed> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut data = Vec::new();
+    match File::open(path).and_then(|mut f| f.read_to_end(&mut data)) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !last_file => {
+            crate::log::warning(&format!("The AOF file {name} doesn't exist"));
+            return Err(Failed);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            crate::log::warning(&format!(
+                "Fatal error: can't open the append log file {name} for reading: {}",
+                strerror(&e)
+            ));
+            return Err(Failed);
+        }
+    }
+    let total = data.len();
+    let mut buf = BytesMut::from(&data[..]);
+    drop(data);
+    let mut parser = Parser::new();
+    let lim = Limits { max_bulk_len: i64::MAX, authenticated: true };
+    let mut client =
+        crate::server::client::Client::new(u64::MAX - 1, String::new(), String::new(), -1, crate::util::now_ms());
+    client.authenticated = true;
+    let mut out = Reply::new();
+    // Position after the last complete command outside a transaction.
+    let mut valid = 0usize;
+    loop {
+        let before = total - buf.len();
+        match parser.next(&mut buf, lim) {
+            Ok(Some(args)) => {
+                if args.is_empty() {
+                    continue;
+                }
+                out.buf.clear();
+                crate::commands::execute(sh, srv, &mut client, &mut out, &args);
+                if client.multi < 0 {
+                    valid = total - buf.len();
+                }
+            }
+            Ok(None) => {
+                if buf.is_empty() && client.multi < 0 {
+                    return Ok(());
+                }
+                break;
+            }
+            Err(_) => {
+                crate::log::warning(&format!(
+                    "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+                ));
+                let _ = before;
+                return Err(Failed);
+            }
+        }
+    }
+    // The file ends inside a command or a transaction.
+    let truncated_ok = srv.config.get("aof-load-truncated") != Some("no");
+    if !last_file || !truncated_ok {
+        crate::log::warning(&format!(
+            "Unexpected end of file reading the append only file {name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+        ));
+        return Err(Failed);
+    }
+    if client.multi >= 0 {
+        crate::log::warning("Revert incomplete MULTI/EXEC transaction in AOF file");
+        crate::commands::transactions::discard(srv, &mut client);
+    }
+    crate::log::warning(&format!(
+        "!!! Warning: short read while loading the AOF file {name}!!!\n!!! Truncating the AOF at offset {valid} !!!"
+    ));
+    let cut = std::fs::OpenOptions::new().write(true).open(path).and_then(|f| f.set_len(valid as u64));
+    if let Err(e) = cut {
+        crate::log::warning(&format!("Error truncating the AOF file {name}: {}", strerror(&e)));
+        return Err(Failed);
+    }
+    crate::log::warning(&format!("AOF {name} loaded anyway because aof-load-truncated is enabled"));
+    Ok(())
+}
+
+/// Cron duty: the everysec fsync (outside the lock) and the automatic
+/// rewrite when the file grew past `auto-aof-rewrite-percentage` of its base.
+pub fn cron(sh: &Shared) {
+    let due = {
+        let mut srv = sh.server.lock();
+        if !srv.aof.on {
+            return;
+        }
+        let pct: u64 = srv.config.get("auto-aof-rewrite-percentage").and_then(|v| v.parse().ok()).unwrap_or(100);
+        let min: u64 = srv.config.get("auto-aof-rewrite-min-size").and_then(|v| v.parse().ok()).unwrap_or(64 << 20);
+        let (cur, base) = (srv.aof.current_size, srv.aof.base_size.max(1));
+        if pct > 0 && cur > min && (cur - base.min(cur)) * 100 / base >= pct {
+            crate::log::notice(&format!(
+                "Starting automatic rewriting of AOF on {}% growth",
+                (cur - base.min(cur)) * 100 / base
+            ));
+            let _ = rewrite(&mut srv);
+        }
+        if fsync_policy(&srv) == Fsync::EverySec {
+            srv.aof.fsync_due(crate::util::now_ms())
+        } else {
+            None
+        }
+    };
+    if let Some(f) = due {
+        let _ = f.sync_data();
+    }
+}
