@@ -746,7 +746,7 @@ fn corrupt_files_stop_the_server() {
         ("version", b"REDIS0013\xff".to_vec(), "Can't handle RDB format version 13", true),
         ("empty", Vec::new(), "Short read or OOM loading DB", true),
         ("many-dbs", many_dbs.finish(10), "configured to handle more than 16 databases", true),
-        ("stream", stream.finish(10), "stream", false),
+        ("stream", stream.finish(10), "Unexpected encoded length", true),
         ("module", module.finish(10), "no matching module type", false),
     ];
     for (name, bytes, line, redis_too) in cases {

@@ -124,6 +124,12 @@ impl Ctx<'_> {
         let db = self.client.db;
         let keys: Vec<SBytes> = keys.iter().map(|k| SBytes::new(k)).collect();
         if !self.serving_blocked {
+            if is_group_read(args) {
+                GROUP_READERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            if is_stream_read(args) {
+                STREAM_READERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             for k in &keys {
                 let q = self.srv.blocked_on.entry((db, k.clone())).or_default();
                 if !q.contains(&self.client.id) {
@@ -179,6 +185,14 @@ pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Result<Option<i64>, BadTimeou
 /// Removes a client from the wait queues of every key it is blocked on.
 pub fn unblock(srv: &mut Server, client: &mut Client) -> Option<Box<Blocked>> {
     let b = client.blocked.take()?;
+    for (counter, yes) in [(&GROUP_READERS, is_group_read(&b.args)), (&STREAM_READERS, is_stream_read(&b.args))] {
+        if yes {
+            let _ =
+                counter.fetch_update(std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed, |n| {
+                    n.checked_sub(1)
+                });
+        }
+    }
     for k in &b.keys {
         let key = (b.db, k.clone());
         if let Some(q) = srv.blocked_on.get_mut(&key) {
@@ -199,18 +213,39 @@ pub fn serve_ready(sh: &Shared, srv: &mut Server) {
     while i < srv.ready_keys.len() {
         let key = srv.ready_keys[i].clone();
         i += 1;
-        while let Some(&cid) = srv.blocked_on.get(&key).and_then(|q| q.front()) {
+        // Stream readers each wait for their own ID: one that finds nothing
+        // does not stop the ones behind it (`at` skips it). The first list or
+        // sorted-set waiter left unserved means the key has nothing for the
+        // others of its kind.
+        let mut at = 0;
+        let mut pops_done = false;
+        while let Some(&cid) = srv.blocked_on.get(&key).and_then(|q| q.get(at)) {
             let Some(mut client) = srv.clients.remove(&cid) else {
                 // The client went away without cleaning up (cannot normally happen).
                 if let Some(q) = srv.blocked_on.get_mut(&key) {
-                    q.pop_front();
+                    q.remove(at);
                 }
                 continue;
             };
+            let stream_reader = client.blocked.as_ref().is_some_and(|b| is_stream_read(&b.args));
+            if pops_done && !stream_reader {
+                srv.clients.insert(cid, client);
+                if STREAM_READERS.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                    break;
+                }
+                at += 1;
+                continue;
+            }
             let served = serve_one(sh, srv, &mut client);
             srv.clients.insert(cid, client);
             if !served {
-                break;
+                if !stream_reader {
+                    pops_done = true;
+                    if STREAM_READERS.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                        break;
+                    }
+                }
+                at += 1;
             }
         }
     }
@@ -253,6 +288,52 @@ fn serve_one(sh: &Shared, srv: &mut Server, client: &mut Client) -> bool {
     client.pending_out.extend_from_slice(&out.buf);
     client.signal.wake.notify_one();
     true
+}
+
+/// Clients blocked in XREADGROUP (a hint: while none are, deleted stream keys
+/// need no scan).
+pub static GROUP_READERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Clients blocked in XREAD or XREADGROUP (while none are, a key's unserved
+/// list waiter ends its serving at once).
+pub static STREAM_READERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn is_group_read(args: &[Bytes]) -> bool {
+    args.first().is_some_and(|a| eq_ic(a, b"xreadgroup"))
+}
+
+fn is_stream_read(args: &[Bytes]) -> bool {
+    args.first().is_some_and(|a| eq_ic(a, b"xreadgroup") || eq_ic(a, b"xread"))
+}
+
+/// After a command: keys that clients wait on in XREADGROUP and that no
+/// longer hold a stream (deleted, overwritten, flushed, expired) are made
+/// ready, so those clients get Redis's error (`signalDeletedKeyAsReady`).
+pub fn signal_deleted_streams(srv: &mut Server) {
+    if GROUP_READERS.load(std::sync::atomic::Ordering::Relaxed) == 0 || srv.blocked_on.is_empty() {
+        return;
+    }
+    let now = crate::util::now_ms();
+    let mut ready = Vec::new();
+    for ((db, key), q) in srv.blocked_on.iter() {
+        let Some(d) = srv.dbs.get(*db) else { continue };
+        let live = !d.key_is_expired(key, now)
+            && d.main.get(key).is_some_and(|e| matches!(e.value, crate::storage::Value::Stream(_)));
+        if live {
+            continue;
+        }
+        let waits = q
+            .iter()
+            .any(|id| srv.clients.get(id).and_then(|c| c.blocked.as_ref()).is_some_and(|b| is_group_read(&b.args)));
+        if waits {
+            ready.push((*db, key.clone()));
+        }
+    }
+    for k in ready {
+        if !srv.ready_keys.contains(&k) {
+            srv.ready_keys.push(k);
+        }
+    }
 }
 
 /// Ends blocks whose deadline passed: the command's timeout reply goes to

@@ -25,6 +25,7 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -67,6 +68,7 @@ families!(
     scripting,
     functions,
     hyperloglog,
+    streams,
 );
 
 /// Every registered command. The table holds exactly these.
@@ -309,6 +311,7 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
         client.reply_mode = ReplyMode::On;
     }
     run(sh, srv, client, out, args);
+    blocking::signal_deleted_streams(srv);
     if !srv.ready_keys.is_empty() {
         // After the whole command (all of EXEC), never in the middle of it.
         let dirty = srv.dirty;

@@ -764,6 +764,7 @@ mod tests {
                 });
                 format!("zset {} {:?}", z.encoding(), v)
             }
+            Value::Stream(s) => format!("stream {:?}", s.nodes),
         }
     }
 

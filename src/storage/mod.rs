@@ -7,9 +7,11 @@ pub mod glob;
 pub mod hash;
 pub mod lazyfree;
 pub mod list;
+pub mod listpack;
 pub mod lru;
 pub mod sbytes;
 pub mod set;
+pub mod stream;
 pub mod value;
 pub mod zset;
 

@@ -3,7 +3,7 @@
 //! separate variants so that OBJECT ENCODING reports what Redis would.
 
 use super::sbytes::SBytes;
-use super::{hash::Hash, list::List, set::Set, zset::ZSet};
+use super::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// Redis's limit for the `embstr` encoding.
 pub const EMBSTR_MAX: usize = 44;
@@ -22,6 +22,7 @@ pub enum Value {
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -58,6 +59,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -71,6 +73,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(x) => x.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -103,6 +106,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(x) => x.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 }
@@ -117,6 +121,7 @@ impl Clone for Value {
             Value::Hash(h) => Value::Hash(h.clone()),
             Value::Set(x) => Value::Set(x.clone()),
             Value::ZSet(z) => Value::ZSet(z.clone()),
+            Value::Stream(s) => Value::Stream(s.clone()),
         }
     }
 }
@@ -151,6 +156,12 @@ impl From<Hash> for Value {
 impl From<Set> for Value {
     fn from(s: Set) -> Value {
         Value::Set(s)
+    }
+}
+
+impl From<Stream> for Value {
+    fn from(s: Stream) -> Value {
+        Value::Stream(Box::new(s))
     }
 }
 

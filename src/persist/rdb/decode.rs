@@ -380,12 +380,7 @@ pub fn value(r: &mut Reader, t: u8, lim: &Limits, key: &[u8]) -> Res<Option<Valu
             Value::from(l)
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
-            return Err(Error::Fatal(format!(
-                "The RDB file contains a stream (key '{}', RDB type {t} '{}'): ferrokv cannot hold streams yet, \
-                 so it refuses to load the file rather than drop the key",
-                String::from_utf8_lossy(key),
-                type_name(t)
-            )))
+            Value::from(super::stream::decode(r, t)?)
         }
         TYPE_MODULE_PRE_GA | TYPE_MODULE_2 => {
             let id = r.length()?;

@@ -156,6 +156,7 @@ impl Enc {
             Value::ZSet(_) => TYPE_ZSET_2,
             Value::Hash(h) if h.is_listpack() => TYPE_HASH_LISTPACK,
             Value::Hash(_) => TYPE_HASH,
+            Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
         }
     }
 
@@ -169,6 +170,7 @@ impl Enc {
             Value::Set(s) => self.set(s),
             Value::ZSet(z) => self.zset(z),
             Value::Hash(h) => self.hash(h),
+            Value::Stream(s) => super::stream::encode(self, s),
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod decode;
 pub mod encode;
 pub mod packed;
+pub mod stream;
 
 /// The version ferrokv writes (Redis 7.0's), and the newest one it reads.
 pub const RDB_VERSION: u16 = 10;

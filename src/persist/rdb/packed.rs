@@ -53,28 +53,8 @@ fn slice(b: &[u8], at: usize, n: usize) -> Res<&[u8]> {
 const LP_HEADER: usize = 6;
 const LP_EOF: u8 = 0xFF;
 
-/// Bytes a listpack back-length takes for an entry of `l` bytes.
-fn backlen_size(l: usize) -> usize {
-    match l {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2097150 => 3,
-        2097151..=268435454 => 4,
-        _ => 5,
-    }
-}
+use crate::storage::listpack::{backlen_size, encode_int, encode_raw};
 
-fn put_backlen(out: &mut Vec<u8>, l: usize) {
-    let n = backlen_size(l);
-    // The first byte holds the highest 7 bits; every following byte has the
-    // continuation bit, so reading right to left knows when to stop.
-    for i in (0..n).rev() {
-        let b = ((l >> (7 * i)) & 127) as u8;
-        out.push(if i == n - 1 { b } else { b | 128 });
-    }
-}
-
-/// Reads a back-length that ends at `end` (exclusive); None when malformed.
 fn read_backlen(b: &[u8], end: usize) -> Option<usize> {
     let mut v = 0usize;
     let mut shift = 0;
@@ -183,48 +163,14 @@ impl LpWriter {
         match as_int(s) {
             Some(v) => self.push_int(v),
             None => {
-                let start = self.buf.len();
-                let n = s.len();
-                if n < 64 {
-                    self.buf.push(0x80 | n as u8);
-                } else if n < 4096 {
-                    self.buf.push(0xE0 | (n >> 8) as u8);
-                    self.buf.push((n & 0xFF) as u8);
-                } else {
-                    self.buf.push(0xF0);
-                    self.buf.extend_from_slice(&(n as u32).to_le_bytes());
-                }
-                self.buf.extend_from_slice(s);
-                let l = self.buf.len() - start;
-                put_backlen(&mut self.buf, l);
+                encode_raw(&mut self.buf, s);
                 self.count += 1;
             }
         }
     }
 
     pub fn push_int(&mut self, v: i64) {
-        let start = self.buf.len();
-        if (0..=127).contains(&v) {
-            self.buf.push(v as u8);
-        } else if (-4096..=4095).contains(&v) {
-            let u = (v as u64) & 0x1FFF;
-            self.buf.push(0xC0 | (u >> 8) as u8);
-            self.buf.push((u & 0xFF) as u8);
-        } else if (-32768..=32767).contains(&v) {
-            self.buf.push(0xF1);
-            self.buf.extend_from_slice(&(v as i16).to_le_bytes());
-        } else if (-8388608..=8388607).contains(&v) {
-            self.buf.push(0xF2);
-            self.buf.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-        } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
-            self.buf.push(0xF3);
-            self.buf.extend_from_slice(&(v as i32).to_le_bytes());
-        } else {
-            self.buf.push(0xF4);
-            self.buf.extend_from_slice(&v.to_le_bytes());
-        }
-        let l = self.buf.len() - start;
-        put_backlen(&mut self.buf, l);
+        encode_int(&mut self.buf, v);
         self.count += 1;
     }
 
