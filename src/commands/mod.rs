@@ -19,6 +19,7 @@ pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
@@ -69,6 +70,7 @@ families!(
     functions,
     hyperloglog,
     streams,
+    memory,
 );
 
 /// Every registered command. The table holds exactly these.

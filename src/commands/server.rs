@@ -275,13 +275,10 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
     }
     if sec.has("memory") {
         header(&mut out, "Memory");
-        let used = stats::used_memory();
-        let rss = stats::rss_bytes();
-        srv.stats.peak_memory = srv.stats.peak_memory.max(used);
-        let peak = srv.stats.peak_memory;
-        let startup = startup_memory(used).min(used);
-        let overhead = startup;
-        let dataset = used.saturating_sub(overhead);
+        // The same figures as MEMORY STATS (Redis's getMemoryOverheadData).
+        let fig = super::memory::figures(srv, me);
+        let (used, rss, peak, startup) = (fig.used, fig.rss, fig.peak, fig.startup);
+        let (overhead, dataset) = (fig.overhead, fig.dataset);
         let total_sys = stats::total_system_memory();
         let maxmemory = srv.config.maxmemory;
         let policy = srv.config.get("maxmemory-policy").unwrap_or("noeviction").to_string();
@@ -296,7 +293,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "used_memory_overhead:{overhead}");
         line!(out, "used_memory_startup:{startup}");
         line!(out, "used_memory_dataset:{dataset}");
-        line!(out, "used_memory_dataset_perc:{:.2}%", ratio(dataset as f64 * 100.0, (used - startup) as f64));
+        line!(out, "used_memory_dataset_perc:{:.2}%", ratio(dataset as f64 * 100.0, (used - startup).max(1) as f64));
         line!(out, "allocator_allocated:{used}");
         line!(out, "allocator_active:{used}");
         line!(out, "allocator_resident:{rss}");
@@ -308,16 +305,17 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "used_memory_lua:{lua_mem}");
         line!(out, "used_memory_vm_eval:{lua_mem}");
         line!(out, "used_memory_lua_human:{}", h(lua_mem as u64));
-        line!(out, "used_memory_scripts_eval:0");
+        line!(out, "used_memory_scripts_eval:{}", fig.lua_caches);
         line!(out, "number_of_cached_scripts:{scripts}");
         line!(out, "number_of_functions:{funcs}");
         line!(out, "number_of_libraries:{libs}");
         line!(out, "used_memory_vm_functions:32768");
         line!(out, "used_memory_vm_total:64512");
         line!(out, "used_memory_vm_total_human:63.00K");
-        line!(out, "used_memory_functions:184");
-        line!(out, "used_memory_scripts:184");
-        line!(out, "used_memory_scripts_human:184B");
+        line!(out, "used_memory_functions:{}", fig.functions_caches);
+        let scripts_mem = (fig.lua_caches + fig.functions_caches) as u64;
+        line!(out, "used_memory_scripts:{scripts_mem}");
+        line!(out, "used_memory_scripts_human:{}", h(scripts_mem));
         line!(out, "maxmemory:{maxmemory}");
         line!(out, "maxmemory_human:{}", h(maxmemory));
         line!(out, "maxmemory_policy:{policy}");
