@@ -318,9 +318,11 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     if crate::persist::load_at_startup(&sh).is_err() {
         return 1;
     }
+    // Logged before the first connection can be served (which may change
+    // the log level).
+    crate::log::notice("Ready to accept connections tcp");
     let active = start_accepting(&sh, listeners);
     *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(&sh), active, backlog });
-    crate::log::notice("Ready to accept connections tcp");
     if let Some(l) = unix_listener {
         crate::log::notice("Ready to accept connections unix");
         tokio::spawn(crate::net::serve_unix(sh.clone(), l, unixsocket.clone()));

@@ -125,10 +125,10 @@ impl Ctx<'_> {
         let keys: Vec<SBytes> = keys.iter().map(|k| SBytes::new(k)).collect();
         if !self.serving_blocked {
             if is_group_read(args) {
-                GROUP_READERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.srv.group_readers += 1;
             }
             if is_stream_read(args) {
-                STREAM_READERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.srv.stream_readers += 1;
             }
             for k in &keys {
                 let q = self.srv.blocked_on.entry((db, k.clone())).or_default();
@@ -185,13 +185,11 @@ pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Result<Option<i64>, BadTimeou
 /// Removes a client from the wait queues of every key it is blocked on.
 pub fn unblock(srv: &mut Server, client: &mut Client) -> Option<Box<Blocked>> {
     let b = client.blocked.take()?;
-    for (counter, yes) in [(&GROUP_READERS, is_group_read(&b.args)), (&STREAM_READERS, is_stream_read(&b.args))] {
-        if yes {
-            let _ =
-                counter.fetch_update(std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed, |n| {
-                    n.checked_sub(1)
-                });
-        }
+    if is_group_read(&b.args) {
+        srv.group_readers = srv.group_readers.saturating_sub(1);
+    }
+    if is_stream_read(&b.args) {
+        srv.stream_readers = srv.stream_readers.saturating_sub(1);
     }
     for k in &b.keys {
         let key = (b.db, k.clone());
@@ -230,7 +228,7 @@ pub fn serve_ready(sh: &Shared, srv: &mut Server) {
             let stream_reader = client.blocked.as_ref().is_some_and(|b| is_stream_read(&b.args));
             if pops_done && !stream_reader {
                 srv.clients.insert(cid, client);
-                if STREAM_READERS.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                if srv.stream_readers == 0 {
                     break;
                 }
                 at += 1;
@@ -241,7 +239,7 @@ pub fn serve_ready(sh: &Shared, srv: &mut Server) {
             if !served {
                 if !stream_reader {
                     pops_done = true;
-                    if STREAM_READERS.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                    if srv.stream_readers == 0 {
                         break;
                     }
                 }
@@ -290,14 +288,6 @@ fn serve_one(sh: &Shared, srv: &mut Server, client: &mut Client) -> bool {
     true
 }
 
-/// Clients blocked in XREADGROUP (a hint: while none are, deleted stream keys
-/// need no scan).
-pub static GROUP_READERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Clients blocked in XREAD or XREADGROUP (while none are, a key's unserved
-/// list waiter ends its serving at once).
-pub static STREAM_READERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
 fn is_group_read(args: &[Bytes]) -> bool {
     args.first().is_some_and(|a| eq_ic(a, b"xreadgroup"))
 }
@@ -310,7 +300,7 @@ fn is_stream_read(args: &[Bytes]) -> bool {
 /// longer hold a stream (deleted, overwritten, flushed, expired) are made
 /// ready, so those clients get Redis's error (`signalDeletedKeyAsReady`).
 pub fn signal_deleted_streams(srv: &mut Server) {
-    if GROUP_READERS.load(std::sync::atomic::Ordering::Relaxed) == 0 || srv.blocked_on.is_empty() {
+    if srv.group_readers == 0 || srv.blocked_on.is_empty() {
         return;
     }
     let now = crate::util::now_ms();

@@ -75,6 +75,11 @@ pub struct Server {
     /// Keys that received data while someone was blocked on them; served after
     /// the current command completes.
     pub ready_keys: Vec<(usize, crate::storage::SBytes)>,
+    /// Clients blocked in XREADGROUP (while none are, deleted stream keys need
+    /// no scan) and in XREAD or XREADGROUP (while none are, a key's unserved
+    /// list waiter ends its serving at once).
+    pub group_readers: usize,
+    pub stream_readers: usize,
     /// WATCHed keys: per (db, key), the watching clients in the order they
     /// started watching. The key also sits in `dbs[db].watched`, which makes the
     /// database record what happens to it (see `commands::transactions`).
@@ -127,6 +132,8 @@ impl Server {
             latency_max: HashMap::new(),
             blocked_on: HashMap::new(),
             ready_keys: Vec::new(),
+            group_readers: 0,
+            stream_readers: 0,
             watched_keys: HashMap::default(),
             dirty_cas_pending: Vec::new(),
             persist: crate::persist::State::default(),
