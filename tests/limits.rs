@@ -523,3 +523,27 @@ fn unix_client_laddr_matches_redis() {
         assert!(mine.contains(&format!(" addr={p}:0 laddr={p}:0 ")), "{}: {mine}", s.name);
     }
 }
+
+/// `client-output-buffer-limit normal` with a hard limit: a client whose
+/// replies go past it is disconnected without them, as Redis does; smaller
+/// replies and other clients are unaffected.
+#[test]
+fn normal_output_buffer_hard_limit_closes_the_client() {
+    let outcome = |s: &Server| {
+        let mut c = s.conn();
+        assert_eq!(c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "normal 100kb 0 0"]), Resp::ok());
+        let items: Vec<String> = (0..30000).map(|i| i.to_string()).collect();
+        let mut args = vec!["RPUSH", "big"];
+        args.extend(items.iter().map(String::as_str));
+        c.cmd(&args);
+        let small = c.cmd(&["LRANGE", "big", "0", "9"]).items().len();
+        c.send(&[b"LRANGE", b"big", b"0", b"-1"]);
+        // Closed before the first byte of the reply.
+        let closed = c.is_closed();
+        let mut other = s.conn();
+        let len = other.cmd(&["LLEN", "big"]);
+        (small, closed, len)
+    };
+    let got = both_servers(outcome);
+    assert_eq!(got, (10, true, Resp::int(30000)));
+}

@@ -98,6 +98,8 @@ pub struct Config {
     pub busy_reply_threshold: i64,
     /// The `pubsub` class of `client-output-buffer-limit`.
     pub pubsub_obuf: crate::server::pubsub::ObufLimit,
+    /// The `normal` class of `client-output-buffer-limit`.
+    pub normal_obuf: crate::server::pubsub::ObufLimit,
     pub maxmemory: u64,
     pub maxmemory_policy: crate::server::evict::Policy,
     pub maxmemory_samples: usize,
@@ -176,6 +178,7 @@ impl Config {
             tcp_backlog: 511,
             notify_keyspace_events: 0,
             pubsub_obuf: Default::default(),
+            normal_obuf: Default::default(),
             busy_reply_threshold: 5000,
             maxmemory: 0,
             maxmemory_policy: crate::server::evict::Policy::NoEviction,
@@ -515,8 +518,9 @@ impl Config {
         self.unixsocketperm = u32::from_str_radix(self.get("unixsocketperm").unwrap_or("0"), 8).unwrap_or(0);
         self.tcp_backlog = self.num("tcp-backlog", 511);
         self.busy_reply_threshold = self.num("busy-reply-threshold", 5000);
-        self.pubsub_obuf =
-            crate::server::pubsub::ObufLimit::pubsub_from(self.get("client-output-buffer-limit").unwrap_or(""));
+        let obuf = self.get("client-output-buffer-limit").unwrap_or("").to_string();
+        self.pubsub_obuf = crate::server::pubsub::ObufLimit::class_from(&obuf, "pubsub");
+        self.normal_obuf = crate::server::pubsub::ObufLimit::class_from(&obuf, "normal");
         self.maxmemory = self.num("maxmemory", 0);
         self.maxmemory_policy = crate::server::evict::Policy::from_bits(registry::enum_bits(
             registry::MAXMEMORY_POLICY,

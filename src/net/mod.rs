@@ -567,6 +567,12 @@ fn run_batch(
             }
             srv.pubsub.set_resp(id, out.resp);
         }
+        if !client.in_pubsub() && obuf_limit_reached(&mut srv, &mut client, out.buf.len()) {
+            // Redis frees such a client before anything more is written to it.
+            out.buf.clear();
+            close = true;
+            break;
+        }
         if client.close_after_reply {
             close = true;
             break;
@@ -586,6 +592,25 @@ fn run_batch(
     // The batch's changes reach the AOF before its replies are sent.
     crate::persist::aof::flush(&mut srv);
     Batch::Done { close, blocked }
+}
+
+/// The hard limit of the `normal` class of `client-output-buffer-limit`
+/// applied to the replies a batch has produced so far; logs Redis's line when
+/// the client must go. (A batch's replies are written out before the next
+/// batch runs, so the soft limit, which needs a buffer staying big over
+/// time, does not apply yet.)
+fn obuf_limit_reached(srv: &mut crate::server::Server, client: &mut Client, size: usize) -> bool {
+    let hard = srv.config.normal_obuf.hard;
+    if hard == 0 || size <= hard {
+        return false;
+    }
+    let now = crate::util::now_ms();
+    client.omem = size;
+    crate::log::warning(&format!(
+        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        client.info_line(now)
+    ));
+    true
 }
 
 async fn recv_monitor(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {

@@ -97,16 +97,31 @@ pub struct ObufLimit {
 }
 
 impl ObufLimit {
-    /// The `pubsub` class of a `client-output-buffer-limit` value.
-    pub fn pubsub_from(config_value: &str) -> ObufLimit {
+    /// One class (`normal`, `replica`, `pubsub`) of a `client-output-buffer-limit` value.
+    pub fn class_from(config_value: &str, class: &str) -> ObufLimit {
         let w: Vec<&str> = config_value.split_whitespace().collect();
         for c in w.chunks(4) {
-            if c.len() == 4 && c[0].eq_ignore_ascii_case("pubsub") {
+            if c.len() == 4 && c[0].eq_ignore_ascii_case(class) {
                 let num = |s: &str| crate::util::parse_memory(s).unwrap_or(0).max(0) as usize;
                 return ObufLimit { hard: num(c[1]), soft: num(c[2]), soft_secs: c[3].parse().unwrap_or(0) };
             }
         }
         ObufLimit::default()
+    }
+
+    /// Whether `size` pending bytes reach the limit: over the hard limit, or
+    /// over the soft limit for longer than its seconds (`soft_since` keeps
+    /// when it went over).
+    pub fn reached(&self, size: usize, soft_since: &mut Option<i64>, now: i64) -> bool {
+        let hard = self.hard > 0 && size > self.hard;
+        let soft_expired = if self.soft > 0 && size > self.soft {
+            let since = *soft_since.get_or_insert(now);
+            now - since > self.soft_secs * 1000
+        } else {
+            *soft_since = None;
+            false
+        };
+        hard || soft_expired
     }
 }
 
@@ -294,16 +309,7 @@ impl Delivery<'_> {
         // client-output-buffer-limit pubsub: hard limit at once, soft limit when
         // exceeded for longer than its seconds.
         let limit = self.limit;
-        let hard = limit.hard > 0 && queued > limit.hard;
-        let soft = limit.soft > 0 && queued > limit.soft;
-        let soft_expired = if soft {
-            let since = *sub.soft_since.get_or_insert(self.now);
-            self.now - since > limit.soft_secs * 1000
-        } else {
-            sub.soft_since = None;
-            false
-        };
-        if hard || soft_expired {
+        if limit.reached(queued, &mut sub.soft_since, self.now) {
             self.over.push(id);
         }
     }
