@@ -316,39 +316,39 @@ fn pick(srv: &mut Server, policy: Policy) -> Option<(usize, SBytes)> {
 fn populate(srv: &mut Server, i: usize, policy: Policy) {
     let now = crate::util::now_ms();
     let samples = srv.config.maxmemory_samples.max(1);
-    let access = srv.dbs[i].access;
-    let mut sampled: Vec<(u64, SBytes)> = Vec::with_capacity(samples);
-    let db = &srv.dbs[i];
-    if policy == Policy::VolatileTtl {
-        db.expires.sample(&mut srv.rng, samples, |k, &when| {
-            sampled.push((u64::MAX - when.max(0) as u64, k.clone()));
-        });
-    } else if policy.all_keys() {
-        db.main.sample(&mut srv.rng, samples, |k, e| sampled.push((access.rank(e.lru, now), k.clone())));
-    } else {
-        db.expires.sample(&mut srv.rng, samples, |k, _| {
-            if let Some(e) = db.main.get(k) {
-                sampled.push((access.rank(e.lru, now), k.clone()));
-            }
-        });
-    }
-    let pool = &mut srv.evict.pool;
-    for (rank, key) in sampled {
-        if pool.iter().any(|c| c.db == i && c.key == key) {
-            continue;
+    let Server { dbs, evict, rng, .. } = srv;
+    let db = &dbs[i];
+    let access = db.access;
+    let pool = &mut evict.pool;
+    // A sampled key is copied only when it enters the pool.
+    let mut offer = |rank: u64, key: &SBytes| {
+        if pool.len() == POOL_SIZE && pool.first().is_some_and(|c| c.rank >= rank) {
+            // Not better than anything kept.
+            return;
+        }
+        if pool.iter().any(|c| c.db == i && c.key == *key) {
+            return;
         }
         // The first candidate with a greater rank: insert before it.
         let at = pool.iter().position(|c| c.rank >= rank).unwrap_or(pool.len());
+        let c = Candidate { rank, db: i, key: key.clone() };
         if pool.len() == POOL_SIZE {
-            if at == 0 {
-                // Worse than everything kept.
-                continue;
-            }
             pool.remove(0);
-            pool.insert(at - 1, Candidate { rank, db: i, key });
+            pool.insert(at - 1, c);
         } else {
-            pool.insert(at, Candidate { rank, db: i, key });
+            pool.insert(at, c);
         }
+    };
+    if policy == Policy::VolatileTtl {
+        db.expires.sample(rng, samples, |k, &when| offer(u64::MAX - when.max(0) as u64, k));
+    } else if policy.all_keys() {
+        db.main.sample(rng, samples, |k, e| offer(access.rank(e.lru, now), k));
+    } else {
+        db.expires.sample(rng, samples, |k, _| {
+            if let Some(e) = db.main.get(k) {
+                offer(access.rank(e.lru, now), k);
+            }
+        });
     }
 }
 
