@@ -11,9 +11,11 @@ keys of 16 bytes with 64-byte values into each and compares RSS per key.
 With --suite collections it measures the collection commands instead (LPUSH,
 RPOP, LRANGE_100, SADD, SPOP, HSET, ZADD, ZRANGE, ZRANGEBYSCORE) and the RSS
 per key of 100k small hashes, lists, sets (integers and strings) and sorted
-sets, and of one sorted set of 1M members.
+sets, and of one sorted set of 1M members. With --suite types: XADD,
+XREADGROUP, XRANGE, PFADD, PFCOUNT, GEOADD, GEOSEARCH and the RSS of a
+1M-entry stream.
 
-Usage: bench/compare.py [--suite strings|collections] [--rounds 3] [--requests 200000] [--skip-memory]
+Usage: bench/compare.py [--suite strings|collections|types] [--rounds 3] [--requests 200000] [--skip-memory]
 Needs: redis-server, redis-benchmark and redis-cli on PATH; builds ferrokv in release
 (or set FERROKV_BIN to a binary to measure).
 """
@@ -41,6 +43,16 @@ COLLECTION_TESTS = [
     ("ZADD", ["-t", "zadd"]),
     ("ZRANGE", ["zrange", "zbench", "0", "9", "withscores"]),
     ("ZRANGEBYSCORE", ["zrangebyscore", "zbench", "100", "200", "limit", "0", "10"]),
+]
+# Streams, HyperLogLog and geo rows (--suite types).
+TYPES_TESTS = [
+    ("XADD", ["xadd", "xs", "*", "f", "__rand_int__"]),
+    ("XREADGROUP NOACK", ["xreadgroup", "group", "g", "c", "count", "1", "noack", "streams", "xbig", ">"]),
+    ("XRANGE 10", ["xrange", "xbig", "-", "+", "count", "10"]),
+    ("PFADD", ["pfadd", "hll", "__rand_int__"]),
+    ("PFCOUNT", ["pfcount", "hllbig"]),
+    ("GEOADD", ["geoadd", "geo", "13.361389", "38.115556", "m:__rand_int__"]),
+    ("GEOSEARCH", ["geosearch", "geobig", "fromlonlat", "15", "37", "byradius", "100", "km", "asc", "count", "10"]),
 ]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -150,6 +162,21 @@ def prepare_collections(port):
     pipe(port, (["SADD", "myset"] + ["e%d" % (i * 100 + j) for j in range(100)] for i in range(200)))
 
 
+def prepare_types(port):
+    # A stream to read (enough entries for every XREADGROUP), a HyperLogLog
+    # in the dense encoding and a geo set of 10k points around Sicily.
+    pipe(port, (["XADD", "xbig", "*", "f", "v%d" % i] for i in range(250000)))
+    pipe(port, [["XGROUP", "CREATE", "xbig", "g", "0"]])
+    pipe(port, (["PFADD", "hllbig"] + ["e%d" % (i * 100 + j) for j in range(100)] for i in range(1000)))
+    pipe(port, (["GEOADD", "geobig", "%.6f" % (12 + (i % 100) * 0.05), "%.6f" % (36 + (i // 100) * 0.03), "p%d" % i]
+                for i in range(10000)))
+
+
+TYPES_MEMORY_ROWS = [
+    ("1 stream of 1M entries (per entry)", 1000, 1000000,
+     lambda i: [["XADD", "s", "*", "field", "value%d" % (i * 1000 + j)] for j in range(1000)]),
+]
+
 MEMORY_ROWS = [
     ("100k hashes of 10 fields (per key)", 100000, 100000,
      lambda i: [["HSET", "h:%d" % i] + sum((["field%d" % j, "value%d" % j] for j in range(10)), [])]),
@@ -163,20 +190,21 @@ MEMORY_ROWS = [
 ]
 
 
-def collections_suite(a, servers, bins, work):
+def collections_suite(a, servers, bins, work, tests=COLLECTION_TESTS, prepare=prepare_collections,
+                      memory_rows=MEMORY_ROWS):
     results = {}
     for rnd in range(a.rounds):
         order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
-        for name, extra in COLLECTION_TESTS:
+        for name, extra in tests:
             for p in (1, 16):
                 for srv in order:
                     proc, port = servers[srv]
                     results.setdefault((name, p, srv), []).append(
-                        bench_cmd(port, proc.pid, extra, p, a.requests, prepare_collections))
+                        bench_cmd(port, proc.pid, extra, p, a.requests, prepare))
         print(f"round {rnd + 1}/{a.rounds} done", file=sys.stderr)
     print("| test | pipeline | ferrokv req/s | redis req/s | throughput ratio | CPU ratio |")
     print("|---|---|---|---|---|---|")
-    for name, _ in COLLECTION_TESTS:
+    for name, _ in tests:
         for p in (1, 16):
             f = results[(name, p, "ferrokv")]
             r = results[(name, p, "redis")]
@@ -190,7 +218,7 @@ def collections_suite(a, servers, bins, work):
     print()
     print("| data | ferrokv bytes | redis bytes | ratio |")
     print("|---|---|---|---|")
-    for row, (label, n, divisor, gen) in enumerate(MEMORY_ROWS):
+    for row, (label, n, divisor, gen) in enumerate(memory_rows):
         per = {}
         for srv in ["ferrokv", "redis"]:
             # A fresh server per row: memory freed by earlier rows stays in the
@@ -233,7 +261,7 @@ def main():
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--skip-memory", action="store_true")
-    ap.add_argument("--suite", choices=["strings", "collections"], default="strings")
+    ap.add_argument("--suite", choices=["strings", "collections", "types"], default="strings")
     a = ap.parse_args()
     for tool in ["redis-server", "redis-benchmark", "redis-cli"]:
         if not shutil.which(tool):
@@ -251,8 +279,12 @@ def main():
             d = os.path.join(work, name)
             os.makedirs(d)
             servers[name] = start(binary, d)
+        bins = {"ferrokv": ferro_bin, "redis": "redis-server"}
         if a.suite == "collections":
-            collections_suite(a, servers, {"ferrokv": ferro_bin, "redis": "redis-server"}, work)
+            collections_suite(a, servers, bins, work)
+            return
+        if a.suite == "types":
+            collections_suite(a, servers, bins, work, TYPES_TESTS, prepare_types, TYPES_MEMORY_ROWS)
             return
         results = {}
         for rnd in range(a.rounds):

@@ -1393,3 +1393,362 @@ fn aof_info_fields_match_redis() {
     };
     assert_eq!(names(false), names(true));
 }
+
+// ---------------------------------------------------------------------------
+// Streams in the AOF
+
+/// A stream workload covering what Redis rewrites for propagation: XADD's
+/// generated IDs and approximate trims, XTRIM, XREADGROUP (new entries,
+/// history, NOACK, COUNT, a key twice), XCLAIM and XAUTOCLAIM (every option,
+/// deleted entries), the verbatim rest of the family, RESP3 replies,
+/// MULTI/EXEC and scripts.
+fn stream_script() -> Vec<String> {
+    let mut s: Vec<String> = [
+        "XADD s * a 1",
+        "XADD s 5-* a 1",
+        "XADD s 99999999999999-* a 2",
+        "XADD s 99999999999999-* a 3",
+        "XADD s MAXLEN ~ 2 * a 4",
+        "XADD s maxlen 2 * a 5",
+        "XADD s MAXLEN = 3 * a 6",
+        "XADD s MINID 99999999999999-3 * a 7",
+        "XADD t 1-1 f v",
+        "XADD t NOMKSTREAM MINID ~ 0 2-1 f v",
+        "XADD nope NOMKSTREAM * f v",
+        "XDEL t 1-1",
+        "XDEL t 1-1",
+        "XADD e maxlen ~ 0 * a 1",
+        "XADD e2 minid ~ 99999999999999999 * a 1",
+        "XADD e3 MINID ~ 99999999999999999 1-1 a 1",
+        "XTRIM s MAXLEN ~ 0",
+        "XTRIM s MAXLEN 1",
+        "XTRIM s MAXLEN 1",
+        "XTRIM s MINID ~ 0",
+        "XTRIM nope MAXLEN 0",
+        "XSETID s 99999999999999-10",
+        "XSETID s 99999999999999-11 ENTRIESADDED 50 MAXDELETEDID 99999999999999-1",
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect();
+    // Several nodes (100 entries each): approximate trims stop at node
+    // boundaries, LIMIT stops them early, MINID may land on a deleted entry.
+    for i in 1..=250 {
+        s.push(format!("XADD big {i}-1 f v"));
+    }
+    s.extend(
+        [
+            "XADD big MAXLEN ~ 120 * a 1",
+            "XADD big MAXLEN ~ 10 LIMIT 50 * a 1",
+            "XDEL big 201-1",
+            "XTRIM big MINID ~ 210",
+            "XTRIM big MINID ~ 210 LIMIT 0",
+            "XTRIM big MAXLEN ~ 10 LIMIT 1",
+            "XTRIM big MINID 230-1",
+            "XADD big MINID ~ 240 LIMIT 100 * a 2",
+        ]
+        .iter()
+        .map(|l| l.to_string()),
+    );
+    for i in 1..=8 {
+        s.push(format!("XADD g {i}-0 f v"));
+    }
+    s.extend(
+        [
+            "XGROUP CREATE g g1 0",
+            "XGROUP CREATE g g2 $",
+            "XGROUP CREATE g g3 0 ENTRIESREAD 0",
+            "XGROUP CREATE m g1 $ MKSTREAM",
+            "XGROUP CREATE g g1 0",
+            "XGROUP CREATECONSUMER g g1 cc",
+            "XGROUP CREATECONSUMER g g1 cc",
+            "XGROUP DELCONSUMER g g1 cc",
+            "XGROUP DELCONSUMER g g1 cc",
+            "XGROUP SETID g g2 0",
+            "XGROUP SETID g g2 $ ENTRIESREAD 8",
+            "XGROUP DESTROY g g2",
+            "XGROUP DESTROY g g2",
+            "XREADGROUP GROUP g1 c1 COUNT 3 STREAMS g >",
+            "XREADGROUP GROUP g1 c1 COUNT 1 STREAMS g >",
+            "XREADGROUP GROUP g1 c1 STREAMS g 0",
+            "XREADGROUP GROUP g1 c2 STREAMS g 0",
+            "XREADGROUP GROUP g1 c3 NOACK COUNT 1 STREAMS g >",
+            "XREADGROUP GROUP g3 c3 NOACK STREAMS g >",
+            "XREADGROUP GROUP g3 c4 NOACK STREAMS g 0",
+            "XREADGROUP GROUP g1 c5 COUNT 1 STREAMS g g > >",
+            "XREADGROUP GROUP g1 c5 STREAMS g 1",
+            "XACK g g1 1-0 99-0",
+            "XACK g g1 1-0",
+            "XCLAIM g g1 c9 0 2 2-0 3 JUSTID",
+            "XCLAIM g g1 c8 0 3-0 IDLE 5000 RETRYCOUNT 7 LASTID 7-0",
+            "XCLAIM g g1 c8 0 8 FORCE JUSTID",
+            "XCLAIM g g1 c8 0 4-0 TIME 1000",
+            "XCLAIM g g1 c8 0 4-0 5-0 4-0",
+            "XCLAIM g g1 c8 99999999 3 LASTID 8-0",
+            "XCLAIM g g1 c8 99999999 3 LASTID 2-0",
+            "XDEL g 4-0 5-0",
+            "XCLAIM g g1 c7 0 4 6-0 5-0",
+            "XADD g 9-0 f v",
+            "XREADGROUP GROUP g1 c1 STREAMS g >",
+            "XDEL g 6-0",
+            "XAUTOCLAIM g g1 c6 0 0 COUNT 2",
+            "XAUTOCLAIM g g1 c6 0 0 JUSTID",
+            "XAUTOCLAIM g g1 c6 0 0",
+            "XAUTOCLAIM g g1 c6 99999999 0",
+            // NOACK reads of one key several times in one command.
+            "XADD k 1-0 f v",
+            "XADD k 2-0 f v",
+            "XADD k 3-0 f v",
+            "XADD k 4-0 f v",
+            "XADD k 5-0 f v",
+            "XADD k 6-0 f v",
+            "XADD k 7-0 f v",
+            "XGROUP CREATE k g 0",
+            "XGROUP CREATE k g2 0",
+            "XGROUP CREATE k g3 0 ENTRIESREAD -1",
+            "XREADGROUP GROUP g c NOACK COUNT 1 STREAMS k k k > > >",
+            "XDEL k 6-0",
+            "XREADGROUP GROUP g2 c NOACK COUNT 2 STREAMS k k > >",
+            "XREADGROUP GROUP g3 c NOACK COUNT 2 STREAMS k k k k > > > >",
+            "XGROUP SETID k g 0 ENTRIESREAD -1",
+            "XREADGROUP GROUP g c NOACK COUNT 2 STREAMS k k > >",
+            "XCLAIM k g c 0 2-0 3-0 FORCE",
+            "XCLAIM k g c 0 2-0 3-0 FORCE RETRYCOUNT -5",
+            "XCLAIM k g c 0 2-0 2-0 FORCE RETRYCOUNT 3",
+            "XCLAIM k g c 0 6-0 2-0",
+            // RESP3 replies (maps for XREADGROUP).
+            "HELLO 3",
+            "XADD r * f v",
+            "XADD r * f v",
+            "XADD r * f v",
+            "XGROUP CREATE r g 0",
+            "XREADGROUP GROUP g a COUNT 1 STREAMS r g > >",
+            "XREADGROUP GROUP g b NOACK COUNT 1 STREAMS r >",
+            "XCLAIM r g c 0 0-1",
+            "XAUTOCLAIM r g d 0 0",
+            "XADD r MAXLEN ~ 0 * f v",
+            "HELLO 2",
+            // Transactions and scripts.
+            "MULTI",
+            "XADD x * f v",
+            "XGROUP CREATE x g 0",
+            "XREADGROUP GROUP g c STREAMS x >",
+            "XADD x MAXLEN ~ 5 * f v",
+            "EXEC",
+            "EVAL \"redis.call('xadd', KEYS[1], '*', 'f', 'v') return redis.call('xreadgroup', 'group', 'g', 'e', 'streams', KEYS[1], '>')\" 1 x",
+            "EVAL \"return redis.call('xclaim', KEYS[1], 'g', 'e2', 0, '0-1')\" 1 x",
+            "SELECT 2",
+            "XADD y * f v",
+            "XGROUP CREATE y g 0",
+            "XREADGROUP GROUP g c STREAMS y >",
+            "SELECT 0",
+            "XGROUP CREATE y g 0 MKSTREAM",
+            "XGROUP SETID y g 5-5 ENTRIESREAD 3",
+            "XGROUP CREATECONSUMER y g c",
+            "DEL nothing",
+        ]
+        .iter()
+        .map(|l| l.to_string()),
+    );
+    s
+}
+
+/// Runs the stream workload on a server, then XREADGROUPs that block and
+/// are served by a later XADD (a new consumer, with and without NOACK).
+fn run_stream_script(port: u16) {
+    let mut c = Conn::connect(port);
+    for line in stream_script() {
+        let args = common::split(&line);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        c.cmd_b(&refs);
+    }
+    c.cmd(&["XGROUP", "CREATE", "b1", "g", "$", "MKSTREAM"]);
+    c.cmd(&["XGROUP", "CREATE", "b2", "g", "$", "MKSTREAM"]);
+    let mut w1 = Conn::connect(port);
+    w1.send(&[b"XREADGROUP", b"GROUP", b"g", b"w1", b"BLOCK", b"0", b"STREAMS", b"b1", b">"]);
+    let mut w2 = Conn::connect(port);
+    w2.send(&[b"XREADGROUP", b"GROUP", b"g", b"w2", b"NOACK", b"BLOCK", b"0", b"STREAMS", b"b2", b">"]);
+    std::thread::sleep(Duration::from_millis(100));
+    c.cmd(&["XADD", "b1", "*", "f", "v"]);
+    c.cmd(&["XADD", "b2", "*", "f", "v"]);
+    assert_eq!(w1.read().items().len(), 1);
+    assert_eq!(w2.read().items().len(), 1);
+    c.cmd(&["PING"]);
+}
+
+/// A stream ID the clock made (XADD `*`), not one a command named.
+fn clock_id(s: &str) -> bool {
+    s.split_once('-').is_some_and(|(ms, seq)| {
+        ms.len() >= 12 && ms.bytes().all(|b| b.is_ascii_digit()) && seq.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Maps clock-made IDs to their order of first appearance in their stream,
+/// so two servers' outputs compare (two streams may get the same ID from one
+/// server and different ones from the other).
+#[derive(Default)]
+struct IdNames(std::collections::HashMap<(String, String), usize>);
+
+impl IdNames {
+    fn name(&mut self, key: &str, s: &str) -> String {
+        if !clock_id(s) {
+            return s.to_string();
+        }
+        let n = self.0.keys().filter(|(k, _)| k == key).count();
+        format!("<id {}>", *self.0.entry((key.to_string(), s.to_string())).or_insert(n))
+    }
+}
+
+/// A time in ms within the last hour (delivery and seen times).
+fn recent_ms(n: i64) -> bool {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    (now - 3_600_000..=now + 60_000).contains(&n)
+}
+
+/// An AOF's commands with clock-made IDs named by order of appearance and
+/// XCLAIM's recent TIME values replaced by a marker.
+fn stream_aof_commands(path: &Path) -> Vec<Vec<String>> {
+    let mut ids = IdNames::default();
+    aof_commands(path)
+        .into_iter()
+        .map(|cmd| {
+            let mut out = Vec::with_capacity(cmd.len());
+            let key = cmd.get(if cmd[0].eq_ignore_ascii_case("XGROUP") { 2 } else { 1 }).cloned().unwrap_or_default();
+            for (i, a) in cmd.iter().enumerate() {
+                let after_time = i > 0 && cmd[0].eq_ignore_ascii_case("XCLAIM") && cmd[i - 1] == "TIME";
+                out.push(if after_time && a.parse::<i64>().is_ok_and(recent_ms) {
+                    "<time>".into()
+                } else {
+                    ids.name(&key, a)
+                });
+            }
+            out
+        })
+        .collect()
+}
+
+/// What ferrokv appends for stream commands is what Redis appends, command
+/// for command: the generated IDs and reached thresholds written in, and
+/// consumer-group reads and claims as Redis's XCLAIM / XGROUP forms.
+#[test]
+fn aof_stream_commands_match_redis() {
+    let mut files = Vec::new();
+    for redis in [false, true] {
+        let dir = TempDir::new(if redis { "aof-stream-redis" } else { "aof-stream-ferrokv" });
+        let f = start_on(redis, dir.path(), AOF_ALWAYS);
+        run_stream_script(f.port);
+        files.push(stream_aof_commands(&incr_file(dir.path(), 1)));
+    }
+    let count = |name: &str| files[1].iter().filter(|c| c[0] == name).count();
+    assert!(count("XCLAIM") > 20 && count("XGROUP") > 5 && count("MULTI") > 5, "Redis's AOF: {:?}", files[1]);
+    for (i, (f, r)) in files[0].iter().zip(&files[1]).enumerate() {
+        assert_eq!(f, r, "command {i} of the AOF differs (ferrokv left, Redis right)");
+    }
+    assert_eq!(files[0].len(), files[1].len(), "ferrokv's AOF (left) differs from Redis's (right)");
+}
+
+/// XINFO STREAM FULL of every stream key, with the consumers' seen times
+/// (which a reload sets) zeroed; `across` also names clock-made IDs by
+/// order of appearance and replaces recent times and the radix tree's node
+/// count (which depend on the clock's IDs), to compare two servers.
+fn stream_infos(c: &mut Conn, across: bool) -> BTreeMap<(usize, String), Resp> {
+    fn norm(r: &Resp, ids: &mut IdNames, across: bool) -> Resp {
+        // One stream at a time: the names need no key.
+        match r {
+            Resp::Array(Some(v)) => {
+                let mut out = Vec::with_capacity(v.len());
+                for (i, x) in v.iter().enumerate() {
+                    let prev = if i > 0 { v[i - 1].text() } else { String::new() };
+                    out.push(match (prev.as_str(), x) {
+                        ("seen-time", _) => Resp::Int(0),
+                        ("radix-tree-nodes", _) if across => Resp::Int(0),
+                        (_, Resp::Int(n)) if across && recent_ms(*n) => Resp::Int(-1),
+                        _ => norm(x, ids, across),
+                    });
+                }
+                Resp::Array(Some(out))
+            }
+            Resp::Bulk(Some(b)) if across => Resp::bulk(&ids.name("", &String::from_utf8_lossy(b))),
+            other => other.clone(),
+        }
+    }
+    let mut out = BTreeMap::new();
+    for db in [0usize, 2] {
+        c.cmd(&["SELECT", &db.to_string()]);
+        let mut keys: Vec<String> = c.cmd(&["KEYS", "*"]).items().iter().map(Resp::text).collect();
+        keys.sort();
+        for k in keys {
+            if c.cmd(&["TYPE", &k]).text() == "stream" {
+                let info = c.cmd(&["XINFO", "STREAM", &k, "FULL", "COUNT", "0"]);
+                out.insert((db, k), norm(&info, &mut IdNames::default(), across));
+            }
+        }
+    }
+    c.cmd(&["SELECT", "0"]);
+    out
+}
+
+/// After the stream workload and a SIGKILL, ferrokv reloads from its AOF
+/// the streams Redis reloads from its own: entries, IDs, counters, groups,
+/// consumers and pending entries (delivery times and counts). Where Redis's
+/// own AOF does not carry a change (history reads' delivery counts, a group's
+/// entries-read after an XCLAIM LASTID), ferrokv's reload differs from its
+/// state before in the same way.
+#[test]
+fn aof_stream_restart_matches_redis() {
+    let mut results = Vec::new();
+    for redis in [false, true] {
+        let dir = TempDir::new(if redis { "aof-stream-kill-redis" } else { "aof-stream-kill-ferrokv" });
+        let mut f = start_on(redis, dir.path(), AOF_ALWAYS);
+        run_stream_script(f.port);
+        let mut c = Conn::connect(f.port);
+        let before = (stream_infos(&mut c, false), stream_infos(&mut c, true));
+        f.child.kill().expect("SIGKILL");
+        f.child.wait().expect("reap");
+        let g = start_on(redis, dir.path(), &["--appendonly", "yes"]);
+        let mut c2 = Conn::connect(g.port);
+        let after = (stream_infos(&mut c2, false), stream_infos(&mut c2, true));
+        results.push((before, after));
+    }
+    let ((f_before, f_before_x), (f_after, f_after_x)) = &results[0];
+    let ((r_before, r_before_x), (r_after, r_after_x)) = &results[1];
+    assert!(r_after.len() > 10, "Redis's streams: {r_after:?}");
+    assert_eq!(f_before_x, r_before_x, "before the restart (ferrokv left, Redis right)");
+    assert_eq!(f_after_x, r_after_x, "after the restart (ferrokv left, Redis right)");
+    for (key, r_b) in r_before {
+        let kept_by_redis = r_after.get(key) == Some(r_b);
+        let kept = f_after.get(key) == f_before.get(key);
+        assert_eq!(
+            kept,
+            kept_by_redis,
+            "{key:?}: ferrokv before {:?}\nafter {:?}",
+            f_before.get(key),
+            f_after.get(key)
+        );
+    }
+    // Most streams come back exactly as they were.
+    let kept = r_before.iter().filter(|(k, v)| r_after.get(*k) == Some(*v)).count();
+    assert!(kept * 2 > r_before.len(), "Redis kept {kept} of {}", r_before.len());
+}
+
+/// A blocked XREADGROUP served by an XADD propagates its XCLAIMs even when
+/// its consumer existed (Redis does not count that read as a change).
+#[test]
+fn aof_stream_blocked_group_read_matches_redis() {
+    let mut files = Vec::new();
+    for redis in [false, true] {
+        let dir = TempDir::new(if redis { "aof-stream-block-redis" } else { "aof-stream-block-ferrokv" });
+        let f = start_on(redis, dir.path(), AOF_ALWAYS);
+        let mut c = Conn::connect(f.port);
+        c.cmd(&["XGROUP", "CREATE", "b", "g", "$", "MKSTREAM"]);
+        c.cmd(&["XGROUP", "CREATECONSUMER", "b", "g", "w"]);
+        let mut w = Conn::connect(f.port);
+        w.send(&[b"XREADGROUP", b"GROUP", b"g", b"w", b"BLOCK", b"0", b"STREAMS", b"b", b">"]);
+        std::thread::sleep(Duration::from_millis(100));
+        c.cmd(&["XADD", "b", "*", "f", "v"]);
+        assert_eq!(w.read().items().len(), 1);
+        c.cmd(&["PING"]);
+        files.push(stream_aof_commands(&incr_file(dir.path(), 1)));
+    }
+    assert_eq!(files[0], files[1], "ferrokv's AOF (left) differs from Redis's (right)");
+}

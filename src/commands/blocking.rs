@@ -268,8 +268,9 @@ fn serve_one(sh: &Shared, srv: &mut Server, client: &mut Client) -> bool {
     handler(&mut ctx, &b.args);
     let failed = ctx.failed;
     client.db = db;
-    if crate::server::propagate::wanted(srv) && srv.dirty != dirty {
-        // Served: propagated as the pop it did, in a unit of its own.
+    if crate::server::propagate::wanted(srv) && (srv.dirty != dirty || is_group_read(&b.args)) {
+        // Served: propagated as the pop it did (a group read as the XCLAIMs
+        // it delivered), in a unit of its own.
         crate::server::propagate::after_call(srv, b.db, &cmd.name, &b.args, &out.buf, true);
         crate::server::propagate::end_unit(srv);
     }

@@ -10,6 +10,7 @@ use super::{err, Ctx, Handler};
 use crate::resp::Reply;
 use crate::server::client::TimeoutReply;
 use crate::server::notify;
+use crate::server::propagate::stream as propagate_stream;
 use crate::storage::db::KeyEvent;
 use crate::storage::stream::{
     lp::Ele, parse_id, AppendError, Fields, IdSpec, Nack, NodeLimits, Stream, StreamId, TrimArgs, TrimStrategy,
@@ -351,7 +352,11 @@ fn parse_add_trim(ctx: &mut Ctx, args: &[Bytes], xadd: bool) -> Option<AddTrim> 
         ctx.err("ERR syntax error, XTRIM must be called with a trimming strategy");
         return None;
     }
-    if limit_given {
+    if ctx.client.must_obey() {
+        // From the AOF or a master: the threshold was rewritten to what the
+        // trim reached, so no LIMIT applies (Redis's `mustObeyClient`).
+        a.trim.limit = 0;
+    } else if limit_given {
         if !a.trim.approx {
             ctx.err("ERR syntax error, LIMIT cannot be used without the special ~ option");
             return None;
@@ -1203,6 +1208,7 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) {
                 ctx.dirty(1 + created as u64);
                 if created {
                     ctx.notify(notify::STREAM, "xgroup-createconsumer", k);
+                    propagate_stream::consumer_created(ctx.srv, k);
                 }
             }
         }
@@ -1405,6 +1411,7 @@ fn serve_blocked(
             if created {
                 ctx.dirty(1);
                 ctx.notify(notify::STREAM, "xgroup-createconsumer", k);
+                propagate_stream::consumer_created(ctx.srv, k);
             }
             if ctx.out.resp == 2 {
                 ctx.out.array_len(1);
@@ -1655,11 +1662,14 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     let mut consumer_ready = false;
-    for id in ids {
+    // Pending entries of deleted entries, dropped: propagation needs them.
+    let mut dropped = Vec::new();
+    for (k, id) in ids.into_iter().enumerate() {
         let exists = s.entry_exists(id);
         let Some(g) = s.group_mut(&args[2]) else { break };
         if !exists {
-            if g.remove_nack(id).is_some() {
+            if let Some(nack) = g.remove_nack(id) {
+                dropped.push((5 + k, id, nack));
                 dirty += 1;
                 propagate_last_id = false;
             }
@@ -1715,6 +1725,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) {
         dirty += 1;
         ctx.notify(notify::STREAM, "xgroup-createconsumer", &args[1]);
     }
+    propagate_stream::dropped_nacks(ctx.srv, dropped);
     ctx.dirty(dirty);
 }
 
@@ -1772,6 +1783,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) {
     let mut tmp = scratch(out.resp);
     let mut n = 0usize;
     let mut deleted: Vec<StreamId> = Vec::new();
+    let mut dropped = Vec::new();
     let mut dirty = 0u64;
     let mut created = false;
     let mut consumer_ready = false;
@@ -1795,7 +1807,9 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) {
         let exists = s.entry_exists(id);
         let Some(g) = s.group_mut(&args[2]) else { break };
         if !exists {
-            g.remove_nack(id);
+            if let Some(nack) = g.remove_nack(id) {
+                dropped.push((0, id, nack));
+            }
             deleted.push(id);
             dirty += 1;
             count -= 1;
@@ -1842,5 +1856,6 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) {
         dirty += 1;
         ctx.notify(notify::STREAM, "xgroup-createconsumer", &args[1]);
     }
+    propagate_stream::dropped_nacks(ctx.srv, dropped);
     ctx.dirty(dirty);
 }

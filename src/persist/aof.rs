@@ -443,8 +443,13 @@ fn replay(sh: &Shared, srv: &mut Server, path: &std::path::Path, last_file: bool
     drop(data);
     let mut parser = Parser::new();
     let lim = Limits { max_bulk_len: i64::MAX, authenticated: true };
-    let mut client =
-        crate::server::client::Client::new(u64::MAX - 1, String::new(), String::new(), -1, crate::util::now_ms());
+    let mut client = crate::server::client::Client::new(
+        crate::server::client::AOF_CLIENT_ID,
+        String::new(),
+        String::new(),
+        -1,
+        crate::util::now_ms(),
+    );
     client.authenticated = true;
     let mut out = Reply::new();
     // Position after the last complete command outside a transaction.

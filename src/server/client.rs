@@ -118,6 +118,10 @@ pub struct Client {
     pub is_master: bool,
 }
 
+/// The id of the client that replays the append-only file (`persist::aof`),
+/// which no connection can have.
+pub const AOF_CLIENT_ID: u64 = u64::MAX - 1;
+
 /// Client types as CLIENT LIST TYPE / CLIENT KILL TYPE name them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ClientType {
@@ -179,6 +183,12 @@ impl Client {
             pending_out: Vec::new(),
             is_master: false,
         }
+    }
+
+    /// Redis's `mustObeyClient`: the AOF being loaded or our master, whose
+    /// commands were already accepted once and must be applied as written.
+    pub fn must_obey(&self) -> bool {
+        self.id == AOF_CLIENT_ID || self.is_master
     }
 
     /// True while the client has any pub/sub subscription (RESP2 pub/sub mode).

@@ -14,6 +14,10 @@
 use super::Server;
 use bytes::Bytes;
 
+/// The stream commands' rewrites.
+#[path = "propagate_stream.rs"]
+pub mod stream;
+
 /// Commands gathered for the execution unit in progress.
 #[derive(Default)]
 pub struct Pending {
@@ -21,6 +25,8 @@ pub struct Pending {
     cmds: Vec<(usize, Vec<Bytes>)>,
     /// Nesting of `commands::call` (EXEC and scripts call commands inside).
     pub depth: u32,
+    /// What the stream command running noted for its propagation.
+    pub stream: stream::Notes,
 }
 
 /// Is anything consuming propagated commands?
@@ -91,6 +97,9 @@ pub fn end_unit(srv: &mut Server) {
 /// from it); `changed` says whether the dirty counter moved.
 pub fn after_call(srv: &mut Server, db: usize, name: &str, args: &[Bytes], reply: &[u8], changed: bool) {
     expired_keys(srv);
+    if name.starts_with('x') {
+        return stream::after_call(srv, db, name, args, reply, changed);
+    }
     if !changed || matches!(name, "exec" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro") {
         // Transactions and scripts propagate the commands they ran.
         return;
