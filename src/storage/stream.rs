@@ -168,14 +168,19 @@ fn read_entry(lp: &[u8], p: usize, master_id: StreamId, m: &Master) -> Option<Ra
 /// Every entry of a node (deleted ones included), in order.
 fn node_entries(lp: &[u8], master_id: StreamId) -> Option<(Master, Vec<RawEntry>)> {
     let m = read_master(lp)?;
+    let out = node_entries_of(lp, master_id, &m)?;
+    Some((m, out))
+}
+
+fn node_entries_of(lp: &[u8], master_id: StreamId, m: &Master) -> Option<Vec<RawEntry>> {
     let mut out = Vec::with_capacity((m.count + m.deleted).clamp(0, 1024) as usize);
     let mut p = m.first;
-    while p < lp.len() - 1 {
-        let e = read_entry(lp, p, master_id, &m)?;
+    while p < lp.len().saturating_sub(1) {
+        let e = read_entry(lp, p, master_id, m)?;
         p = e.end;
         out.push(e);
     }
-    Some((m, out))
+    Some(out)
 }
 
 /// The fields of one entry: (name, value) pairs.
@@ -482,32 +487,31 @@ impl Stream {
             Box::new(self.nodes.range(first_key..=end))
         };
         for (&mid, lp) in iter {
-            let Some((m, entries)) = node_entries(lp, mid) else { continue };
+            let Some(m) = read_master(lp) else { continue };
             // As Redis's iterator: tombstones are skipped without looking at
             // their IDs; the first live entry past the range ends the walk.
-            let ordered: Box<dyn Iterator<Item = &RawEntry>> =
-                if rev { Box::new(entries.iter().rev()) } else { Box::new(entries.iter()) };
-            for e in ordered {
-                if e.flags & FLAG_DELETED != 0 {
+            // Forward walks read entries as they go (a COUNT 1 read decodes
+            // one entry, not the node); backward walks list the node first.
+            if !rev {
+                let mut p = m.first;
+                while p < lp.len().saturating_sub(1) {
+                    let Some(e) = read_entry(lp, p, mid, &m) else { break };
+                    p = e.end;
+                    if e.flags & FLAG_DELETED != 0 || e.id < start {
+                        continue;
+                    }
+                    if e.id > end || !f(e.id, &entry_fields(lp, &m, &e)) {
+                        return;
+                    }
+                }
+                continue;
+            }
+            let Some(entries) = node_entries_of(lp, mid, &m) else { continue };
+            for e in entries.iter().rev() {
+                if e.flags & FLAG_DELETED != 0 || e.id > end {
                     continue;
                 }
-                if rev {
-                    if e.id > end {
-                        continue;
-                    }
-                    if e.id < start {
-                        return;
-                    }
-                } else {
-                    if e.id < start {
-                        continue;
-                    }
-                    if e.id > end {
-                        return;
-                    }
-                }
-                let fields = entry_fields(lp, &m, e);
-                if !f(e.id, &fields) {
+                if e.id < start || !f(e.id, &entry_fields(lp, &m, e)) {
                     return;
                 }
             }
