@@ -218,6 +218,28 @@ pub fn get(v: &[u8], p: usize) -> Option<(Ele<'_>, usize)> {
 }
 
 /// The integer at `p` (0 when it is not one) and the next position.
+/// The start of the element before the one at `p` (`p` may be the
+/// terminator's position), read from its back-length; None at the first.
+pub fn prev(v: &[u8], p: usize) -> Option<usize> {
+    let mut len = 0usize;
+    let mut shift = 0;
+    let mut q = p;
+    loop {
+        if q <= HEADER || shift > 28 {
+            return None;
+        }
+        q -= 1;
+        let x = *v.get(q)?;
+        len |= ((x & 127) as usize) << shift;
+        shift += 7;
+        if x & 128 == 0 {
+            break;
+        }
+    }
+    let start = q.checked_sub(len)?;
+    (start >= HEADER).then_some(start)
+}
+
 pub fn get_int(v: &[u8], p: usize) -> Option<(i64, usize)> {
     let (e, n) = get(v, p)?;
     Some((e.int().unwrap_or(0), n))

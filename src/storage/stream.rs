@@ -165,6 +165,21 @@ fn read_entry(lp: &[u8], p: usize, master_id: StreamId, m: &Master) -> Option<Ra
     Some(RawEntry { id, flags, flags_pos: p, data, nfields, end })
 }
 
+/// The entry that ends at `p` (the start of the next entry, or the
+/// terminator), found through its lp-count.
+fn entry_before(lp: &[u8], p: usize, master_id: StreamId, m: &Master) -> Option<RawEntry> {
+    let count_pos = lp::prev(lp, p)?;
+    let (count, _) = lp::get_int(lp, count_pos)?;
+    let mut q = count_pos;
+    for _ in 0..usize::try_from(count).ok()? {
+        q = lp::prev(lp, q)?;
+    }
+    if q < m.first {
+        return None;
+    }
+    read_entry(lp, q, master_id, m)
+}
+
 /// Every entry of a node (deleted ones included), in order.
 fn node_entries(lp: &[u8], master_id: StreamId) -> Option<(Master, Vec<RawEntry>)> {
     let m = read_master(lp)?;
@@ -506,12 +521,16 @@ impl Stream {
                 }
                 continue;
             }
-            let Some(entries) = node_entries_of(lp, mid, &m) else { continue };
-            for e in entries.iter().rev() {
+            // Backward: each entry ends with its element count (lp-count),
+            // which leads from its end to its start.
+            let mut p = lp.len().saturating_sub(1);
+            while p > m.first {
+                let Some(e) = entry_before(lp, p, mid, &m) else { break };
+                p = e.flags_pos;
                 if e.flags & FLAG_DELETED != 0 || e.id > end {
                     continue;
                 }
-                if e.id < start || !f(e.id, &entry_fields(lp, &m, e)) {
+                if e.id < start || !f(e.id, &entry_fields(lp, &m, &e)) {
                     return;
                 }
             }
