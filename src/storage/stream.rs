@@ -427,7 +427,10 @@ impl Stream {
                 }
             }
             if full {
-                lp.shrink_to_fit();
+                // A copy of exactly its size: shrinking in place would keep
+                // the bigger block (the allocator does not move a block
+                // that stays over half its size).
+                *lp = lp.to_vec();
             } else {
                 use_tail = true;
             }
@@ -437,6 +440,11 @@ impl Stream {
         if !use_tail {
             master_id = id;
             let mut lp = lp::new();
+            if !self.nodes.is_empty() {
+                // The previous node filled up: room for a whole node, so
+                // appends never reallocate (a small stream grows as needed).
+                lp.reserve(lim.max_bytes.clamp(64, 4096));
+            }
             lp::append_int(&mut lp, 1);
             lp::append_int(&mut lp, 0);
             lp::append_int(&mut lp, numfields as i64);
