@@ -351,14 +351,22 @@ fn client_pause_write_blocks_writes_only() {
     assert_eq!(a.cmd(&["GET", "k"]), Resp::bulk("v2"));
 }
 
-/// A WRITE pause also holds the commands Redis flags may-replicate.
+/// A WRITE pause also holds the commands Redis flags may-replicate, and
+/// scripts by what their shebang declares (a `no-writes` one runs).
 #[test]
 fn client_pause_write_holds_may_replicate_commands() {
     both_servers(|s| {
         let mut a = s.conn();
         let mut b = s.conn();
         let mut held = Vec::new();
-        for cmd in [&["PUBLISH", "ch", "m"][..], &["PFCOUNT", "h"], &["EVAL", "return 1", "0"], &["GET", "k"]] {
+        for cmd in [
+            &["PUBLISH", "ch", "m"][..],
+            &["PFCOUNT", "h"],
+            &["EVAL", "return 1", "0"],
+            &["EVAL", "#!lua flags=no-writes\nreturn 2", "0"],
+            &["EVAL", "#!lua\nreturn 3", "0"],
+            &["GET", "k"],
+        ] {
             assert_eq!(a.cmd(&["CLIENT", "PAUSE", "400", "WRITE"]), Resp::ok());
             let t = Instant::now();
             let r = b.cmd(cmd);

@@ -408,23 +408,41 @@ fn out_of_memory(
         || (client.multi >= 0 && !matches!(name, "exec" | "discard" | "quit" | "reset"))
 }
 
-/// Whether a request may enlarge memory: its command is `denyoom`, or it runs
-/// a script or function whose declared flags make it so.
+/// Whether a request may enlarge memory (see `request_flags`).
 pub(crate) fn denies_oom(srv: &Server, cmd: &Command, args: &[Bytes]) -> bool {
-    if cmd.has(flag::DENYOOM) {
-        return true;
-    }
+    request_flags(srv, cmd, args) & flag::DENYOOM != 0
+}
+
+/// The flags a request runs with (Redis's `getCommandFlags`): a script or
+/// function that declares its flags (a shebang, function flags) replaces the
+/// command's `write`, `denyoom` and `may-replicate` with what it declared.
+pub(crate) fn request_flags(srv: &Server, cmd: &Command, args: &[Bytes]) -> u32 {
     let engine = srv.lua.as_deref();
-    match cmd.name.as_str() {
-        "eval" | "eval_ro" => scripting::eval_denies_oom(engine, args, false),
-        "evalsha" | "evalsha_ro" => scripting::eval_denies_oom(engine, args, true),
-        "fcall" | "fcall_ro" => args.get(1).is_some_and(|name| {
-            engine.and_then(|e| e.libs.function(name)).is_some_and(|(_, flags)| {
-                use crate::scripting::functions::Flag;
-                !flags.contains(&Flag::NoWrites) && !flags.contains(&Flag::AllowOom)
-            })
+    let declared = match cmd.name.as_str() {
+        "eval" | "eval_ro" => scripting::eval_declared(engine, args, false),
+        "evalsha" | "evalsha_ro" => scripting::eval_declared(engine, args, true),
+        "fcall" | "fcall_ro" => args.get(1).and_then(|name| engine?.libs.function(name)).map(|(_, flags)| {
+            use crate::scripting::functions::Flag;
+            crate::scripting::Declared {
+                shebang: true,
+                no_writes: flags.contains(&Flag::NoWrites),
+                allow_oom: flags.contains(&Flag::AllowOom),
+            }
         }),
-        _ => false,
+        _ => None,
+    };
+    match declared {
+        Some(d) if d.shebang => {
+            let mut f = cmd.flags & !(flag::WRITE | flag::DENYOOM | flag::MAY_REPLICATE);
+            if d.deny_oom() {
+                f |= flag::DENYOOM;
+            }
+            if !d.no_writes {
+                f |= flag::WRITE;
+            }
+            f
+        }
+        _ => cmd.flags,
     }
 }
 

@@ -79,25 +79,21 @@ fn shebang(ctx: &mut Ctx, body: &Bytes) -> Option<(Bytes, Declared)> {
     }
 }
 
-/// True when EVAL & co. (`args`) would run a script whose declared flags make
-/// it a `denyoom` command (a shebang without `no-writes` or `allow-oom`), as
-/// Redis's `evalGetCommandFlags` computes before running it.
-pub(crate) fn eval_denies_oom(engine: Option<&Engine>, args: &[Bytes], by_sha: bool) -> bool {
-    let Some(script) = args.get(1) else { return false };
+/// What the script EVAL & co. (`args`) would run declares, as Redis's
+/// `evalGetCommandFlags` finds it before running: from the cache, else from
+/// the body's shebang; None when it cannot tell (an unknown SHA1).
+pub(crate) fn eval_declared(engine: Option<&Engine>, args: &[Bytes], by_sha: bool) -> Option<Declared> {
+    let script = args.get(1)?;
     if by_sha && script.len() != 40 {
-        return false;
+        return None;
     }
     let sha =
         if by_sha { String::from_utf8_lossy(script).to_ascii_lowercase() } else { crate::scripting::sha1_hex(script) };
-    let declared = match engine.and_then(|e| e.declared(&sha)) {
-        Some(d) => d,
-        None if by_sha => return false,
-        None => match shebang_flags(script) {
-            Ok(d) => d,
-            Err(_) => return false,
-        },
-    };
-    declared.deny_oom()
+    match engine.and_then(|e| e.declared(&sha)) {
+        Some(d) => Some(d),
+        None if by_sha => None,
+        None => shebang_flags(script).ok(),
+    }
 }
 
 /// Parses EVAL's numkeys and splits the rest into keys and arguments.

@@ -32,11 +32,11 @@ pub fn runs_in_multi(cmd: &Command) -> bool {
 
 /// Whether the queued commands include one that writes or may replicate (the
 /// EXEC of such a transaction waits while CLIENT PAUSE WRITE is in force).
-pub fn queue_may_replicate(sh: &Shared, client: &Client) -> bool {
-    client
-        .queue
-        .iter()
-        .any(|args| super::resolve_queued(sh, args).is_some_and(|c| c.has(flag::WRITE) || c.has(flag::MAY_REPLICATE)))
+pub fn queue_may_replicate(sh: &Shared, srv: &Server, client: &Client) -> bool {
+    client.queue.iter().any(|args| {
+        super::resolve_queued(sh, args)
+            .is_some_and(|c| super::request_flags(srv, c, args) & (flag::WRITE | flag::MAY_REPLICATE) != 0)
+    })
 }
 
 /// True when a queued command may enlarge memory (EXEC is refused with

@@ -645,11 +645,11 @@ fn pause_wait(
                 } else {
                     c
                 };
-                c.has(flag::WRITE)
-                    || c.has(flag::MAY_REPLICATE)
+                // A script's declared flags count (a `no-writes` one runs).
+                commands::request_flags(srv, c, args) & (flag::WRITE | flag::MAY_REPLICATE) != 0
                     // EXEC of a transaction that would write waits too.
                     || (c.name == "exec"
-                        && srv.clients.get(&id).is_some_and(|cl| commands::transactions::queue_may_replicate(sh, cl)))
+                        && srv.clients.get(&id).is_some_and(|cl| commands::transactions::queue_may_replicate(sh, srv, cl)))
             })
         }),
     };
