@@ -255,21 +255,35 @@ pub struct Server {
 /// 10000-31999, below the kernel's ephemeral range (32768-60999), so neither
 /// another test's server nor a client socket's local port can hold it (a port
 /// from `bind(0)` is an ephemeral port and may be handed out again at once).
-/// Each test process starts at its own offset; a port found bound is skipped.
+/// Each test process starts at its own offset and claims its ports with a
+/// lock file (released when the process exits), so test processes running at
+/// the same time never share one; a port found bound is skipped too.
 pub fn free_port() -> u16 {
+    use std::os::fd::AsRawFd;
     use std::sync::atomic::{AtomicU32, Ordering};
     const LOW: u32 = 10000;
     const SPAN: u32 = 22000;
     static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    static CLAIMS: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
     let _ = NEXT.compare_exchange(
         u32::MAX,
         std::process::id().wrapping_mul(2654435761) % SPAN,
         Ordering::SeqCst,
         Ordering::SeqCst,
     );
+    let dir = std::env::temp_dir().join("ferrokv-test-ports");
+    let _ = std::fs::create_dir_all(&dir);
     loop {
         let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        let Ok(f) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(port.to_string())) else {
+            continue;
+        };
+        // SAFETY: flock on the open file's own descriptor; no memory is shared.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            continue; // another test process has it
+        }
         if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            CLAIMS.lock().unwrap_or_else(|e| e.into_inner()).push(f);
             return port;
         }
     }
