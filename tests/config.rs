@@ -464,7 +464,8 @@ fn start_with_file(bin: &str, file: &str, extra: &[&str]) -> (std::process::Chil
         .expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        // Ready once a command gets a reply (a probe cut short is retried).
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && probe_dir(port).is_ok() {
             return (child, port);
         }
         if let Ok(Some(st)) = child.try_wait() {

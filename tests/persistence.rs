@@ -109,10 +109,10 @@ fn start_on(redis: bool, dir: &Path, extra: &[&str]) -> Proc {
                 panic!("server exited with {st} at start; log:\n{}", read_log(&p.log));
             }
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                let mut c = Conn::connect(port);
-                match c.cmd(&["CONFIG", "GET", "dir"]) {
-                    Resp::Array(Some(v)) if v.len() == 2 && v[1].text() == dir.display().to_string() => return p,
-                    _ => break, // another test's server on this port
+                match common::probe_dir(port) {
+                    Ok(Resp::Array(Some(v))) if v.len() == 2 && v[1].text() == dir.display().to_string() => return p,
+                    Err(_) => {} // cut short: ask again
+                    _ => break,  // another test's server on this port
                 }
             }
             std::thread::sleep(Duration::from_millis(20));

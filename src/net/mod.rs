@@ -41,7 +41,13 @@ pub async fn serve_tcp(sh: Arc<Shared>, listener: tokio::net::TcpListener) {
             sock.as_raw_fd()
         };
         let loopback = peer.ip().is_loopback();
-        let Ok(sock) = Sock::from_tcp(sock) else { continue };
+        let sock = match Sock::from_tcp(sock) {
+            Ok(s) => s,
+            Err(e) => {
+                crate::log::warning(&format!("Error registering fd event for the new client: {e}"));
+                continue;
+            }
+        };
         let sh2 = sh.clone();
         tokio::spawn(async move {
             handle(sh2, sock, peer.to_string(), local, fd, loopback, false).await;

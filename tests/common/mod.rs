@@ -301,6 +301,35 @@ pub fn ferrokv_bin() -> &'static str {
     env!("CARGO_BIN_EXE_ferrokv-server")
 }
 
+/// CONFIG GET dir on a new connection, as a reply or the I/O error that cut it.
+pub fn probe_dir(port: u16) -> std::io::Result<Resp> {
+    let s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let mut w = s.try_clone()?;
+    w.write_all(&Conn::encode(&[b"CONFIG", b"GET", b"dir"]))?;
+    let mut rd = BufReader::new(s);
+    let mut line = String::new();
+    if rd.read_line(&mut line)? == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+    }
+    if !line.starts_with('*') {
+        // NOAUTH and the like.
+        return Ok(Resp::Error(line.trim_end().to_string()));
+    }
+    // `*2` then two bulks (a new connection speaks RESP2).
+    let mut items = Vec::new();
+    for _ in 0..2 {
+        let mut len = String::new();
+        rd.read_line(&mut len)?;
+        let mut val = String::new();
+        if len.starts_with('$') {
+            rd.read_line(&mut val)?;
+        }
+        items.push(Resp::Bulk(Some(val.trim_end().as_bytes().to_vec())));
+    }
+    Ok(Resp::Array(Some(items)))
+}
+
 impl Server {
     /// ferrokv with test defaults (free port, loopback, no saving).
     pub fn ferrokv() -> Server {
@@ -354,12 +383,17 @@ impl Server {
                     break;
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    // Another test's server may have taken the same free port first:
-                    // make sure the one answering is ours (its `dir` is our temp dir).
+                    // Make sure the server answering is ours (its `dir` is our
+                    // temp dir). A probe cut short is retried (and reported).
                     let dir = s.dir.display().to_string();
-                    let ours = match Conn::connect(port).cmd(&["CONFIG", "GET", "dir"]) {
-                        Resp::Array(Some(v)) if v.len() == 2 => v[1].text() == dir,
-                        Resp::Map(m) if m.len() == 1 => m[0].1.text() == dir,
+                    let ours = match probe_dir(port) {
+                        Ok(Resp::Array(Some(v))) if v.len() == 2 => v[1].text() == dir,
+                        Ok(Resp::Map(m)) if m.len() == 1 => m[0].1.text() == dir,
+                        Err(e) => {
+                            eprintln!("{name} on port {port}: startup probe failed ({e}), retrying");
+                            std::thread::sleep(Duration::from_millis(50));
+                            continue;
+                        }
                         // Behind a password (NOAUTH): cannot tell, take it.
                         _ => true,
                     };
