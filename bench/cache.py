@@ -31,16 +31,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  (server start, CPU and RSS helpers)
 
 
-def start(binary, workdir, maxmemory_mb):
-    port = compare.free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", workdir, "--logfile", os.path.join(workdir, "server.log"),
-            "--maxmemory", f"{maxmemory_mb}mb", "--maxmemory-policy", "allkeys-lru"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    compare.wait_port(port, proc)
-    return proc, port
-
-
 def info(port, field):
     out = subprocess.run(["redis-cli", "-p", str(port), "info"], capture_output=True, text=True).stdout
     for line in out.splitlines():
@@ -195,7 +185,8 @@ def main():
         for name, binary in [("ferrokv", ferro_bin), ("redis", "redis-server")]:
             d = os.path.join(work, name)
             os.makedirs(d)
-            servers[name] = start(binary, d, a.maxmemory_mb)
+            servers[name] = compare.start(binary, d, ["--maxmemory", f"{a.maxmemory_mb}mb",
+                                                      "--maxmemory-policy", "allkeys-lru"])
         print(f"maxmemory {a.maxmemory_mb}mb, allkeys-lru, keyspace {keyspace}, 1000-byte values\n")
         print("| server | SET P1 req/s | SET P16 req/s | used_memory after | maxmemory | RSS after | evicted_keys |")
         print("|---|---|---|---|---|---|---|")

@@ -77,10 +77,10 @@ def wait_port(port, proc):
     raise SystemExit(f"server on {port} did not start")
 
 
-def start(binary, workdir):
+def start(binary, workdir, extra=()):
     port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", workdir, "--logfile", os.path.join(workdir, "server.log")]
+            "--dir", workdir, "--logfile", os.path.join(workdir, "server.log")] + list(extra)
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, proc)
     return proc, port

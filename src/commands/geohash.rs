@@ -246,48 +246,36 @@ pub fn score_to_string(score: f64) -> [u8; 11] {
     out
 }
 
-/// Moves a cell one column east (`d > 0`) or west, wrapping around.
-fn move_x(h: &mut Hash, d: i8) {
-    if d == 0 {
-        return;
-    }
-    let shift = 64 - h.step as u32 * 2;
-    let mut x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = h.bits & 0x5555_5555_5555_5555;
-    let zz = 0x5555_5555_5555_5555u64 >> shift;
-    if d > 0 {
-        x = x.wrapping_add(zz + 1);
-    } else {
-        x |= zz;
-        x = x.wrapping_sub(zz + 1);
-    }
-    x &= 0xaaaa_aaaa_aaaa_aaaau64 >> shift;
-    h.bits = x | y;
-}
+/// Longitude bits of an interleaved hash (the even ones from the top).
+const X_BITS: u64 = 0xaaaa_aaaa_aaaa_aaaa;
+/// Latitude bits.
+const Y_BITS: u64 = 0x5555_5555_5555_5555;
 
-/// Moves a cell one row north (`d > 0`) or south, wrapping around.
-fn move_y(h: &mut Hash, d: i8) {
+/// Moves a cell one step along the axis whose bits are `axis` (`X_BITS`:
+/// east for `d > 0`, west below; `Y_BITS`: north / south), wrapping around:
+/// the other axis's bits are set so the carry runs through them.
+fn move_axis(h: &mut Hash, d: i8, axis: u64) {
     if d == 0 {
         return;
     }
     let shift = 64 - h.step as u32 * 2;
-    let x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let mut y = h.bits & 0x5555_5555_5555_5555;
-    let zz = 0xaaaa_aaaa_aaaa_aaaau64 >> shift;
+    let mut v = h.bits & axis;
+    let keep = h.bits & !axis;
+    let zz = !axis >> shift;
     if d > 0 {
-        y = y.wrapping_add(zz + 1);
+        v = v.wrapping_add(zz + 1);
     } else {
-        y |= zz;
-        y = y.wrapping_sub(zz + 1);
+        v |= zz;
+        v = v.wrapping_sub(zz + 1);
     }
-    y &= 0x5555_5555_5555_5555u64 >> shift;
-    h.bits = x | y;
+    v &= axis >> shift;
+    h.bits = v | keep;
 }
 
 fn moved(h: &Hash, dx: i8, dy: i8) -> Hash {
     let mut n = *h;
-    move_x(&mut n, dx);
-    move_y(&mut n, dy);
+    move_axis(&mut n, dx, X_BITS);
+    move_axis(&mut n, dy, Y_BITS);
     n
 }
 

@@ -279,43 +279,28 @@ fn parse_add_trim(ctx: &mut Ctx, args: &[Bytes], xadd: bool) -> Option<AddTrim> 
         let opt = &args[i][..];
         if xadd && opt == b"*" {
             break;
-        } else if eq_ic(opt, b"maxlen") && moreargs > 0 {
+        } else if (eq_ic(opt, b"maxlen") || eq_ic(opt, b"minid")) && moreargs > 0 {
             if !matches!(a.trim.strategy, TrimStrategy::None) {
                 ctx.err("ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
                 return None;
             }
-            a.trim.approx = false;
+            // An optional `~` (approximate) or `=` before the threshold.
             let next = &args[i + 1][..];
-            if moreargs >= 2 && next == b"~" {
-                a.trim.approx = true;
-                i += 1;
-            } else if moreargs >= 2 && next == b"=" {
+            a.trim.approx = moreargs >= 2 && next == b"~";
+            if moreargs >= 2 && (next == b"~" || next == b"=") {
                 i += 1;
             }
-            let v = ctx.int_arg(&args[i + 1])?;
-            if v < 0 {
-                ctx.err("ERR The MAXLEN argument must be >= 0.");
-                return None;
-            }
+            a.trim.strategy = if eq_ic(opt, b"maxlen") {
+                let v = ctx.int_arg(&args[i + 1])?;
+                if v < 0 {
+                    ctx.err("ERR The MAXLEN argument must be >= 0.");
+                    return None;
+                }
+                TrimStrategy::MaxLen(v as u64)
+            } else {
+                TrimStrategy::MinId(strict_id(ctx, &args[i + 1])?)
+            };
             i += 1;
-            a.trim.strategy = TrimStrategy::MaxLen(v as u64);
-            a._strategy_arg = i;
-        } else if eq_ic(opt, b"minid") && moreargs > 0 {
-            if !matches!(a.trim.strategy, TrimStrategy::None) {
-                ctx.err("ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
-                return None;
-            }
-            a.trim.approx = false;
-            let next = &args[i + 1][..];
-            if moreargs >= 2 && next == b"~" {
-                a.trim.approx = true;
-                i += 1;
-            } else if moreargs >= 2 && next == b"=" {
-                i += 1;
-            }
-            let id = strict_id(ctx, &args[i + 1])?;
-            i += 1;
-            a.trim.strategy = TrimStrategy::MinId(id);
             a._strategy_arg = i;
         } else if eq_ic(opt, b"limit") && moreargs > 0 {
             let v = ctx.int_arg(&args[i + 1])?;
@@ -675,16 +660,7 @@ fn xinfo_lookup<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<(&'c mut Stream, &'c
         }
     }
     // Second lookup without statistics (the first counted).
-    let db = ctx.client.db;
-    let now = ctx.now;
-    if ctx.srv.dbs[db].key_is_expired(key, now) {
-        return None;
-    }
-    let e = ctx.srv.dbs[db].main.get_mut(key)?;
-    match &mut e.value {
-        Value::Stream(s) => Some((s, &mut *ctx.out)),
-        _ => None,
-    }
+    stream_again(ctx, key)
 }
 
 fn reply_lag(out: &mut Reply, s: &Stream, g: &crate::storage::stream::Group) {
@@ -1603,27 +1579,18 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) {
             force = true;
         } else if eq_ic(opt, b"justid") {
             justid = true;
-        } else if eq_ic(opt, b"idle") && more > 0 {
+        } else if (eq_ic(opt, b"idle") || eq_ic(opt, b"time") || eq_ic(opt, b"retrycount")) && more > 0 {
             j += 1;
+            let name = String::from_utf8_lossy(opt).to_ascii_uppercase();
             let Some(v) = crate::util::parse_i64(&args[j]) else {
-                ctx.err("ERR Invalid IDLE option argument for XCLAIM");
+                ctx.err(&format!("ERR Invalid {name} option argument for XCLAIM"));
                 return;
             };
-            deliverytime = now.wrapping_sub(v);
-        } else if eq_ic(opt, b"time") && more > 0 {
-            j += 1;
-            let Some(v) = crate::util::parse_i64(&args[j]) else {
-                ctx.err("ERR Invalid TIME option argument for XCLAIM");
-                return;
-            };
-            deliverytime = v;
-        } else if eq_ic(opt, b"retrycount") && more > 0 {
-            j += 1;
-            let Some(v) = crate::util::parse_i64(&args[j]) else {
-                ctx.err("ERR Invalid RETRYCOUNT option argument for XCLAIM");
-                return;
-            };
-            retrycount = v;
+            match name.as_str() {
+                "IDLE" => deliverytime = now.wrapping_sub(v),
+                "TIME" => deliverytime = v,
+                _ => retrycount = v,
+            }
         } else if eq_ic(opt, b"lastid") && more > 0 {
             j += 1;
             let Some(v) = strict_id(ctx, &args[j]) else { return };

@@ -101,6 +101,8 @@ pub struct Config {
     /// The `normal` class of `client-output-buffer-limit`.
     pub normal_obuf: crate::server::pubsub::ObufLimit,
     pub maxmemory: u64,
+    /// `appendfsync` (read on every batch that appended to the AOF).
+    pub appendfsync: crate::persist::aof::Fsync,
     pub maxmemory_policy: crate::server::evict::Policy,
     pub maxmemory_samples: usize,
     pub maxmemory_eviction_tenacity: u32,
@@ -181,6 +183,7 @@ impl Config {
             normal_obuf: Default::default(),
             busy_reply_threshold: 5000,
             maxmemory: 0,
+            appendfsync: crate::persist::aof::Fsync::EverySec,
             maxmemory_policy: crate::server::evict::Policy::NoEviction,
             maxmemory_samples: 5,
             maxmemory_eviction_tenacity: 10,
@@ -522,6 +525,11 @@ impl Config {
         self.pubsub_obuf = crate::server::pubsub::ObufLimit::class_from(&obuf, "pubsub");
         self.normal_obuf = crate::server::pubsub::ObufLimit::class_from(&obuf, "normal");
         self.maxmemory = self.num("maxmemory", 0);
+        self.appendfsync = match self.get("appendfsync") {
+            Some("always") => crate::persist::aof::Fsync::Always,
+            Some("no") => crate::persist::aof::Fsync::No,
+            _ => crate::persist::aof::Fsync::EverySec,
+        };
         self.maxmemory_policy = crate::server::evict::Policy::from_bits(registry::enum_bits(
             registry::MAXMEMORY_POLICY,
             self.get("maxmemory-policy").unwrap_or("noeviction"),

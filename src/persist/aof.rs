@@ -191,20 +191,11 @@ impl Aof {
     }
 }
 
-/// The `appendfsync` policy.
-pub fn fsync_policy(srv: &Server) -> Fsync {
-    match srv.config.get("appendfsync") {
-        Some("always") => Fsync::Always,
-        Some("no") => Fsync::No,
-        _ => Fsync::EverySec,
-    }
-}
-
 /// Writes the batch's propagated commands (called before replies are sent).
 #[inline]
 pub fn flush(srv: &mut Server) {
     if srv.aof.on && srv.aof.buffered() > 0 {
-        let policy = fsync_policy(srv);
+        let policy = srv.config.appendfsync;
         srv.aof.flush(policy);
     }
 }
@@ -524,7 +515,7 @@ pub fn cron(sh: &Shared) {
             ));
             let _ = rewrite(&mut srv);
         }
-        if fsync_policy(&srv) == Fsync::EverySec {
+        if srv.config.appendfsync == Fsync::EverySec {
             srv.aof.fsync_due(crate::util::now_ms())
         } else {
             None

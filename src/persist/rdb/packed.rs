@@ -4,27 +4,8 @@
 //! them). Every reader validates as it goes and reports a malformed blob as an
 //! error, never by panicking: the bytes come from files and from RESTORE.
 
-/// One element of a packed blob: a string or an integer (which stands for its
-/// decimal text).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ele<'a> {
-    Str(&'a [u8]),
-    Int(i64),
-}
-
-impl Ele<'_> {
-    /// Calls `f` with the element's bytes (integers formatted on the stack).
-    pub fn with_bytes<T>(&self, f: impl FnOnce(&[u8]) -> T) -> T {
-        match *self {
-            Ele::Str(s) => f(s),
-            Ele::Int(n) => f(itoa::Buffer::new().format(n).as_bytes()),
-        }
-    }
-
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.with_bytes(|b| b.to_vec())
-    }
-}
+/// One decoded element (the engine's listpack element type).
+pub use crate::storage::listpack::Ele;
 
 /// A malformed blob (the caller names which kind in its error).
 #[derive(Debug, PartialEq, Eq)]
