@@ -76,6 +76,10 @@ pub fn active_expire_cycle(sh: &Shared, period: Duration) {
                 // `expired` events of the keys deleted (no client runs this).
                 crate::server::notify::flush(&mut srv, 0, &mut crate::resp::Reply::new());
             }
+            if expired > 0 && srv.observing_keys() {
+                // Watchers and client-side caches of the expired keys learn it now.
+                crate::commands::transactions::process_background_events(&mut srv);
+            }
             if crate::server::propagate::wanted(&srv) {
                 crate::server::propagate::flush_background(&mut srv);
                 crate::persist::aof::flush(&mut srv);

@@ -185,3 +185,14 @@ fn slow_subscriber_is_disconnected_and_memory_stays_bounded() {
     let (_, closed) = read_until_quiet(&mut lazy, Duration::from_secs(5));
     assert!(closed);
 }
+
+#[test]
+fn messages_a_script_publishes_to_its_caller_precede_the_reply() {
+    let d = Diff::new();
+    same_transcript(
+        &d,
+        "CONFIG SET notify-keyspace-events KEA\r\nHELLO 3\r\nSUBSCRIBE ch\r\nPSUBSCRIBE __keyspace@0__:*\r\n\
+         EVAL \"redis.call('set','k','1'); redis.call('publish','ch','m'); return 5\" 0\r\n\
+         MULTI\r\nSET k 2\r\nPUBLISH ch z\r\nEXEC\r\nFCALL nosuch 0\r\nCONFIG SET notify-keyspace-events \"\"\r\n",
+    );
+}

@@ -1,6 +1,7 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO and the CLIENT
 //! family (ID, INFO, LIST, KILL, SETNAME/GETNAME, PAUSE/UNPAUSE, REPLY,
-//! NO-EVICT, GETREDIR, TRACKINGINFO, HELP), with Redis 7.0's replies and errors.
+//! NO-EVICT, TRACKING, CACHING, GETREDIR, TRACKINGINFO, HELP), with Redis 7.0's
+//! replies and errors. What tracking does is in `server::tracking`.
 //! SELECT lives with the keyspace commands.
 
 use super::{err, reply_help, Ctx, Handler};
@@ -25,6 +26,8 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("client|unpause", client_unpause),
     ("client|reply", client_reply),
     ("client|no-evict", client_no_evict),
+    ("client|tracking", client_tracking),
+    ("client|caching", client_caching),
     ("client|getredir", client_getredir),
     ("client|trackinginfo", client_trackinginfo),
     ("client|help", client_help),
@@ -191,6 +194,7 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
     c.name = None;
     crate::commands::transactions::discard(ctx.srv, c);
     c.reply_mode = ReplyMode::On;
+    crate::server::tracking::disable(ctx.srv, c);
     c.user = "default".into();
     c.authenticated = ctx.srv.config.requirepass.is_none();
     ctx.out.resp = 2;
@@ -472,19 +476,179 @@ fn client_no_evict(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
+fn client_tracking(ctx: &mut Ctx, args: &[Bytes]) {
+    use crate::server::tracking::{self, TrackState};
+    let mut st = TrackState::default();
+    let mut prefixes: Vec<Vec<u8>> = Vec::new();
+    let mut j = 3;
+    while j < args.len() {
+        let more = j + 1 < args.len();
+        let a = args[j].to_ascii_lowercase();
+        match a.as_slice() {
+            b"redirect" if more => {
+                j += 1;
+                if st.redirect != 0 {
+                    ctx.err("ERR A client can only redirect to a single other client");
+                    return;
+                }
+                let Some(id) = ctx.int_arg(&args[j]) else { return };
+                let exists = id as u64 == ctx.client.id || ctx.srv.clients.contains_key(&(id as u64));
+                if id <= 0 || !exists {
+                    ctx.err("ERR The client ID you want redirect to does not exist");
+                    return;
+                }
+                st.redirect = id as u64;
+            }
+            b"bcast" => st.bcast = true,
+            b"optin" => st.optin = true,
+            b"optout" => st.optout = true,
+            b"noloop" => st.noloop = true,
+            b"prefix" if more => {
+                j += 1;
+                prefixes.push(args[j].to_vec());
+            }
+            _ => {
+                ctx.err(err::SYNTAX);
+                return;
+            }
+        }
+        j += 1;
+    }
+    if args[2].eq_ignore_ascii_case(b"off") {
+        tracking::disable(ctx.srv, ctx.client);
+        ctx.out.ok();
+        return;
+    }
+    if !args[2].eq_ignore_ascii_case(b"on") {
+        ctx.err(err::SYNTAX);
+        return;
+    }
+    if !st.bcast && !prefixes.is_empty() {
+        ctx.err("ERR PREFIX option requires BCAST mode to be enabled");
+        return;
+    }
+    let old = ctx.client.tracking.as_deref();
+    if old.is_some_and(|o| o.bcast != st.bcast) {
+        ctx.err("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+        return;
+    }
+    if st.bcast && (st.optin || st.optout) {
+        ctx.err("ERR OPTIN and OPTOUT are not compatible with BCAST");
+        return;
+    }
+    if st.optin && st.optout {
+        ctx.err("ERR You can't specify both OPTIN mode and OPTOUT mode");
+        return;
+    }
+    if old.is_some_and(|o| (st.optin && o.optout) || (st.optout && o.optin)) {
+        ctx.err("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+        return;
+    }
+    if st.bcast {
+        if let Some(e) = prefix_collision(old.map_or(&[][..], |o| &o.prefixes[..]), &prefixes) {
+            ctx.err(&e);
+            return;
+        }
+    }
+    tracking::enable(ctx.srv, ctx.client, st, prefixes);
+    ctx.out.ok();
+}
+
+/// Redis's prefix overlap check: a new prefix may not be a prefix of, or
+/// start with, one the client has or another new one.
+fn prefix_collision(existing: &[Vec<u8>], new: &[Vec<u8>]) -> Option<String> {
+    let overlap = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+    let text = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
+    for (i, p) in new.iter().enumerate() {
+        if let Some(e) = existing.iter().find(|e| overlap(e, p)) {
+            return Some(format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                text(p),
+                text(e)
+            ));
+        }
+        if let Some(q) = new[i + 1..].iter().find(|q| overlap(p, q)) {
+            return Some(format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                text(p),
+                text(q)
+            ));
+        }
+    }
+    None
+}
+
+/// CLIENT CACHING YES|NO: track (OPTIN) or not (OPTOUT) the next command's keys.
+fn client_caching(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(t) = ctx.client.tracking.as_mut() else {
+        ctx.err("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+        return;
+    };
+    let opt = &args[2];
+    if opt.eq_ignore_ascii_case(b"yes") {
+        if !t.optin {
+            ctx.err("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+            return;
+        }
+    } else if opt.eq_ignore_ascii_case(b"no") {
+        if !t.optout {
+            ctx.err("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+            return;
+        }
+    } else {
+        ctx.err(err::SYNTAX);
+        return;
+    }
+    t.caching = true;
+    ctx.out.ok();
+}
+
 fn client_getredir(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.out.int(-1);
+    let r = ctx.client.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
+    ctx.out.int(r);
 }
 
 fn client_trackinginfo(ctx: &mut Ctx, _args: &[Bytes]) {
+    let t = ctx.client.tracking.as_deref();
+    let mut flags: Vec<&[u8]> = vec![if t.is_some() { b"on" } else { b"off" }];
+    if let Some(t) = t {
+        if t.bcast {
+            flags.push(b"bcast");
+        }
+        if t.optin {
+            flags.push(b"optin");
+            if t.caching {
+                flags.push(b"caching-yes");
+            }
+        }
+        if t.optout {
+            flags.push(b"optout");
+            if t.caching {
+                flags.push(b"caching-no");
+            }
+        }
+        if t.noloop {
+            flags.push(b"noloop");
+        }
+        if t.broken {
+            flags.push(b"broken_redirect");
+        }
+    }
     ctx.out.map_len(3);
     ctx.out.bulk(b"flags");
-    ctx.out.set_len(1);
-    ctx.out.bulk(b"off");
+    ctx.out.set_len(flags.len());
+    for f in flags {
+        ctx.out.bulk(f);
+    }
     ctx.out.bulk(b"redirect");
-    ctx.out.int(-1);
+    ctx.out.int(t.map_or(-1, |t| t.redirect as i64));
     ctx.out.bulk(b"prefixes");
-    ctx.out.array_len(0);
+    let prefixes = t.map(|t| t.prefixes.clone()).unwrap_or_default();
+    ctx.out.array_len(prefixes.len());
+    for p in prefixes {
+        ctx.out.bulk(&p);
+    }
 }
 
 fn client_help(ctx: &mut Ctx, _args: &[Bytes]) {

@@ -587,12 +587,12 @@ fn invalidate(s: &mut [u8]) {
     }
 }
 
-/// Redis's `signalModifiedKey` for WATCH, where the dispatcher cannot infer
+/// Redis's `signalModifiedKey` for WATCH and tracking, where the dispatcher cannot infer
 /// it from the key positions: `PFMERGE dest` alone has no key by its key
 /// specs (Redis's COMMAND GETKEYS finds none either) yet touches `dest`.
 fn signal_modified(ctx: &mut Ctx, key: &[u8]) {
     let db = &mut ctx.srv.dbs[ctx.client.db];
-    if !db.watched.is_empty() && db.watched.contains(key) {
+    if db.observed(key) {
         db.key_events.push((SBytes::new(key), KeyEvent::Written));
     }
 }

@@ -301,6 +301,7 @@ fn flush_db(db: &mut Db, lazy: bool) -> u64 {
 fn flushdb(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(lazy) = flush_mode(ctx, args) else { return };
     ctx.touch_flushed_db(ctx.client.db);
+    crate::server::tracking::flushed(ctx.srv);
     let n = flush_db(ctx.db(), lazy);
     ctx.dirty(n);
     ctx.out.ok();
@@ -313,6 +314,7 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.touch_flushed_db(i);
         n += flush_db(&mut ctx.srv.dbs[i], lazy);
     }
+    crate::server::tracking::flushed(ctx.srv);
     ctx.dirty(n + 1);
     crate::persist::after_flushall(ctx.srv);
     ctx.out.ok();

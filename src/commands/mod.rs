@@ -312,13 +312,24 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
     if mode_before == ReplyMode::Skip {
         client.reply_mode = ReplyMode::On;
     }
+    srv.tracking.current = client.id;
+    srv.pubsub.current = client.id;
     run(sh, srv, client, out, args);
+    srv.pubsub.current = 0;
+    if !srv.pubsub.held.is_empty() {
+        // Messages a script's calls published to this client precede its reply.
+        let held = std::mem::take(&mut srv.pubsub.held);
+        let at = mark.min(out.buf.len());
+        let tail = out.buf.split_off(at);
+        out.buf.extend_from_slice(&held);
+        out.buf.extend_from_slice(&tail);
+    }
     blocking::signal_deleted_streams(srv);
     if !srv.ready_keys.is_empty() {
         // After the whole command (all of EXEC), never in the middle of it.
         let dirty = srv.dirty;
         blocking::serve_ready(sh, srv);
-        if !srv.watched_keys.is_empty() {
+        if srv.observing_keys() {
             transactions::process_key_events(srv, client, None, srv.dirty.wrapping_sub(dirty), false);
         }
     }
@@ -329,6 +340,15 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
     };
     if drop_reply {
         out.buf.truncate(mark);
+    }
+    // Invalidations of keys this request changed, after its reply.
+    crate::server::tracking::deliver(srv, Some((client, out)));
+    srv.tracking.current = 0;
+    if let Some(t) = client.tracking.as_mut() {
+        // CLIENT CACHING lasts for the next command (all of a transaction).
+        if client.multi < 0 && !args[0].eq_ignore_ascii_case(b"client") {
+            t.caching = false;
+        }
     }
 }
 
@@ -495,7 +515,7 @@ pub(crate) fn call(
     let start_us = crate::util::now_us();
     let now = start_us / 1000;
     client.last_interaction_ms = now;
-    let watching = !srv.watched_keys.is_empty();
+    let watching = srv.observing_keys();
     if watching {
         // Keys that expired in the background since the last command.
         transactions::process_key_events(srv, client, None, 0, false);
@@ -509,9 +529,20 @@ pub(crate) fn call(
     }
     let (db_before, reply_at) = (client.db, out.buf.len());
     srv.propagation.depth += 1;
+    // A script run by a tracking client: the reads inside it track this
+    // command's keys (see `server::tracking`).
+    let script_tracking = cmd.has(flag::SCRIPT_CALL)
+        && client.tracking.as_ref().is_some_and(|t| t.remembers())
+        && srv.tracking.script_keys.is_none();
+    if script_tracking {
+        srv.tracking.script_keys = Some((client.id, crate::server::tracking::command_keys(cmd, args)));
+    }
     let mut ctx = Ctx { sh, srv, client, out, cmd, now, failed: false, serving_blocked: false, no_block };
     handler(&mut ctx, args);
     let failed = ctx.failed;
+    if script_tracking {
+        srv.tracking.script_keys = None;
+    }
     srv.propagation.depth -= 1;
     if propagate::wanted(srv) {
         let reply = out.buf.get(reply_at..).unwrap_or_default();
@@ -525,11 +556,19 @@ pub(crate) fn call(
         crate::server::notify::flush(srv, client.id, out);
     }
     let us = (crate::util::now_us() - start_us).max(0) as u64;
-    if watching || !srv.watched_keys.is_empty() {
+    if watching || srv.observing_keys() {
         transactions::process_key_events(srv, client, Some((cmd, args)), srv.dirty.wrapping_sub(dirty), failed);
         if !srv.dirty_cas_pending.is_empty() {
             srv.apply_pending_dirty_cas(client);
         }
+    }
+    // Client-side caching remembers the keys a read-only command read
+    // (scripts' own read-only forms excepted: their reads count instead).
+    if cmd.has(flag::READONLY)
+        && !cmd.has(flag::SCRIPT_CALL)
+        && (client.tracking.is_some() || srv.tracking.script_keys.is_some())
+    {
+        crate::server::tracking::after_read(srv, client, cmd, args);
     }
     let track = srv.config.latency_tracking;
     srv.stats.record_call(cmd.id, us, failed, track);

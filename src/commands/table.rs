@@ -32,6 +32,9 @@ pub mod flag {
     pub const ASKING: u32 = 1 << 17;
     pub const NO_ASYNC_LOADING: u32 = 1 << 18;
     pub const MOVABLEKEYS: u32 = 1 << 19;
+    /// Not a Redis flag: the command runs a script or function (EVAL,
+    /// EVALSHA, FCALL and their read-only forms).
+    pub const SCRIPT_CALL: u32 = 1 << 31;
 
     pub fn from_name(n: &str) -> u32 {
         match n {
@@ -147,6 +150,9 @@ fn build(name: &str, spec: &'static Json, handler: Option<Handler>, names: &mut 
     let mut flags = flag_names.iter().fold(0, |acc, f| acc | flag::from_name(f));
     if MAY_REPLICATE.contains(&name) {
         flags |= flag::MAY_REPLICATE;
+    }
+    if matches!(name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro") {
+        flags |= flag::SCRIPT_CALL;
     }
     let id = names.len();
     names.push(name.to_string());

@@ -106,10 +106,20 @@ pub fn process_key_events(
         }
         let events = std::mem::take(&mut srv.dbs[db].key_events);
         let mut seen: Vec<Seen> = Vec::new();
+        // Many keys (an MSET while everything is observed): find them by hash.
+        let mut index: Option<std::collections::HashMap<SBytes, usize, ahash::RandomState>> =
+            (events.len() > 16).then(Default::default);
         for (key, ev) in events {
-            let i = match seen.iter().position(|s| s.key == key) {
+            let found = match &index {
+                Some(ix) => ix.get(&key).copied(),
+                None => seen.iter().position(|s| s.key == key),
+            };
+            let i = match found {
                 Some(i) => i,
                 None => {
+                    if let Some(ix) = &mut index {
+                        ix.insert(key.clone(), seen.len());
+                    }
                     seen.push(Seen { key, expired: false, written: false, looked: false, existed: false });
                     seen.len() - 1
                 }
@@ -127,7 +137,7 @@ pub fn process_key_events(
         for s in seen {
             if s.expired {
                 // The deletion happened before anything else the command did.
-                srv.touch_watched_key(cur, db, &s.key, false);
+                srv.signal_modified(cur, db, &s.key, false);
             }
             if !changed {
                 continue;
@@ -139,10 +149,18 @@ pub fn process_key_events(
                     cmd.is_none() || wk.iter().any(|k| k.as_ref() == s.key.as_ref())
                 });
             if modified {
-                srv.touch_watched_key(cur, db, &s.key, present);
+                srv.signal_modified(cur, db, &s.key, present);
             }
         }
     }
+}
+
+/// Key events no command caused (active expiry): touches and invalidations
+/// go out at once, as no client is running.
+pub fn process_background_events(srv: &mut Server) {
+    let mut nobody = Client::new(0, String::new(), String::new(), -1, crate::util::now_ms());
+    process_key_events(srv, &mut nobody, None, 0, false);
+    crate::server::tracking::before_sleep(srv, None);
 }
 
 /// The keys a command may write: those at key positions not flagged read-only.

@@ -105,6 +105,8 @@ pub struct Config {
     pub appendfsync: crate::persist::aof::Fsync,
     pub maxmemory_policy: crate::server::evict::Policy,
     pub maxmemory_samples: usize,
+    /// `tracking-table-max-keys` (0: no limit).
+    pub tracking_table_max_keys: usize,
     pub maxmemory_eviction_tenacity: u32,
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
@@ -186,6 +188,7 @@ impl Config {
             appendfsync: crate::persist::aof::Fsync::EverySec,
             maxmemory_policy: crate::server::evict::Policy::NoEviction,
             maxmemory_samples: 5,
+            tracking_table_max_keys: 1_000_000,
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
@@ -535,6 +538,7 @@ impl Config {
             self.get("maxmemory-policy").unwrap_or("noeviction"),
         ));
         self.maxmemory_samples = self.num("maxmemory-samples", 5);
+        self.tracking_table_max_keys = self.num("tracking-table-max-keys", 1_000_000);
         self.maxmemory_eviction_tenacity = self.num("maxmemory-eviction-tenacity", 10);
         self.lfu_log_factor = self.num("lfu-log-factor", 10);
         self.lfu_decay_time = self.num("lfu-decay-time", 1);

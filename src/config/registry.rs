@@ -157,7 +157,6 @@ const ACL: Feature = Some("ACL");
 const CLIENT_EVICT: Feature = Some("client eviction");
 const DEFRAG: Feature = Some("active defragmentation");
 const OS: Feature = Some("process management");
-const TRACKING: Feature = Some("client tracking");
 const OBUF: Feature = Some("client output buffer limits");
 const MODULES: Feature = Some("modules");
 const NONE: Feature = None;
@@ -347,7 +346,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("zset-max-listpack-value", umem(0, LONG_MAX), 0, NONE),
     alias("zset-max-ziplist-value", "zset-max-listpack-value", umem(0, LONG_MAX), 0, NONE),
     d("hll-sparse-max-bytes", umem(0, LONG_MAX), 0, NONE),
-    d("tracking-table-max-keys", uint(0, LONG_MAX), 0, TRACKING),
+    d("tracking-table-max-keys", uint(0, LONG_MAX), 0, NONE),
     d("client-query-buffer-limit", umem(1024 * 1024, LONG_MAX), 0, NONE),
     d(
         "maxmemory-clients",

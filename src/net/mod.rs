@@ -156,6 +156,7 @@ async fn handle(sh: Arc<Shared>, sock: Sock, addr: String, laddr: String, fd: i3
     if let Some(mut client) = srv.clients.remove(&id) {
         commands::blocking::unblock(&mut srv, &mut client);
         srv.unwatch_all(&mut client);
+        crate::server::tracking::disable(&mut srv, &mut client);
     }
     srv.monitors.retain(|(mid, _)| *mid != id);
     srv.pubsub.remove_client(id);
@@ -288,6 +289,18 @@ async fn connection_loop(
                     Ok(n) => n,
                 },
                 _ = &mut killed => return,
+                _ = signal.wake.notified() => {
+                    // Messages another client's command left for this one
+                    // (client-side caching invalidations).
+                    let pending = {
+                        let mut srv = sh.lock_async().await;
+                        srv.clients.get_mut(&id).map(|c| std::mem::take(&mut c.pending_out)).unwrap_or_default()
+                    };
+                    if !pending.is_empty() && sock.write_all(&pending).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 Some(line) = recv_monitor(&mut monitor_rx) => {
                     if sock.write_all(&line).await.is_err() {
                         return;
@@ -547,6 +560,10 @@ fn run_batch(
     let Some(mut client) = srv.clients.remove(&id) else { return Batch::Gone };
     out.resp = client.resp;
     pushes.drain_into(out);
+    // Invalidation messages other clients' commands left for this one.
+    if !client.pending_out.is_empty() {
+        out.buf.extend_from_slice(&std::mem::take(&mut client.pending_out));
+    }
     let mut close = false;
     let mut ran = 0;
     for args in batch.iter() {
@@ -594,6 +611,10 @@ fn run_batch(
     srv.stats.net_output_bytes += out.buf.len() as u64;
     *limits = Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: client.authenticated };
     *qlimit = srv.config.client_query_buffer_limit;
+    if srv.tracking.observing() {
+        // Redis's beforeSleep: BCAST broadcasts, the tracking table's limit.
+        crate::server::tracking::before_sleep(&mut srv, Some((&mut client, out)));
+    }
     srv.clients.insert(id, client);
     // The batch's changes reach the AOF before its replies are sent.
     crate::persist::aof::flush(&mut srv);

@@ -650,6 +650,7 @@ fn flush_all(ctx: &mut crate::commands::Ctx) {
         let old = ctx.srv.dbs[i].take_all();
         drop(old);
     }
+    crate::server::tracking::flushed(ctx.srv);
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub struct Runner<'c, 'a> {
 
 impl<'c, 'a> Runner<'c, 'a> {
     pub fn new(ctx: &'c mut Ctx<'a>, mode: Mode, watch: std::sync::Arc<super::Watch>) -> Self {
-        let mut client = Box::new(Client::new(u64::MAX, "lua".into(), String::new(), -1, ctx.now));
+        let mut client = Box::new(Client::new(super::LUA_CLIENT_ID, "lua".into(), String::new(), -1, ctx.now));
         client.db = ctx.client.db;
         client.authenticated = true;
         Runner { ctx, mode, client, scratch: Reply::new(), resp: 2, watch, allow_oom: false, wrote: false }

@@ -134,6 +134,9 @@ pub struct Engine {
     scripts: HashMap<String, (Bytes, mlua::RegistryKey, Declared)>,
 }
 
+/// The id of the client a script's `redis.call` runs as (Redis's fake Lua client).
+pub const LUA_CLIENT_ID: u64 = u64::MAX;
+
 /// A script's outcome for the caller.
 pub enum Outcome {
     Done,

@@ -116,6 +116,8 @@ pub struct Client {
     pub pending_out: Vec<u8>,
     /// The connection is our replication master (type `master`, flag `M`).
     pub is_master: bool,
+    /// CLIENT TRACKING settings while tracking is on (see `server::tracking`).
+    pub tracking: Option<Box<super::tracking::TrackState>>,
 }
 
 /// The id of the client that replays the append-only file (`persist::aof`),
@@ -182,6 +184,7 @@ impl Client {
             blocked: None,
             pending_out: Vec::new(),
             is_master: false,
+            tracking: None,
         }
     }
 
@@ -226,6 +229,15 @@ impl Client {
         if self.blocked.is_some() {
             f.push('b');
         }
+        if let Some(t) = &self.tracking {
+            f.push('t');
+            if t.broken {
+                f.push('R');
+            }
+            if t.bcast {
+                f.push('B');
+            }
+        }
         if self.dirty_cas {
             f.push('d');
         }
@@ -250,7 +262,7 @@ impl Client {
         let name = self.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
         let qbuf_free = if self.qbuf > 0 { 20474usize.saturating_sub(self.qbuf) } else { 0 };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -271,6 +283,7 @@ impl Client {
             self.qbuf + qbuf_free + self.omem + 1024 + std::mem::size_of::<Client>() + self.multi_mem,
             self.last_cmd,
             self.user,
+            self.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
             self.resp
         )
     }

@@ -233,9 +233,7 @@ fn evict(srv: &mut Server, cur: &mut Client, out: &mut Reply) -> Outcome {
             super::propagate::push(srv, db, cmd);
             super::propagate::flush_background(srv);
         }
-        if !srv.watched_keys.is_empty() {
-            touch_watchers(srv, cur, db, &key);
-        }
+        srv.signal_modified(cur, db, &key, false);
         notify::publish(srv, notify::EVICTED, "evicted", &key, db, cur.id, out);
         if keys_freed.is_multiple_of(16) {
             // Freed in the background: the figure above undercounts.
@@ -257,12 +255,6 @@ fn evict(srv: &mut Server, cur: &mut Client, out: &mut Reply) -> Outcome {
     } else {
         Outcome::Ok
     }
-}
-
-/// The evicted key's watchers lose their transaction (Redis's
-/// `signalModifiedKey`).
-fn touch_watchers(srv: &mut Server, cur: &mut Client, db: usize, key: &[u8]) {
-    srv.touch_watched_key(cur, db, key, false);
 }
 
 /// The next key to evict under `policy`, or None when there is none.
@@ -377,6 +369,7 @@ pub async fn background(sh: std::sync::Arc<Shared>) {
                 srv.evict.running = false;
                 let mut nobody = Client::new(0, String::new(), String::new(), -1, crate::util::now_ms());
                 let outcome = perform(&mut srv, &mut nobody, &mut Reply::new());
+                super::tracking::before_sleep(&mut srv, None);
                 crate::persist::aof::flush(&mut srv);
                 if outcome != Outcome::Running {
                     break;

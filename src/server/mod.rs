@@ -11,6 +11,7 @@ pub mod notify;
 pub mod propagate;
 pub mod pubsub;
 pub mod stats;
+pub mod tracking;
 
 use crate::commands::table::Table;
 use crate::config::Config;
@@ -96,6 +97,8 @@ pub struct Server {
     pub propagation: propagate::Pending,
     /// The append-only file (see `persist::aof`).
     pub aof: crate::persist::aof::Aof,
+    /// Client-side caching: tracked keys, BCAST prefixes, queued invalidations.
+    pub tracking: tracking::Tracking,
 }
 
 /// One client watching one key.
@@ -140,6 +143,7 @@ impl Server {
             evict: evict::State::default(),
             propagation: propagate::Pending::default(),
             aof: crate::persist::aof::Aof::default(),
+            tracking: tracking::Tracking::default(),
             replid: random_hex40(),
             replid2: "0".repeat(40),
             quicklist_packed_threshold: 1 << 30,
@@ -176,7 +180,7 @@ impl Server {
                 self.watched_keys.remove(&entry);
                 let d = &mut self.dbs[db];
                 d.watched.remove(&entry.1);
-                if d.watched.is_empty() {
+                if d.watched.is_empty() && !d.observe_all {
                     d.key_events.clear();
                 }
             }
@@ -194,6 +198,23 @@ impl Server {
                 .is_some_and(|w| !w.expired);
             fresh && self.dbs[*db].key_is_expired(key, now)
         })
+    }
+
+    /// Whether the databases record key events (for WATCH or tracking).
+    pub fn observing_keys(&self) -> bool {
+        !self.watched_keys.is_empty() || self.tracking.observing()
+    }
+
+    /// Redis's `signalModifiedKey`: `key` of `db` changed (`present`: it
+    /// exists now). Watchers lose their transaction; tracking clients that
+    /// may cache it get an invalidation.
+    pub fn signal_modified(&mut self, cur: &mut Client, db: usize, key: &[u8], present: bool) {
+        if !self.watched_keys.is_empty() {
+            self.touch_watched_key(cur, db, key, present);
+        }
+        if self.tracking.observing() {
+            tracking::invalidate_key(self, key, true);
+        }
     }
 
     /// Redis's `touchWatchedKey`: `key` of `db` was modified (or deleted by

@@ -132,6 +132,11 @@ pub struct PubSub {
     patterns: Map<Vec<u64>>,
     shard: Map<Vec<u64>>,
     pub subscribers: HashMap<u64, Subscriber, ahash::RandomState>,
+    /// The client whose request is running, and the messages for it that a
+    /// script's calls produced (they run as another client): they go before
+    /// the request's reply, as Redis writes them (see `commands::execute`).
+    pub current: u64,
+    pub held: bytes::BytesMut,
 }
 
 impl PubSub {
@@ -234,6 +239,18 @@ impl PubSub {
         self.map(kind).get(channel).map_or(0, Vec::len)
     }
 
+    /// Sends raw bytes to subscriber `id` through its message channel (so
+    /// they keep their order with its messages); gives them back when `id`
+    /// has no channel.
+    pub fn send_raw(&mut self, id: u64, msg: Bytes) -> Option<Bytes> {
+        let Some(outlet) = self.subscribers.get(&id).and_then(|s| s.outlet.as_ref()) else { return Some(msg) };
+        outlet.queued.fetch_add(msg.len(), Ordering::Relaxed);
+        if let Err(e) = outlet.tx.send(msg) {
+            outlet.queued.fetch_sub(e.0.len(), Ordering::Relaxed);
+        }
+        None
+    }
+
     /// Delivers a message; returns the number of receivers. `me` is the
     /// publishing client, whose own copy goes into `my_out`.
     pub fn publish(
@@ -245,8 +262,9 @@ impl PubSub {
         limit: ObufLimit,
         now: i64,
     ) -> usize {
-        let mut d = Delivery { me: me.0, my_out: me.1, limit, now, over: Vec::new(), receivers: 0 };
-        let PubSub { channels, patterns, shard: shard_map, subscribers } = self;
+        let PubSub { channels, patterns, shard: shard_map, subscribers, current, held } = self;
+        let mut d =
+            Delivery { me: me.0, my_out: me.1, current: *current, held, limit, now, over: Vec::new(), receivers: 0 };
         let (map, verb): (&Map<Vec<u64>>, &[u8]) =
             if shard { (shard_map, b"smessage") } else { (channels, b"message") };
         for &id in map.get(channel).into_iter().flatten() {
@@ -259,10 +277,11 @@ impl PubSub {
                 }
             }
         }
-        for id in std::mem::take(&mut d.over) {
+        let (over, receivers) = (std::mem::take(&mut d.over), d.receivers);
+        for id in over {
             self.disconnect(id);
         }
-        d.receivers
+        receivers
     }
 
     /// Closes a subscriber over its output limit (its connection ends and
@@ -284,6 +303,8 @@ impl PubSub {
 struct Delivery<'o> {
     me: u64,
     my_out: &'o mut Reply,
+    current: u64,
+    held: &'o mut bytes::BytesMut,
     limit: ObufLimit,
     now: i64,
     over: Vec<u64>,
@@ -296,6 +317,12 @@ impl Delivery<'_> {
         let Some(sub) = subscribers.get_mut(&id) else { return };
         if id == self.me {
             write_frame(self.my_out, parts);
+            return;
+        }
+        if id == self.current {
+            let mut r = Reply { buf: std::mem::take(self.held), resp: sub.resp };
+            write_frame(&mut r, parts);
+            *self.held = r.buf;
             return;
         }
         let Some(outlet) = &sub.outlet else { return };

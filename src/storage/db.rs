@@ -50,6 +50,9 @@ pub struct Db {
     /// watch registry); events on them are recorded in `key_events`.
     pub watched: std::collections::HashSet<SBytes, ahash::RandomState>,
     pub key_events: Vec<(SBytes, KeyEvent)>,
+    /// Record events on every key (while client-side caching tracks keys,
+    /// see `server::tracking`).
+    pub observe_all: bool,
     /// What to record in `notices` (`NOTE_*`; 0 while notifications are off).
     pub notify: u8,
     /// Expiries and creations not yet published, oldest first.
@@ -91,10 +94,16 @@ impl Db {
         self.main.is_empty()
     }
 
-    /// Records an event on `key` if it is watched.
+    /// Whether events on `key` are recorded (watched, or everything observed).
+    #[inline]
+    pub fn observed(&self, key: &[u8]) -> bool {
+        self.observe_all || (!self.watched.is_empty() && self.watched.contains(key))
+    }
+
+    /// Records an event on `key` if it is observed.
     #[inline]
     fn note(&mut self, key: &[u8], ev: KeyEvent) {
-        if !self.watched.is_empty() && self.watched.contains(key) {
+        if self.observed(key) {
             self.key_events.push((SBytes::new(key), ev));
         }
     }
@@ -102,7 +111,7 @@ impl Db {
     /// Records a lookup of `key` if it is watched.
     #[inline]
     fn note_lookup(&mut self, key: &[u8]) {
-        if !self.watched.is_empty() && self.watched.contains(key) {
+        if self.observed(key) {
             let existed = self.main.contains_key(key);
             self.key_events.push((SBytes::new(key), KeyEvent::Looked { existed }));
         }
@@ -112,7 +121,7 @@ impl Db {
     /// replaced counts as expired first (Redis deletes it on the write's lookup).
     #[inline]
     fn note_write(&mut self, key: &[u8], now: i64) {
-        if !self.watched.is_empty() && self.watched.contains(key) {
+        if self.observed(key) {
             if self.main.get(key).is_some_and(|e| self.is_expired(key, e, now)) {
                 self.key_events.push((SBytes::new(key), KeyEvent::Expired));
             }
