@@ -162,6 +162,9 @@ async fn handle(sh: Arc<Shared>, sock: Sock, addr: String, laddr: String, fd: i3
     srv.pubsub.remove_client(id);
 }
 
+/// Bytes of messages gathered into one socket write.
+const GATHER_MAX: usize = 64 * 1024;
+
 /// The Pub/Sub messages on their way to this connection (see `server::pubsub`).
 #[derive(Default)]
 struct Pushes {
@@ -188,11 +191,13 @@ impl Pushes {
             Ok(m) => m,
             Err(_) => return first,
         };
-        let mut buf = BytesMut::with_capacity(first.len() + more.len());
+        // Room for a full write at once (growing by doubling would copy it
+        // again and again).
+        let mut buf = BytesMut::with_capacity(GATHER_MAX + first.len() + more.len());
         buf.extend_from_slice(&first);
         loop {
             buf.extend_from_slice(&more);
-            if buf.len() >= 64 * 1024 {
+            if buf.len() >= GATHER_MAX {
                 break;
             }
             match rx.try_recv() {
@@ -355,25 +360,21 @@ async fn connection_loop(
         let mut close = false;
         let mut blocked = None;
         if !batch.is_empty() {
-            let scripted = batch.iter().any(|a| is_script_call(&a[0]));
             loop {
-                let mut go = || {
-                    run_batch(
-                        sh,
-                        id,
-                        &mut batch,
-                        &mut out,
-                        n,
-                        rbuf.len(),
-                        &mut limits,
-                        &mut qlimit,
-                        &mut monitor_rx,
-                        &mut pushes,
-                    )
-                };
-                // A script may run long: its thread leaves the other
-                // connections to another worker while it runs.
-                let r = if scripted && multi_thread_runtime() { tokio::task::block_in_place(go) } else { go() };
+                // A script that runs long hands this worker's other
+                // connections to another thread (`scripting::release_worker`).
+                let r = run_batch(
+                    sh,
+                    id,
+                    &mut batch,
+                    &mut out,
+                    n,
+                    rbuf.len(),
+                    &mut limits,
+                    &mut qlimit,
+                    &mut monitor_rx,
+                    &mut pushes,
+                );
                 match r {
                     Batch::Done { close: c, blocked: b } => {
                         close = c;
@@ -486,18 +487,6 @@ enum Batch {
     Busy,
     /// The lock is taken (a script is running): try again shortly.
     Wait,
-}
-
-/// EVAL and friends, whose batches run off the I/O worker (see `Batch::Busy`).
-fn is_script_call(name: &[u8]) -> bool {
-    [&b"eval"[..], b"evalsha", b"eval_ro", b"evalsha_ro", b"fcall", b"fcall_ro"]
-        .iter()
-        .any(|n| name.eq_ignore_ascii_case(n))
-}
-
-fn multi_thread_runtime() -> bool {
-    tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// Replies to a batch while a script is busy: SCRIPT KILL / FUNCTION KILL and

@@ -36,6 +36,32 @@ pub struct Watch {
     wrote: AtomicBool,
     /// The running script is a library function (FCALL), for FUNCTION KILL.
     function: AtomicBool,
+    /// The running script has handed its I/O worker to another thread
+    /// (`release_worker`).
+    handed_off: AtomicBool,
+}
+
+/// A script running this long hands its I/O worker's other connections to
+/// another thread, so that they are answered (BUSY, SCRIPT KILL) while it runs.
+const HANDOFF_MS: i64 = 10;
+
+/// Moves the tokio worker this thread runs to a new thread, and returns once
+/// that thread runs it; the script goes on here, off the worker. (Doing this
+/// for every script call costs two thread switches each: short scripts never
+/// get here.)
+fn release_worker() {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return;
+    }
+    tokio::task::block_in_place(|| {
+        // A task spawned now runs once another thread has taken the worker.
+        let (tx, rx) = std::sync::mpsc::channel();
+        handle.spawn(async move {
+            let _ = tx.send(());
+        });
+        let _ = rx.recv_timeout(std::time::Duration::from_millis(200));
+    });
 }
 
 /// What SCRIPT KILL achieves against the running script.
@@ -89,6 +115,9 @@ impl Watch {
 /// Lua instructions between two looks at the kill flag.
 const HOOK_EVERY: u32 = 100_000;
 
+/// Script runs between two steps of the Lua collector (Redis's `LUA_GC_CYCLE_PERIOD`).
+const GC_PERIOD: u32 = 50;
+
 /// What a script may do.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -119,8 +148,6 @@ impl Declared {
 /// The interpreter and the compiled scripts.
 pub struct Engine {
     lua: Lua,
-    /// The `redis` library table (its per-run functions are set by `run`).
-    redis: Table,
     /// `run(f)`: calls `f` under the error handler.
     runner: Function,
     /// The scripts' environment (reads the globals, refuses assignments).
@@ -132,6 +159,10 @@ pub struct Engine {
     /// The functions are kept in the Lua registry (a Rust-held handle per
     /// script would exhaust mlua's handle stack after a few thousand scripts).
     scripts: HashMap<String, (Bytes, mlua::RegistryKey, Declared)>,
+    /// Script runs since the last collector step.
+    gc_count: u32,
+    /// The running script's `redis.call` state (see `ActiveRunner`).
+    active: Arc<ActiveRunner>,
 }
 
 /// The id of the client a script's `redis.call` runs as (Redis's fake Lua client).
@@ -165,10 +196,19 @@ impl Engine {
             if w.kill.load(Ordering::Acquire) {
                 return Err(raise("ERR Script killed by user with SCRIPT KILL..."));
             }
+            if !w.handed_off.load(Ordering::Relaxed) {
+                let s = w.started_ms.load(Ordering::Acquire);
+                if s != 0 && crate::util::now_ms() - s >= HANDOFF_MS {
+                    w.handed_off.store(true, Ordering::Relaxed);
+                    release_worker();
+                }
+            }
             Ok(mlua::VmState::Continue)
         })?;
         let libs = functions::Libraries::new(lib_env);
-        Ok(Engine { lua, redis, runner, env, watch, libs, scripts: HashMap::new() })
+        let active = Arc::new(ActiveRunner::default());
+        install_calls(&lua, &redis, &active)?;
+        Ok(Engine { lua, runner, env, watch, libs, scripts: HashMap::new(), gc_count: 0, active })
     }
 
     /// Compiles `code` (the script `body` as sent, its shebang line turned
@@ -278,51 +318,17 @@ impl Engine {
         self.watch.threshold_ms.store(threshold, Ordering::Relaxed);
         self.watch.kill.store(false, Ordering::Relaxed);
         self.watch.wrote.store(false, Ordering::Relaxed);
+        self.watch.handed_off.store(false, Ordering::Relaxed);
         self.watch.started_ms.store(crate::util::now_ms().max(1), Ordering::Release);
         let mut runner = convert::Runner::new(ctx, mode, self.watch.clone());
         runner.allow_oom = allow_oom;
-        let runner = std::cell::RefCell::new(runner);
-        let result = lua.scope(|scope| {
-            let call = scope.create_function(|lua, args: MultiValue| {
-                let (ok, v) = runner.borrow_mut().raw_call(lua, args)?;
-                if ok {
-                    return Ok(v);
-                }
-                let msg = match &v {
-                    Value::Table(t) => t.raw_get::<String>("err").unwrap_or_default(),
-                    _ => String::new(),
-                };
-                Err(raise(&msg))
-            })?;
-            let pcall =
-                scope.create_function(|lua, args: MultiValue| Ok(runner.borrow_mut().raw_call(lua, args)?.1))?;
-            let setresp = scope.create_function(|_, v: Value| {
-                match v {
-                    Value::Integer(n @ (2 | 3)) => runner.borrow_mut().resp = n as u8,
-                    Value::Number(n) if n == 2.0 || n == 3.0 => runner.borrow_mut().resp = n as u8,
-                    _ => return Err(raise("ERR RESP version must be 2 or 3.")),
-                }
-                Ok(())
-            })?;
-            let sh = runner.borrow().shared();
-            let acl_check = scope.create_function(move |_, args: MultiValue| {
-                let Some(Value::String(name)) = args.into_iter().next() else {
-                    return Err(raise("ERR Please specify at least one argument for this redis lib call"));
-                };
-                match sh.table.lookup(&name.as_bytes()) {
-                    Some(_) => Ok(true),
-                    None => Err(raise("ERR Invalid command passed to redis.acl_check_cmd()")),
-                }
-            })?;
-            self.redis.raw_set("acl_check_cmd", acl_check)?;
-            self.redis.raw_set("call", call)?;
-            self.redis.raw_set("pcall", pcall)?;
-            self.redis.raw_set("setresp", setresp)?;
+        let result = {
+            let _active = self.active.enter(&mut runner);
             match args {
                 Some((k, a)) => self.runner.call::<MultiValue>((f, k, a)),
                 None => self.runner.call::<MultiValue>(f),
             }
-        });
+        };
         drop(runner);
         self.watch.started_ms.store(0, Ordering::Release);
         match result {
@@ -338,9 +344,110 @@ impl Engine {
             }
             Err(e) => ctx.err(&format!("ERR Error running script, {}", lua_error_text(&e))),
         }
-        // Big scripts leave garbage; Redis runs a step of the collector too.
-        let _ = lua.gc_step();
+        // Scripts leave garbage: a step of the collector every few runs, as
+        // Redis does (the allocator's debt drives the rest).
+        self.gc_count += 1;
+        if self.gc_count >= GC_PERIOD {
+            self.gc_count = 0;
+            let _ = lua.gc_step();
+        }
     }
+}
+
+/// Where `redis.call`, `redis.pcall`, `redis.setresp` and
+/// `redis.acl_check_cmd` find the state of the script now running. These
+/// functions are created once (creating them for every run, as a scoped
+/// borrow would, cost more than a small script itself); while a script runs,
+/// the slot points at its `Runner`, and it is null otherwise.
+#[derive(Default)]
+struct ActiveRunner(std::sync::atomic::AtomicPtr<()>);
+
+/// Clears the slot when the run ends, even by unwinding.
+struct ActiveGuard<'s>(&'s ActiveRunner);
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0 .0.store(std::ptr::null_mut(), Ordering::Release);
+    }
+}
+
+impl ActiveRunner {
+    /// Points the slot at `runner` until the guard is dropped. The guard
+    /// borrows the slot, and `execute` drops it before `runner` goes.
+    fn enter(&self, runner: &mut convert::Runner<'_, '_>) -> ActiveGuard<'_> {
+        self.0.store((runner as *mut convert::Runner<'_, '_>).cast(), Ordering::Release);
+        ActiveGuard(self)
+    }
+
+    /// Runs `f` on the running script's runner; an error when no script runs
+    /// (a function kept from an earlier run) or when already inside `f`.
+    fn with<R>(&self, f: impl FnOnce(&mut convert::Runner<'_, '_>) -> mlua::Result<R>) -> mlua::Result<R> {
+        // Taking the pointer out leaves null behind, so a nested use fails
+        // instead of making a second `&mut` to the runner.
+        let p = self.0.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if p.is_null() {
+            return Err(raise("ERR Please specify at least one argument for this redis lib call"));
+        }
+        // SAFETY: a non-null pointer was stored by `enter` from a
+        // `&mut Runner` that `execute` keeps alive, and does not otherwise
+        // use, until its guard (which nulls the slot) is dropped; the Lua
+        // state calling this callback is only used by the thread running
+        // `execute`, inside that window. The swap above makes this the only
+        // reference made from the pointer until it is put back. The
+        // lifetimes erased by the cast are those of that live borrow, and
+        // the reference does not outlive this call.
+        let runner = unsafe { &mut *p.cast::<convert::Runner<'static, 'static>>() };
+        let out = f(runner);
+        self.0.store(p, Ordering::Release);
+        out
+    }
+}
+
+/// Creates `redis.call` and its siblings, bound to `active`.
+fn install_calls(lua: &Lua, redis: &Table, active: &Arc<ActiveRunner>) -> mlua::Result<()> {
+    let a = active.clone();
+    let call = lua.create_function(move |lua, args: MultiValue| {
+        let (ok, v) = a.with(|r| r.raw_call(lua, args))?;
+        if ok {
+            return Ok(v);
+        }
+        let msg = match &v {
+            Value::Table(t) => t.raw_get::<String>("err").unwrap_or_default(),
+            _ => String::new(),
+        };
+        Err(raise(&msg))
+    })?;
+    let a = active.clone();
+    let pcall = lua.create_function(move |lua, args: MultiValue| Ok(a.with(|r| r.raw_call(lua, args))?.1))?;
+    let a = active.clone();
+    let setresp = lua.create_function(move |_, v: Value| {
+        let n = match v {
+            Value::Integer(n @ (2 | 3)) => n as u8,
+            Value::Number(n) if n == 2.0 || n == 3.0 => n as u8,
+            _ => return Err(raise("ERR RESP version must be 2 or 3.")),
+        };
+        a.with(|r| {
+            r.resp = n;
+            Ok(())
+        })
+    })?;
+    let a = active.clone();
+    let acl_check = lua.create_function(move |_, args: MultiValue| {
+        let Some(Value::String(name)) = args.into_iter().next() else {
+            return Err(raise("ERR Please specify at least one argument for this redis lib call"));
+        };
+        let known = a.with(|r| Ok(r.shared().table.lookup(&name.as_bytes()).is_some()))?;
+        if known {
+            Ok(true)
+        } else {
+            Err(raise("ERR Invalid command passed to redis.acl_check_cmd()"))
+        }
+    })?;
+    redis.raw_set("acl_check_cmd", acl_check)?;
+    redis.raw_set("call", call)?;
+    redis.raw_set("pcall", pcall)?;
+    redis.raw_set("setresp", setresp)?;
+    Ok(())
 }
 
 /// A Lua error carrying a Redis error text (bootstrap.lua's handler turns it

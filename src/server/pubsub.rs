@@ -267,13 +267,16 @@ impl PubSub {
             Delivery { me: me.0, my_out: me.1, current: *current, held, limit, now, over: Vec::new(), receivers: 0 };
         let (map, verb): (&Map<Vec<u64>>, &[u8]) =
             if shard { (shard_map, b"smessage") } else { (channels, b"message") };
+        // Each frame is encoded once per protocol and shared by its receivers.
+        let mut frames = Frames::default();
         for &id in map.get(channel).into_iter().flatten() {
-            d.deliver(subscribers, id, &[verb, channel, message]);
+            d.deliver(subscribers, id, &[verb, channel, message], &mut frames);
         }
         if !shard {
             for (p, ids) in patterns.iter().filter(|(p, _)| glob_match(p, channel, false)) {
+                let mut frames = Frames::default();
                 for &id in ids {
-                    d.deliver(subscribers, id, &[b"pmessage", p, channel, message]);
+                    d.deliver(subscribers, id, &[b"pmessage", p, channel, message], &mut frames);
                 }
             }
         }
@@ -311,8 +314,30 @@ struct Delivery<'o> {
     receivers: usize,
 }
 
+/// One message's frame, encoded on first need for RESP2 and for RESP3.
+#[derive(Default)]
+struct Frames([Option<Bytes>; 2]);
+
+impl Frames {
+    fn get(&mut self, resp: u8, parts: &[&[u8]]) -> Bytes {
+        self.0[(resp >= 3) as usize]
+            .get_or_insert_with(|| {
+                let mut r = Reply { buf: bytes::BytesMut::new(), resp };
+                write_frame(&mut r, parts);
+                r.buf.freeze()
+            })
+            .clone()
+    }
+}
+
 impl Delivery<'_> {
-    fn deliver(&mut self, subscribers: &mut HashMap<u64, Subscriber, ahash::RandomState>, id: u64, parts: &[&[u8]]) {
+    fn deliver(
+        &mut self,
+        subscribers: &mut HashMap<u64, Subscriber, ahash::RandomState>,
+        id: u64,
+        parts: &[&[u8]],
+        frames: &mut Frames,
+    ) {
         self.receivers += 1;
         let Some(sub) = subscribers.get_mut(&id) else { return };
         if id == self.me {
@@ -326,11 +351,10 @@ impl Delivery<'_> {
             return;
         }
         let Some(outlet) = &sub.outlet else { return };
-        let mut r = Reply { buf: bytes::BytesMut::new(), resp: sub.resp };
-        write_frame(&mut r, parts);
-        let n = r.buf.len();
+        let frame = frames.get(sub.resp, parts);
+        let n = frame.len();
         let queued = outlet.queued.fetch_add(n, Ordering::Relaxed) + n;
-        if outlet.tx.send(r.buf.freeze()).is_err() {
+        if outlet.tx.send(frame).is_err() {
             return;
         }
         // client-output-buffer-limit pubsub: hard limit at once, soft limit when
