@@ -41,7 +41,13 @@ impl Ele<'_> {
 
 /// An empty listpack.
 pub fn new() -> Vec<u8> {
-    let mut v = vec![0u8; HEADER];
+    with_capacity(HEADER + 1)
+}
+
+/// An empty listpack in a buffer of `cap` bytes (at least its own 7).
+pub fn with_capacity(cap: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(cap.max(HEADER + 1));
+    v.resize(HEADER, 0);
     v.push(EOF);
     fix_total(&mut v);
     v

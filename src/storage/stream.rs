@@ -10,6 +10,7 @@
 
 use super::sbytes::SBytes;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A stream entry ID (`ms-seq`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Debug, Hash)]
@@ -287,12 +288,209 @@ impl Group {
 }
 
 // ---------------------------------------------------------------------------
+// Node storage
+
+/// Closed (full) nodes are copied, a run at a time, into shared chunks of
+/// this many bytes, one allocator size class exactly, so a node costs its
+/// own length rather than that rounded up to its size class (a 2.2 KB node
+/// otherwise takes a 2.5 KB block).
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A run is packed only when it fills at least this much of a chunk.
+const CHUNK_MIN_FILL: usize = CHUNK_BYTES - CHUNK_BYTES / 16;
+
+/// Closed nodes side by side, never changed: a node that changes is copied
+/// out of its chunk first.
+struct Chunk {
+    buf: Vec<u8>,
+    /// How many nodes it was made with, and their first and last master IDs.
+    nodes: usize,
+    first: StreamId,
+    last: StreamId,
+}
+
+/// One node's listpack: its own buffer (the tail that takes appends, a node
+/// loaded or changed), or a slice of a chunk.
+#[derive(Clone)]
+pub struct Node(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Own(Vec<u8>),
+    Packed { chunk: Arc<Chunk>, off: u32, len: u32 },
+}
+
+impl Node {
+    pub fn new(lp: Vec<u8>) -> Node {
+        Node(Repr::Own(lp))
+    }
+
+    pub fn is_packed(&self) -> bool {
+        matches!(self.0, Repr::Packed { .. })
+    }
+
+    /// Heap bytes this node accounts for.
+    fn heap_size(&self) -> usize {
+        match &self.0 {
+            Repr::Own(v) => v.capacity(),
+            Repr::Packed { len, .. } => *len as usize,
+        }
+    }
+
+    /// The buffer, when the node has its own.
+    fn own_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match &mut self.0 {
+            Repr::Own(v) => Some(v),
+            Repr::Packed { .. } => None,
+        }
+    }
+
+    /// Gives a packed node its own exact-size copy; returns the chunk it
+    /// left (the reference it held).
+    fn unpack(&mut self) -> Option<Arc<Chunk>> {
+        if !self.is_packed() {
+            return None;
+        }
+        let own = Repr::Own(self.to_vec());
+        match std::mem::replace(&mut self.0, own) {
+            Repr::Packed { chunk, .. } => Some(chunk),
+            Repr::Own(_) => None,
+        }
+    }
+
+    /// A full node's buffer cut to its length (the allocator keeps a block
+    /// that shrinks in place at its old size, so this is a copy).
+    fn shrink(&mut self) {
+        if let Repr::Own(v) = &mut self.0 {
+            if v.capacity() > v.len() {
+                *v = v.as_slice().to_vec();
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Node {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Own(v) => v,
+            Repr::Packed { chunk, off, len } => {
+                chunk.buf.get(*off as usize..*off as usize + *len as usize).unwrap_or_default()
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// The nodes keyed by master ID (the map of Redis's radix tree).
+#[derive(Clone, Default)]
+pub struct Nodes(BTreeMap<StreamId, Node>);
+
+impl std::ops::Deref for Nodes {
+    type Target = BTreeMap<StreamId, Node>;
+
+    fn deref(&self) -> &BTreeMap<StreamId, Node> {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Nodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.0.iter()).finish()
+    }
+}
+
+impl Nodes {
+    /// Adds a node (RDB loading, RESTORE). Nodes come in order, so the
+    /// closed ones before it are packed as they would have been by appends.
+    pub fn insert(&mut self, master: StreamId, lp: Vec<u8>) -> Option<Node> {
+        let len = lp.len();
+        let old = self.0.insert(master, Node::new(lp));
+        if old.is_none() && self.0.keys().next_back() == Some(&master) {
+            if let Some((&prev, _)) = self.0.range(..master).next_back() {
+                self.pack_run(prev, len);
+            }
+        }
+        old
+    }
+
+    /// Packs the run of closed, unpacked nodes that ends at `end` into a
+    /// chunk once a further node of `next_len` bytes would not fit in it.
+    fn pack_run(&mut self, end: StreamId, next_len: usize) {
+        let mut run = Vec::new();
+        let mut sum = 0usize;
+        for (&k, n) in self.0.range(..=end).rev() {
+            if n.is_packed() || sum + n.len() > CHUNK_BYTES {
+                break;
+            }
+            sum += n.len();
+            run.push(k);
+        }
+        if run.len() < 2 || sum < CHUNK_MIN_FILL || sum + next_len <= CHUNK_BYTES {
+            return;
+        }
+        run.reverse();
+        let mut buf = Vec::with_capacity(CHUNK_BYTES);
+        let mut spans = Vec::with_capacity(run.len());
+        for k in &run {
+            let Some(n) = self.0.get(k) else { return };
+            spans.push((buf.len() as u32, n.len() as u32));
+            buf.extend_from_slice(n);
+        }
+        let (Some(&first), Some(&last)) = (run.first(), run.last()) else { return };
+        let chunk = Arc::new(Chunk { buf, nodes: run.len(), first, last });
+        for (k, (off, len)) in run.iter().zip(spans) {
+            if let Some(n) = self.0.get_mut(k) {
+                n.0 = Repr::Packed { chunk: chunk.clone(), off, len };
+            }
+        }
+    }
+
+    /// A node that left `chunk` (removed or unpacked; `chunk` is the
+    /// reference it held): once a quarter of the chunk's nodes are gone,
+    /// the rest are given their own copies so the chunk is freed rather
+    /// than kept for a few nodes.
+    fn release(&mut self, chunk: Arc<Chunk>) {
+        let left = Arc::strong_count(&chunk) - 1;
+        if left * 4 >= chunk.nodes * 3 || chunk.first > chunk.last {
+            return;
+        }
+        for (_, n) in self.0.range_mut(chunk.first..=chunk.last) {
+            if matches!(&n.0, Repr::Packed { chunk: c, .. } if Arc::ptr_eq(c, &chunk)) {
+                n.unpack();
+            }
+        }
+    }
+
+    /// The node at `master`, with a buffer of its own to change.
+    fn get_own(&mut self, master: StreamId) -> Option<&mut Vec<u8>> {
+        if let Some(chunk) = self.0.get_mut(&master)?.unpack() {
+            self.release(chunk);
+        }
+        self.0.get_mut(&master)?.own_mut()
+    }
+
+    /// Removes a node.
+    fn remove_node(&mut self, master: StreamId) {
+        if let Some(Node(Repr::Packed { chunk, .. })) = self.0.remove(&master) {
+            self.release(chunk);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The stream
 
 #[derive(Clone, Debug, Default)]
 pub struct Stream {
     /// Nodes keyed by master ID.
-    pub nodes: BTreeMap<StreamId, Vec<u8>>,
+    pub nodes: Nodes,
     pub length: u64,
     pub last_id: StreamId,
     pub first_id: StreamId,
@@ -360,7 +558,7 @@ impl Stream {
     pub fn heap_size(&self) -> usize {
         let mut n = std::mem::size_of::<Stream>();
         for lp in self.nodes.values() {
-            n += lp.capacity() + 48;
+            n += lp.heap_size() + 48;
         }
         if let Some(g) = &self.cgroups {
             for (name, grp) in g.iter() {
@@ -413,7 +611,9 @@ impl Stream {
         }
         // Can the tail node take it?
         let mut use_tail = false;
-        if let Some((_, lp)) = self.nodes.iter_mut().next_back() {
+        let mut tail_packed = false;
+        let mut closed = None;
+        if let Some((&tail, lp)) = self.nodes.iter().next_back() {
             let mut max_bytes = lim.max_bytes;
             if max_bytes == 0 || max_bytes > LISTPACK_MAX_SIZE {
                 max_bytes = LISTPACK_MAX_SIZE;
@@ -427,24 +627,31 @@ impl Stream {
                 }
             }
             if full {
-                // A copy of exactly its size: shrinking in place would keep
-                // the bigger block (the allocator does not move a block
-                // that stays over half its size).
-                *lp = lp.to_vec();
+                closed = Some((tail, lp.len()));
             } else {
                 use_tail = true;
+                tail_packed = lp.is_packed();
             }
         }
+        if let Some((tail, len)) = closed {
+            // The full node gets exactly its size (shrinking in place would
+            // keep the bigger block: the allocator does not move a block
+            // that stays over half its size), then goes in a chunk with the
+            // nodes closed before it once they fill one.
+            if let Some(n) = self.nodes.0.get_mut(&tail) {
+                n.shrink();
+            }
+            self.nodes.pack_run(tail, len);
+        }
         let mut flags = 0i64;
-        let master_id;
         if !use_tail {
-            master_id = id;
-            let mut lp = lp::new();
-            if !self.nodes.is_empty() {
+            let mut lp = if self.nodes.is_empty() {
+                lp::new()
+            } else {
                 // The previous node filled up: room for a whole node, so
                 // appends never reallocate (a small stream grows as needed).
-                lp.reserve(lim.max_bytes.clamp(64, 4096));
-            }
+                lp::with_capacity(lim.max_bytes.clamp(64, 4096))
+            };
             lp::append_int(&mut lp, 1);
             lp::append_int(&mut lp, 0);
             lp::append_int(&mut lp, numfields as i64);
@@ -452,11 +659,19 @@ impl Stream {
                 lp::append_str(&mut lp, fv[i * 2]);
             }
             lp::append_int(&mut lp, 0);
-            self.nodes.insert(id, lp);
+            self.nodes.0.insert(id, Node::new(lp));
             flags |= FLAG_SAMEFIELDS;
-        } else {
-            let Some((&mid, lp)) = self.nodes.iter_mut().next_back() else { return Err(AppendError::IdTooSmall) };
-            master_id = mid;
+        } else if tail_packed {
+            // A node packed when it closed takes entries again (the nodes
+            // after it were deleted): it gets its own buffer back.
+            if let Some(&mid) = self.nodes.keys().next_back() {
+                self.nodes.get_own(mid);
+            }
+        }
+        let Some(tail) = self.nodes.0.last_entry() else { return Err(AppendError::IdTooSmall) };
+        let master_id = *tail.key();
+        let Some(lp) = tail.into_mut().own_mut() else { return Err(AppendError::IdTooSmall) };
+        if use_tail {
             let (count, _) = lp::get_int(lp, lp::HEADER).unwrap_or((0, 0));
             lp::replace_int(lp, lp::HEADER, count.saturating_add(1));
             if let Some(m) = read_master(lp) {
@@ -470,7 +685,6 @@ impl Stream {
                 }
             }
         }
-        let Some(lp) = self.nodes.get_mut(&master_id) else { return Err(AppendError::IdTooSmall) };
         lp::append_int(lp, flags);
         lp::append_int(lp, id.ms.wrapping_sub(master_id.ms) as i64);
         lp::append_int(lp, id.seq.wrapping_sub(master_id.seq) as i64);
@@ -504,7 +718,7 @@ impl Stream {
             return;
         }
         let first_key = self.nodes.range(..=start).next_back().map(|(k, _)| *k).unwrap_or(start);
-        let iter: Box<dyn Iterator<Item = (&StreamId, &Vec<u8>)>> = if rev {
+        let iter: Box<dyn Iterator<Item = (&StreamId, &Node)>> = if rev {
             Box::new(self.nodes.range(first_key..=end).rev())
         } else {
             Box::new(self.nodes.range(first_key..=end))
@@ -572,12 +786,15 @@ impl Stream {
 
     /// Marks entry `id` deleted (Redis's `streamDeleteItem`).
     pub fn delete(&mut self, id: StreamId) -> bool {
-        let Some((&mid, lp)) = self.nodes.range_mut(..=id).next_back() else { return false };
+        let Some((&mid, lp)) = self.nodes.range(..=id).next_back() else { return false };
         let Some((m, entries)) = node_entries(lp, mid) else { return false };
-        let Some(e) = entries.iter().find(|e| e.id == id && e.flags & FLAG_DELETED == 0) else { return false };
+        let Some(e) = entries.iter().find(|e| e.id == id && e.flags & FLAG_DELETED == 0).copied() else {
+            return false;
+        };
         if m.count == 1 {
-            self.nodes.remove(&mid);
+            self.nodes.remove_node(mid);
         } else {
+            let Some(lp) = self.nodes.get_own(mid) else { return false };
             lp::replace_int(lp, e.flags_pos, e.flags | FLAG_DELETED);
             lp::replace_int(lp, lp::HEADER, m.count - 1);
             if let Some((_, p)) = lp::get(lp, lp::HEADER) {
@@ -602,7 +819,7 @@ impl Stream {
                     break;
                 }
             }
-            let Some(lp) = self.nodes.get_mut(&mid) else { break };
+            let Some(lp) = self.nodes.get(&mid) else { break };
             let Some((m, entries)) = node_entries(lp, mid) else { break };
             let count = m.count;
             if a.limit != 0 && deleted.saturating_add(count) > a.limit {
@@ -614,7 +831,7 @@ impl Stream {
                 TrimStrategy::None => false,
             };
             if remove {
-                self.nodes.remove(&mid);
+                self.nodes.remove_node(mid);
                 self.length = self.length.saturating_sub(count.max(0) as u64);
                 deleted += count;
                 continue;
@@ -622,6 +839,7 @@ impl Stream {
             if a.approx {
                 break;
             }
+            let Some(lp) = self.nodes.get_own(mid) else { break };
             let mut from_lp = 0i64;
             for e in &entries {
                 let stop = match a.strategy {
@@ -774,8 +992,8 @@ impl Stream {
     }
 
     /// Node listpacks with their master IDs, in order (for RDB).
-    pub fn node_iter(&self) -> impl Iterator<Item = (&StreamId, &Vec<u8>)> {
-        self.nodes.iter()
+    pub fn node_iter(&self) -> impl Iterator<Item = (&StreamId, &[u8])> {
+        self.nodes.iter().map(|(k, n)| (k, &**n))
     }
 
     /// Checks a node loaded from outside (RDB, RESTORE): the listpack's
@@ -935,7 +1153,7 @@ mod tests {
         assert!(s.delete(StreamId::new(5, 0)));
         assert!(!s.delete(StreamId::new(5, 0)));
         assert_eq!(s.len(), 249);
-        for (k, lp) in &s.nodes {
+        for (k, lp) in s.nodes.iter() {
             assert!(Stream::validate_node(lp, *k).is_some());
         }
         let t = TrimArgs { strategy: TrimStrategy::MaxLen(10), approx: false, limit: 0 };
@@ -962,5 +1180,169 @@ mod tests {
         assert_eq!(s.rax_nodes(), 1);
         s.nodes.insert(StreamId::new(1, 1), lp::new());
         assert_eq!(s.rax_nodes(), 2);
+    }
+
+    type Entries = Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+    fn entries(s: &Stream) -> Entries {
+        let mut out = Vec::new();
+        s.range(StreamId::ZERO, StreamId::MAX, false, |id, f| {
+            out.push((id, f.iter().map(|(a, b)| (a.to_vec(), b.to_vec())).collect()));
+            true
+        });
+        out
+    }
+
+    fn filled(n: u64, lim: NodeLimits) -> Stream {
+        let mut s = Stream::new();
+        for i in 1..=n {
+            let v = format!("value{i}");
+            s.append(&[b"field", v.as_bytes()], IdSpec::Exact(StreamId::new(1000 + i / 3, i)), lim, 0).expect("append");
+        }
+        s
+    }
+
+    fn packed(s: &Stream) -> usize {
+        s.nodes.values().filter(|n| n.is_packed()).count()
+    }
+
+    fn check_nodes(s: &Stream) {
+        for (k, lp) in s.node_iter() {
+            assert!(Stream::validate_node(lp, *k).is_some(), "node {k:?}");
+        }
+    }
+
+    #[test]
+    fn closed_nodes_are_packed_in_chunks() {
+        let s = filled(10_000, lim());
+        assert_eq!(s.nodes.len(), 100);
+        // Nodes of about 2 KB: a chunk takes ~30 of them; the tail and the
+        // last closed ones are left out.
+        let p = packed(&s);
+        assert!((60..=99).contains(&p), "{p} packed");
+        assert!(!s.nodes.values().next_back().is_some_and(|n| n.is_packed()));
+        check_nodes(&s);
+        let all = entries(&s);
+        assert_eq!(all.len(), 10_000);
+        for (i, (id, f)) in all.iter().enumerate() {
+            let i = i as u64 + 1;
+            assert_eq!(*id, StreamId::new(1000 + i / 3, i));
+            assert_eq!(f, &vec![(b"field".to_vec(), format!("value{i}").into_bytes())]);
+        }
+        // Backwards too.
+        let mut rev = Vec::new();
+        s.range(StreamId::ZERO, StreamId::MAX, true, |id, _| {
+            rev.push(id);
+            true
+        });
+        assert_eq!(rev.len(), 10_000);
+        assert!(rev.windows(2).all(|w| w[0] > w[1]));
+        // Packed nodes cost their length: well under 2.5 KB per node.
+        let bytes: usize = s.nodes.values().map(|n| n.len()).sum();
+        assert!(s.heap_size() < bytes + 100 * 64 + 8192, "{} vs {bytes}", s.heap_size());
+        // Small nodes are packed too, many to a chunk.
+        let small = filled(3000, NodeLimits { max_bytes: 4096, max_entries: 5 });
+        assert!(packed(&small) > 500);
+        assert_eq!(entries(&small).len(), 3000);
+        // Nodes bigger than a chunk allows stay on their own.
+        let mut big = Stream::new();
+        let v = vec![b'x'; 40_000];
+        for i in 1..=20 {
+            big.append(&[b"f", &v], IdSpec::Exact(StreamId::new(i, 0)), lim(), 0).expect("append");
+        }
+        assert_eq!(big.nodes.len(), 20);
+        assert_eq!(packed(&big), 0);
+    }
+
+    #[test]
+    fn packed_nodes_change_through_copies() {
+        let mut s = filled(10_000, lim());
+        let mut want = entries(&s);
+        let copy = s.clone();
+        // Deleting in a packed node gives it its own buffer.
+        let (&first, _) = s.nodes.iter().find(|(_, n)| n.is_packed()).expect("a packed node");
+        let victim = StreamId::new(1000 + first.seq / 3 + 1, first.seq + 3);
+        assert!(s.delete(victim));
+        assert!(!s.delete(victim));
+        want.retain(|(id, _)| *id != victim);
+        assert!(!s.nodes[&first].is_packed());
+        assert_eq!(entries(&s), want);
+        check_nodes(&s);
+        // The copy still has everything.
+        assert_eq!(entries(&copy).len(), 10_000);
+        // Deleting whole nodes: once a quarter of a chunk's nodes are gone,
+        // the rest get their own buffers and the chunk is freed.
+        let mut t = filled(10_000, lim());
+        let before = packed(&t);
+        let ids: Vec<StreamId> = entries(&t).iter().map(|e| e.0).take(1500).collect();
+        for id in &ids {
+            assert!(t.delete(*id));
+        }
+        assert!(packed(&t) < before - 15, "{} of {before}", packed(&t));
+        let left = entries(&t);
+        assert_eq!(left.len(), 8500);
+        assert_eq!(left[0].0, entries(&copy)[1500].0);
+        check_nodes(&t);
+        // Trimming, exact and approximate, over packed nodes.
+        let mut u = filled(10_000, lim());
+        let all = entries(&u);
+        let removed = u.trim(&TrimArgs { strategy: TrimStrategy::MaxLen(7777), approx: false, limit: 0 });
+        assert_eq!(removed, 2223);
+        assert_eq!(entries(&u), all[2223..].to_vec());
+        assert_eq!(u.first_id, all[2223].0);
+        check_nodes(&u);
+        let removed = u.trim(&TrimArgs { strategy: TrimStrategy::MaxLen(5000), approx: true, limit: 0 });
+        assert_eq!(u.len(), 7777 - removed as u64);
+        assert_eq!(entries(&u), all[10_000 - u.len() as usize..].to_vec());
+        check_nodes(&u);
+    }
+
+    #[test]
+    fn a_packed_tail_takes_entries_again() {
+        // Nodes closed by size: each ~4 KB, so 15 fill a chunk.
+        let l = NodeLimits { max_bytes: 4096, max_entries: 0 };
+        let mut s = Stream::new();
+        let v = vec![b'v'; 200];
+        for i in 1..=400u64 {
+            s.append(&[b"f", &v], IdSpec::Exact(StreamId::new(i, 0)), l, 0).expect("append");
+        }
+        assert!(packed(&s) >= 15);
+        // Empty every node after the last packed one.
+        let last_packed = *s.nodes.iter().rev().find(|(_, n)| n.is_packed()).expect("packed").0;
+        let later: Vec<StreamId> = entries(&s).iter().map(|e| e.0).filter(|&id| id > last_packed).collect();
+        let later: Vec<StreamId> = later
+            .into_iter()
+            .filter(|&id| s.nodes.range(..=id).next_back().is_some_and(|(k, _)| *k > last_packed))
+            .collect();
+        for id in later {
+            assert!(s.delete(id));
+        }
+        assert_eq!(s.nodes.keys().next_back(), Some(&last_packed));
+        assert!(s.nodes[&last_packed].is_packed());
+        // A small entry fits in it again.
+        let id = s.append(&[b"f", b"small"], IdSpec::Exact(StreamId::new(10_000, 0)), l, 0).expect("append");
+        assert_eq!(s.nodes.keys().next_back(), Some(&last_packed));
+        assert!(!s.nodes[&last_packed].is_packed());
+        let all = entries(&s);
+        assert_eq!(all.last().map(|e| e.0), Some(id));
+        check_nodes(&s);
+    }
+
+    #[test]
+    fn loaded_nodes_are_packed() {
+        let s = filled(10_000, lim());
+        let mut t = Stream::new();
+        for (k, lp) in s.node_iter() {
+            assert!(t.nodes.insert(*k, lp.to_vec()).is_none());
+        }
+        t.length = s.length;
+        t.last_id = s.last_id;
+        t.first_id = s.first_id;
+        assert!(packed(&t) >= 60);
+        assert_eq!(entries(&t), entries(&s));
+        assert_eq!(format!("{:?}", t.nodes), format!("{:?}", s.nodes));
+        // Re-adding a key answers the node it replaced.
+        let (&k, lp) = s.nodes.iter().next().expect("a node");
+        assert!(t.nodes.insert(k, lp.to_vec()).is_some());
     }
 }
