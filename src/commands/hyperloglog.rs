@@ -598,7 +598,7 @@ fn signal_modified(ctx: &mut Ctx, key: &[u8]) {
 }
 
 fn sparse_max_bytes(ctx: &Ctx) -> u64 {
-    ctx.srv.config.get("hll-sparse-max-bytes").and_then(|v| v.parse().ok()).unwrap_or(3000)
+    ctx.srv.config.hll_sparse_max_bytes
 }
 
 // ---------------------------------------------------------------------------

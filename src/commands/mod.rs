@@ -510,9 +510,12 @@ pub(crate) fn call(
     no_block: bool,
 ) {
     let handler = cmd.handler.unwrap_or(noop);
-    // One clock read at each end, as Redis's ustime(): the start is the
-    // command's instant and the difference its duration.
-    let start_us = crate::util::now_us();
+    // The start is the command's instant and the difference its duration.
+    // Within a batch, a command starts when the previous one ended (one
+    // clock read per command); commands run by EXEC or a script read it.
+    let top = srv.propagation.depth == 0;
+    let cached = if top { srv.clock_us.take() } else { None };
+    let start_us = cached.unwrap_or_else(crate::util::now_us);
     let now = start_us / 1000;
     client.last_interaction_ms = now;
     let watching = srv.observing_keys();
@@ -555,7 +558,11 @@ pub(crate) fn call(
         // Expiries and creations the command caused after its last event.
         crate::server::notify::flush(srv, client.id, out);
     }
-    let us = (crate::util::now_us() - start_us).max(0) as u64;
+    let end_us = crate::util::now_us();
+    if top {
+        srv.clock_us = Some(end_us);
+    }
+    let us = (end_us - start_us).max(0) as u64;
     if watching || srv.observing_keys() {
         transactions::process_key_events(srv, client, Some((cmd, args)), srv.dirty.wrapping_sub(dirty), failed);
         if !srv.dirty_cas_pending.is_empty() {

@@ -107,6 +107,8 @@ pub struct Config {
     pub maxmemory_samples: usize,
     /// `tracking-table-max-keys` (0: no limit).
     pub tracking_table_max_keys: usize,
+    /// `hll-sparse-max-bytes` (read by every PFADD).
+    pub hll_sparse_max_bytes: u64,
     pub maxmemory_eviction_tenacity: u32,
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
@@ -189,6 +191,7 @@ impl Config {
             maxmemory_policy: crate::server::evict::Policy::NoEviction,
             maxmemory_samples: 5,
             tracking_table_max_keys: 1_000_000,
+            hll_sparse_max_bytes: 3000,
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
@@ -539,6 +542,7 @@ impl Config {
         ));
         self.maxmemory_samples = self.num("maxmemory-samples", 5);
         self.tracking_table_max_keys = self.num("tracking-table-max-keys", 1_000_000);
+        self.hll_sparse_max_bytes = self.num("hll-sparse-max-bytes", 3000);
         self.maxmemory_eviction_tenacity = self.num("maxmemory-eviction-tenacity", 10);
         self.lfu_log_factor = self.num("lfu-log-factor", 10);
         self.lfu_decay_time = self.num("lfu-decay-time", 1);

@@ -546,6 +546,7 @@ fn run_batch(
         return Batch::Paused(wait);
     }
     srv.stats.net_input_bytes += nread as u64;
+    srv.clock_us = None;
     let Some(mut client) = srv.clients.remove(&id) else { return Batch::Gone };
     out.resp = client.resp;
     pushes.drain_into(out);
@@ -605,6 +606,7 @@ fn run_batch(
         crate::server::tracking::before_sleep(&mut srv, Some((&mut client, out)));
     }
     srv.clients.insert(id, client);
+    srv.clock_us = None;
     // The batch's changes reach the AOF before its replies are sent.
     crate::persist::aof::flush(&mut srv);
     Batch::Done { close, blocked }

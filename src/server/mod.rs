@@ -99,6 +99,9 @@ pub struct Server {
     pub aof: crate::persist::aof::Aof,
     /// Client-side caching: tracked keys, BCAST prefixes, queued invalidations.
     pub tracking: tracking::Tracking,
+    /// When the last command of the running batch ended (µs), the next
+    /// one's start; cleared between batches (see `commands::call`).
+    pub clock_us: Option<i64>,
 }
 
 /// One client watching one key.
@@ -144,6 +147,7 @@ impl Server {
             propagation: propagate::Pending::default(),
             aof: crate::persist::aof::Aof::default(),
             tracking: tracking::Tracking::default(),
+            clock_us: None,
             replid: random_hex40(),
             replid2: "0".repeat(40),
             quicklist_packed_threshold: 1 << 30,
