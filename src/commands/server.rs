@@ -331,7 +331,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "mem_replication_backlog:0");
         line!(out, "mem_total_replication_buffers:0");
         line!(out, "mem_clients_slaves:0");
-        line!(out, "mem_clients_normal:0");
+        line!(out, "mem_clients_normal:{}", srv.client_memory);
         line!(out, "mem_cluster_links:0");
         line!(out, "mem_aof_buffer:{}", srv.aof.buffered());
         line!(out, "mem_allocator:mimalloc");
@@ -405,7 +405,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "expired_time_cap_reached_count:{}", st.expired_time_cap_reached_count);
         line!(out, "expire_cycle_cpu_milliseconds:{}", st.expire_cycle_cpu_ms);
         line!(out, "evicted_keys:{}", srv.evict.evicted_keys);
-        line!(out, "evicted_clients:0");
+        line!(out, "evicted_clients:{}", srv.stats.evicted_clients);
         line!(out, "total_eviction_exceeded_time:{}", srv.evict.total_exceeded_ms());
         line!(out, "current_eviction_exceeded_time:{}", srv.evict.current_exceeded_ms());
         line!(out, "keyspace_hits:{}", st.keyspace_hits);

@@ -109,6 +109,8 @@ pub struct Config {
     pub tracking_table_max_keys: usize,
     /// `hll-sparse-max-bytes` (read by every PFADD).
     pub hll_sparse_max_bytes: u64,
+    /// `maxmemory-clients`: bytes, or minus a percentage of `maxmemory`.
+    pub maxmemory_clients: i64,
     pub maxmemory_eviction_tenacity: u32,
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
@@ -192,6 +194,7 @@ impl Config {
             maxmemory_samples: 5,
             tracking_table_max_keys: 1_000_000,
             hll_sparse_max_bytes: 3000,
+            maxmemory_clients: 0,
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
@@ -543,6 +546,11 @@ impl Config {
         self.maxmemory_samples = self.num("maxmemory-samples", 5);
         self.tracking_table_max_keys = self.num("tracking-table-max-keys", 1_000_000);
         self.hll_sparse_max_bytes = self.num("hll-sparse-max-bytes", 3000);
+        self.maxmemory_clients = match self.get("maxmemory-clients") {
+            Some(v) if v.ends_with('%') => -v.trim_end_matches('%').parse::<i64>().unwrap_or(0),
+            Some(v) => crate::util::parse_memory(v).unwrap_or(0),
+            None => 0,
+        };
         self.maxmemory_eviction_tenacity = self.num("maxmemory-eviction-tenacity", 10);
         self.lfu_log_factor = self.num("lfu-log-factor", 10);
         self.lfu_decay_time = self.num("lfu-decay-time", 1);

@@ -154,7 +154,6 @@ const REPL: Feature = Some("replication");
 const CLUSTER: Feature = Some("cluster mode");
 const TLS: Feature = Some("TLS");
 const ACL: Feature = Some("ACL");
-const CLIENT_EVICT: Feature = Some("client eviction");
 const DEFRAG: Feature = Some("active defragmentation");
 const OS: Feature = Some("process management");
 const OBUF: Feature = Some("client output buffer limits");
@@ -348,12 +347,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("hll-sparse-max-bytes", umem(0, LONG_MAX), 0, NONE),
     d("tracking-table-max-keys", uint(0, LONG_MAX), 0, NONE),
     d("client-query-buffer-limit", umem(1024 * 1024, LONG_MAX), 0, NONE),
-    d(
-        "maxmemory-clients",
-        Kind::Num { unsigned: false, lo: -100, hi: LONG_MAX, fmt: NumFmt::MemoryPercent },
-        0,
-        CLIENT_EVICT,
-    ),
+    d("maxmemory-clients", Kind::Num { unsigned: false, lo: -100, hi: LONG_MAX, fmt: NumFmt::MemoryPercent }, 0, NONE),
     d("repl-backlog-ttl", int(0, LONG_MAX), 0, REPL),
     d("auto-aof-rewrite-min-size", mem(0, LONG_MAX), 0, NONE),
     hidden("loading-process-events-interval-bytes", int(1024, INT_MAX), "2097152"),

@@ -157,10 +157,15 @@ async fn handle(sh: Arc<Shared>, sock: Sock, addr: String, laddr: String, fd: i3
         commands::blocking::unblock(&mut srv, &mut client);
         srv.unwatch_all(&mut client);
         crate::server::tracking::disable(&mut srv, &mut client);
+        crate::server::client_evict::forget(&mut srv, &client);
     }
     srv.monitors.retain(|(mid, _)| *mid != id);
     srv.pubsub.remove_client(id);
 }
+
+/// A request still arriving is reported for client memory (and eviction)
+/// each time it has grown by this much.
+const EVICT_CHECK_BYTES: usize = 64 * 1024;
 
 /// Bytes of messages gathered into one socket write.
 const GATHER_MAX: usize = 64 * 1024;
@@ -276,6 +281,8 @@ async fn connection_loop(
     // Set when requests arrived while we were writing or blocked: they must be
     // parsed before waiting for more.
     let mut unparsed = !rbuf.is_empty();
+    // The size of a request still arriving, as last reported (client memory).
+    let mut reported = 0;
     loop {
         if signal.killed() || sh.shutdown.load(Ordering::Relaxed) {
             return;
@@ -329,6 +336,19 @@ async fn connection_loop(
             };
         }
         unparsed = false;
+        // A large request still arriving counts toward client memory (and
+        // client eviction), reported at each step of its growth.
+        let arriving = rbuf.len() + parser.pending_bytes();
+        if arriving >= reported + EVICT_CHECK_BYTES {
+            reported = arriving;
+            let mut srv = sh.lock_async().await;
+            if let Some(c) = srv.clients.get_mut(&id) {
+                c.qbuf = arriving;
+            }
+            if crate::server::client_evict::account_and_evict(&mut srv, id) {
+                return;
+            }
+        }
         // Redis checks the limit on what has arrived before parsing it.
         if rbuf.len() + parser.pending_bytes() > qlimit {
             sh.server.lock().stats.client_query_buffer_limit_disconnections += 1;
@@ -360,6 +380,7 @@ async fn connection_loop(
         let mut close = false;
         let mut blocked = None;
         if !batch.is_empty() {
+            reported = 0;
             loop {
                 // A script that runs long hands this worker's other
                 // connections to another thread (`scripting::release_worker`).
@@ -609,6 +630,11 @@ fn run_batch(
     srv.clock_us = None;
     // The batch's changes reach the AOF before its replies are sent.
     crate::persist::aof::flush(&mut srv);
+    if crate::server::client_evict::account_and_evict(&mut srv, id) {
+        // Evicted by `maxmemory-clients`: closed without its replies.
+        out.buf.clear();
+        return Batch::Done { close: true, blocked: None };
+    }
     Batch::Done { close, blocked }
 }
 

@@ -118,6 +118,8 @@ pub struct Client {
     pub is_master: bool,
     /// CLIENT TRACKING settings while tracking is on (see `server::tracking`).
     pub tracking: Option<Box<super::tracking::TrackState>>,
+    /// This client's memory as last added to `Server::client_memory`.
+    pub mem_counted: usize,
 }
 
 /// The id of the client that replays the append-only file (`persist::aof`),
@@ -185,6 +187,7 @@ impl Client {
             pending_out: Vec::new(),
             is_master: false,
             tracking: None,
+            mem_counted: 0,
         }
     }
 
@@ -256,11 +259,35 @@ impl Client {
         f
     }
 
+    /// The query buffer's free part as CLIENT LIST shows it.
+    fn qbuf_free(&self) -> usize {
+        if self.qbuf > 0 {
+            20474usize.saturating_sub(self.qbuf)
+        } else {
+            0
+        }
+    }
+
+    /// The memory this client holds (CLIENT LIST `tot-mem`, what client
+    /// eviction counts): buffers, queued MULTI commands, watched keys and
+    /// subscriptions, and the client itself.
+    pub fn memory(&self) -> usize {
+        const PER_ITEM: usize = 48;
+        let items = self.watched.len() + self.sub_channels + self.sub_patterns + self.sub_shard;
+        self.qbuf
+            + self.qbuf_free()
+            + self.omem
+            + 1024
+            + std::mem::size_of::<Client>()
+            + self.multi_mem
+            + items * PER_ITEM
+    }
+
     /// One line of CLIENT LIST / CLIENT INFO (without the trailing newline),
     /// with Redis 7.0's fields in order.
     pub fn info_line(&self, now: i64) -> String {
         let name = self.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-        let qbuf_free = if self.qbuf > 0 { 20474usize.saturating_sub(self.qbuf) } else { 0 };
+        let qbuf_free = self.qbuf_free();
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
@@ -280,7 +307,7 @@ impl Client {
             qbuf_free,
             self.multi_mem,
             self.omem,
-            self.qbuf + qbuf_free + self.omem + 1024 + std::mem::size_of::<Client>() + self.multi_mem,
+            self.memory(),
             self.last_cmd,
             self.user,
             self.tracking.as_ref().map_or(-1, |t| t.redirect as i64),

@@ -6,6 +6,7 @@
 //! the lock, on every core.
 
 pub mod client;
+pub mod client_evict;
 pub mod evict;
 pub mod notify;
 pub mod propagate;
@@ -102,6 +103,8 @@ pub struct Server {
     /// When the last command of the running batch ended (µs), the next
     /// one's start; cleared between batches (see `commands::call`).
     pub clock_us: Option<i64>,
+    /// Memory held by clients, as client eviction counts it (`client_evict`).
+    pub client_memory: usize,
 }
 
 /// One client watching one key.
@@ -148,6 +151,7 @@ impl Server {
             aof: crate::persist::aof::Aof::default(),
             tracking: tracking::Tracking::default(),
             clock_us: None,
+            client_memory: 0,
             replid: random_hex40(),
             replid2: "0".repeat(40),
             quicklist_packed_threshold: 1 << 30,

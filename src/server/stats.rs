@@ -46,6 +46,8 @@ impl InstMetric {
 
 #[derive(Default)]
 pub struct Stats {
+    /// Clients disconnected by client eviction (`maxmemory-clients`).
+    pub evicted_clients: u64,
     pub total_connections_received: u64,
     pub total_commands_processed: u64,
     pub rejected_connections: u64,
