@@ -206,19 +206,10 @@ impl<'a> Range<'a> {
     }
 }
 
-/// Redis's `zslIsInRange`: may the set hold members of the range at all?
-fn in_range(z: &ZSet, r: &Range) -> bool {
-    if r.is_void() || z.is_empty() {
-        return false;
-    }
-    let last = z.get(z.len() - 1).is_some_and(|(m, s)| r.gte_min(s, m));
-    let first = z.get(0).is_some_and(|(m, s)| r.lte_max(s, m));
-    last && first
-}
-
-/// Rank of the first member in the range.
+/// Rank of the first member in the range. (The search itself finds an
+/// empty intersection: no `in_range` check, which would read both ends.)
 fn first_in(z: &ZSet, r: &Range) -> Option<usize> {
-    if !in_range(z, r) {
+    if r.is_void() || z.is_empty() {
         return None;
     }
     let lo = z.lead(|s, m| !r.gte_min(s, m));
@@ -226,9 +217,9 @@ fn first_in(z: &ZSet, r: &Range) -> Option<usize> {
     r.lte_max(s, m).then_some(lo)
 }
 
-/// Rank of the last member in the range.
+/// Rank of the last member in the range (see `first_in`).
 fn last_in(z: &ZSet, r: &Range) -> Option<usize> {
-    if !in_range(z, r) {
+    if r.is_void() || z.is_empty() {
         return None;
     }
     let hi = z.len() - z.trail(|s, m| !r.lte_max(s, m));
