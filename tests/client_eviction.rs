@@ -112,3 +112,25 @@ fn mem_clients_normal_counts_a_request_arriving() {
     let after: i64 = info_field(&mut admin, "memory", "mem_clients_normal").parse().unwrap();
     assert!(after < before + 50_000, "before {before}, after {after}");
 }
+
+#[test]
+fn replies_a_client_does_not_read_count_and_get_it_evicted() {
+    let got = both_servers(|srv| {
+        let mut admin = srv.conn();
+        admin.cmd(&["CLIENT", "NO-EVICT", "on"]);
+        let big = "v".repeat(3_000_000);
+        admin.cmd(&["SET", "big", &big]);
+        admin.cmd(&["CONFIG", "SET", "maxmemory-clients", "2mb"]);
+        // Asks for 9 MB of replies and never reads them.
+        let mut reader = raw_connect(srv.port);
+        reader.write_all(b"GET big\r\nGET big\r\nGET big\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let evicted = evicted_clients(&mut admin);
+        // A client that reads its big reply at once is left alone.
+        admin.cmd(&["CONFIG", "SET", "maxmemory-clients", "50mb"]);
+        let mut ok = srv.conn();
+        let len = ok.cmd(&["STRLEN", "big"]);
+        (evicted, len)
+    });
+    assert_eq!(got.0, "1");
+}

@@ -167,6 +167,16 @@ async fn handle(sh: Arc<Shared>, sock: Sock, addr: String, laddr: String, fd: i3
 /// each time it has grown by this much.
 const EVICT_CHECK_BYTES: usize = 64 * 1024;
 
+/// Records `pending` reply bytes as client `id`'s output memory; true when
+/// that got the client evicted.
+async fn report_output(sh: &Shared, id: u64, pending: usize) -> bool {
+    let mut srv = sh.lock_async().await;
+    if let Some(c) = srv.clients.get_mut(&id) {
+        c.omem = pending;
+    }
+    crate::server::client_evict::account_and_evict(&mut srv, id)
+}
+
 /// Bytes of messages gathered into one socket write.
 const GATHER_MAX: usize = 64 * 1024;
 
@@ -421,7 +431,21 @@ async fn connection_loop(
         }
         if !out.buf.is_empty() {
             let before = rbuf.len();
-            if sock.write_all_reading(&out.buf, &mut rbuf, qlimit.saturating_add(1)).await.is_err() {
+            // Large pending replies count toward client memory (and client
+            // eviction) until they are written; an evicted client stops
+            // waiting for a reader that does not read.
+            let big = out.buf.len() >= EVICT_CHECK_BYTES;
+            if big && report_output(sh, id, out.buf.len()).await {
+                return;
+            }
+            let written = tokio::select! {
+                r = sock.write_all_reading(&out.buf, &mut rbuf, qlimit.saturating_add(1)) => r.is_ok(),
+                _ = &mut killed => false,
+            };
+            if !written {
+                return;
+            }
+            if big && report_output(sh, id, 0).await {
                 return;
             }
             unparsed = rbuf.len() > before;

@@ -6,11 +6,12 @@
 //! percentage of `maxmemory`.
 //!
 //! A client's memory is its `tot-mem` (`Client::memory`): the query buffer,
-//! including a request still arriving, queued MULTI commands, watched keys
-//! and subscriptions, and the fixed per-client part. The total is kept up to
+//! including a request still arriving, large replies while they wait for the
+//! client to read them, queued MULTI commands, watched keys and
+//! subscriptions, and the fixed per-client part. The total is kept up to
 //! date incrementally (`account`): after each batch of a client, and while a
-//! large request arrives (the connection task reports it), so checking it
-//! costs nothing per command.
+//! large request arrives or a large reply is written (the connection task
+//! reports them), so checking it costs nothing per command.
 
 use super::client::Client;
 use super::Server;
