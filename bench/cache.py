@@ -19,7 +19,6 @@ import argparse
 import bisect
 import os
 import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -173,20 +172,14 @@ def main():
     ap.add_argument("--requests", type=int, default=1000000)
     ap.add_argument("--ops", type=int, default=300000)
     a = ap.parse_args()
-    ferro_bin = os.environ.get("FERROKV_BIN")
-    if not ferro_bin:
-        subprocess.run(["cargo", "build", "--release", "--bin", "ferrokv-server"], cwd=compare.ROOT, check=True)
-        ferro_bin = os.path.join(compare.ROOT, "target", "release", "ferrokv-server")
+    compare.check_tools()
     # A keyspace ten times what fits (values of 1000 bytes).
     keyspace = a.maxmemory_mb * 1024 * 1024 // 1000 * 10
     work = tempfile.mkdtemp(prefix="ferrokv-cache-")
     servers = {}
     try:
-        for name, binary in [("ferrokv", ferro_bin), ("redis", "redis-server")]:
-            d = os.path.join(work, name)
-            os.makedirs(d)
-            servers[name] = compare.start(binary, d, ["--maxmemory", f"{a.maxmemory_mb}mb",
-                                                      "--maxmemory-policy", "allkeys-lru"])
+        servers = compare.start_both(work, compare.ferrokv_binary(),
+                                     ["--maxmemory", f"{a.maxmemory_mb}mb", "--maxmemory-policy", "allkeys-lru"])
         print(f"maxmemory {a.maxmemory_mb}mb, allkeys-lru, keyspace {keyspace}, 1000-byte values\n")
         print("| server | SET P1 req/s | SET P16 req/s | used_memory after | maxmemory | RSS after | evicted_keys |")
         print("|---|---|---|---|---|---|---|")
@@ -214,10 +207,7 @@ def main():
                 took, worst = delete_latency(servers[name][1], verb)
                 print(f"| {name} | {verb} of a 1M-field hash | {took:.1f} ms | {worst:.1f} ms |")
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        compare.stop_all(servers, work)
 
 
 if __name__ == "__main__":

@@ -100,22 +100,71 @@ def rss_bytes(pid):
     return 0
 
 
-def bench_one(port, pid, test, pipeline, requests):
-    subprocess.run(["redis-cli", "-p", str(port), "flushall"], stdout=subprocess.DEVNULL, check=True)
-    c0 = cpu_seconds(pid)
-    out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-r", "100000",
-         "-P", str(pipeline), "-t", test, "--csv"],
-        capture_output=True, text=True, check=True).stdout
-    c1 = cpu_seconds(pid)
-    rps = None
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) > 1 and parts[0].lower().startswith(test):
-            rps = float(parts[1])
-    if rps is None:
-        raise SystemExit(f"could not parse redis-benchmark output: {out}")
-    return rps, (c1 - c0) / requests * 1e6
+def check_tools():
+    for tool in ["redis-server", "redis-benchmark", "redis-cli"]:
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} not found: apt-get install redis-server redis-tools")
+
+
+def ferrokv_binary():
+    """FERROKV_BIN, or a release build of this tree."""
+    ferro_bin = os.environ.get("FERROKV_BIN")
+    if not ferro_bin:
+        subprocess.run(["cargo", "build", "--release", "--bin", "ferrokv-server"], cwd=ROOT, check=True)
+        ferro_bin = os.path.join(ROOT, "target", "release", "ferrokv-server")
+    return ferro_bin
+
+
+def start_both(work, ferro_bin, extra=()):
+    """Starts ferrokv and Redis (with the same extra arguments) in subfolders
+    of `work`; returns {name: (process, port)}, stopped by stop_all."""
+    servers = {}
+    try:
+        for name, binary in [("ferrokv", ferro_bin), ("redis", "redis-server")]:
+            d = os.path.join(work, name)
+            os.makedirs(d)
+            servers[name] = start(binary, d, extra)
+    except BaseException:
+        stop_all(servers, work)
+        raise
+    return servers
+
+
+def stop_all(servers, work):
+    for proc, _ in servers.values():
+        proc.terminate()
+        proc.wait()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def alternating_rounds(rounds, rows, servers, measure):
+    """Runs measure(row, pipeline, process, port) -> (req/s, CPU us/req) for
+    every (row, pipeline) on both servers, `rounds` times, alternating which
+    server goes first; returns {(row, pipeline, name): [results]}."""
+    results = {}
+    for rnd in range(rounds):
+        order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
+        for row, p in rows:
+            for name in order:
+                proc, port = servers[name]
+                results.setdefault((row, p, name), []).append(measure(row, p, proc, port))
+        print(f"round {rnd + 1}/{rounds} done", file=sys.stderr)
+    return results
+
+
+def ratio_table(rows, results):
+    """Prints per (row, pipeline) the median throughputs and CPU times and
+    the median ratios ferrokv / Redis."""
+    print("| test | pipeline | ferrokv req/s | redis req/s | throughput ratio | ferrokv CPU us/req | redis CPU us/req | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row, p in rows:
+        f = results[(row, p, "ferrokv")]
+        r = results[(row, p, "redis")]
+        ratio = statistics.median(x[0] / y[0] for x, y in zip(f, r))
+        fc = statistics.median(x[1] for x in f)
+        rc = statistics.median(x[1] for x in r)
+        print(f"| {row} | {p} | {statistics.median(x[0] for x in f):,.0f} | {statistics.median(x[0] for x in r):,.0f} | "
+              f"{ratio:.2f} | {fc:.2f} | {rc:.2f} | {fc / rc if rc else float('nan'):.2f} |")
 
 
 def pipe(port, commands):
@@ -133,9 +182,12 @@ def pipe(port, commands):
     proc.wait()
 
 
-def bench_cmd(port, pid, extra, pipeline, requests, prepare):
+def bench_cmd(port, pid, extra, pipeline, requests, prepare=None):
+    """redis-benchmark (50 clients, keys over 100k) with `extra` (-t TEST or
+    a command) on a flushed server that `prepare` filled; (req/s, CPU us/req)."""
     subprocess.run(["redis-cli", "-p", str(port), "flushall"], stdout=subprocess.DEVNULL, check=True)
-    prepare(port)
+    if prepare:
+        prepare(port)
     c0 = cpu_seconds(pid)
     out = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-r", "100000",
@@ -192,27 +244,11 @@ MEMORY_ROWS = [
 
 def collections_suite(a, servers, bins, work, tests=COLLECTION_TESTS, prepare=prepare_collections,
                       memory_rows=MEMORY_ROWS):
-    results = {}
-    for rnd in range(a.rounds):
-        order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
-        for name, extra in tests:
-            for p in (1, 16):
-                for srv in order:
-                    proc, port = servers[srv]
-                    results.setdefault((name, p, srv), []).append(
-                        bench_cmd(port, proc.pid, extra, p, a.requests, prepare))
-        print(f"round {rnd + 1}/{a.rounds} done", file=sys.stderr)
-    print("| test | pipeline | ferrokv req/s | redis req/s | throughput ratio | CPU ratio |")
-    print("|---|---|---|---|---|---|")
-    for name, _ in tests:
-        for p in (1, 16):
-            f = results[(name, p, "ferrokv")]
-            r = results[(name, p, "redis")]
-            ratio = statistics.median(x[0] / y[0] for x, y in zip(f, r))
-            fc = statistics.median(x[1] for x in f)
-            rc = statistics.median(x[1] for x in r)
-            print(f"| {name} | {p} | {statistics.median(x[0] for x in f):.0f} | "
-                  f"{statistics.median(x[0] for x in r):.0f} | {ratio:.2f} | {fc / rc if rc else float('nan'):.2f} |")
+    extras = dict(tests)
+    rows = [(name, p) for name, _ in tests for p in (1, 16)]
+    results = alternating_rounds(a.rounds, rows, servers, lambda name, p, proc, port: bench_cmd(
+        port, proc.pid, extras[name], p, a.requests, prepare))
+    ratio_table(rows, results)
     if a.skip_memory:
         return
     print()
@@ -263,22 +299,12 @@ def main():
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--suite", choices=["strings", "collections", "types"], default="strings")
     a = ap.parse_args()
-    for tool in ["redis-server", "redis-benchmark", "redis-cli"]:
-        if not shutil.which(tool):
-            raise SystemExit(f"{tool} not found: apt-get install redis-server redis-tools")
-    # FERROKV_BIN: benchmark a given binary instead of building one.
-    ferro_bin = os.environ.get("FERROKV_BIN")
-    if not ferro_bin:
-        subprocess.run(["cargo", "build", "--release", "--bin", "ferrokv-server"], cwd=ROOT, check=True)
-        ferro_bin = os.path.join(ROOT, "target", "release", "ferrokv-server")
-
+    check_tools()
+    ferro_bin = ferrokv_binary()
     work = tempfile.mkdtemp(prefix="ferrokv-bench-")
     servers = {}
     try:
-        for name, binary in [("ferrokv", ferro_bin), ("redis", "redis-server")]:
-            d = os.path.join(work, name)
-            os.makedirs(d)
-            servers[name] = start(binary, d)
+        servers = start_both(work, ferro_bin)
         bins = {"ferrokv": ferro_bin, "redis": "redis-server"}
         if a.suite == "collections":
             collections_suite(a, servers, bins, work)
@@ -286,30 +312,10 @@ def main():
         if a.suite == "types":
             collections_suite(a, servers, bins, work, TYPES_TESTS, prepare_types, TYPES_MEMORY_ROWS)
             return
-        results = {}
-        for rnd in range(a.rounds):
-            order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
-            for test in TESTS:
-                for p in (1, 16):
-                    for name in order:
-                        proc, port = servers[name]
-                        rps, cpu = bench_one(port, proc.pid, test, p, a.requests)
-                        results.setdefault((test, p, name), []).append((rps, cpu))
-            print(f"round {rnd + 1}/{a.rounds} done", file=sys.stderr)
-
-        print("| test | pipeline | ferrokv req/s | redis req/s | throughput ratio | ferrokv CPU us/req | redis CPU us/req | CPU ratio |")
-        print("|---|---|---|---|---|---|---|---|")
-        for test in TESTS:
-            for p in (1, 16):
-                f = results[(test, p, "ferrokv")]
-                r = results[(test, p, "redis")]
-                ratios = [x[0] / y[0] for x, y in zip(f, r)]
-                fr = statistics.median(x[0] for x in f)
-                rr = statistics.median(x[0] for x in r)
-                fc = statistics.median(x[1] for x in f)
-                rc = statistics.median(x[1] for x in r)
-                print(f"| {test.upper()} | {p} | {fr:.0f} | {rr:.0f} | {statistics.median(ratios):.2f} | "
-                      f"{fc:.2f} | {rc:.2f} | {fc / rc if rc else float('nan'):.2f} |")
+        rows = [(test.upper(), p) for test in TESTS for p in (1, 16)]
+        results = alternating_rounds(a.rounds, rows, servers, lambda test, p, proc, port: bench_cmd(
+            port, proc.pid, ["-t", test.lower()], p, a.requests))
+        ratio_table(rows, results)
 
         if not a.skip_memory:
             print()
@@ -328,10 +334,7 @@ def main():
                 print(f"| {name} | {before / 1e6:.1f} MB | {after / 1e6:.1f} MB | {per[name]:.1f} |")
             print(f"\nRSS per key ratio (ferrokv / redis): {per['ferrokv'] / per['redis']:.2f}")
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        stop_all(servers, work)
 
 
 if __name__ == "__main__":

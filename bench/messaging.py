@@ -19,9 +19,7 @@ unless FERROKV_BIN names a binary.
 import argparse
 import os
 import selectors
-import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,29 +86,11 @@ class Subscribers:
             s.close()
 
 
-def benchmark(port, pid, args, pipeline, requests, clients=50):
-    """redis-benchmark with a custom command; returns (req/s, CPU us/req)."""
-    c0 = compare.cpu_seconds(pid)
-    out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(requests), "-r", "100000",
-         "-P", str(pipeline), "--csv"] + args,
-        capture_output=True, text=True, check=True).stdout
-    c1 = compare.cpu_seconds(pid)
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) > 1 and parts[0] != "test":
-            try:
-                return float(parts[1]), (c1 - c0) / requests * 1e6
-            except ValueError:
-                pass
-    raise SystemExit(f"could not parse redis-benchmark output: {out}")
-
-
 def publish_round(port, pid, pipeline, requests, n_subs):
     subs = Subscribers(port, n_subs, "bench")
     try:
         t0, c0 = time.time(), compare.cpu_seconds(pid)
-        benchmark(port, pid, ["PUBLISH", "bench", PAYLOAD], pipeline, requests)
+        compare.bench_cmd(port, pid, ["PUBLISH", "bench", PAYLOAD], pipeline, requests)
         total = requests * n_subs * frame_len("bench", PAYLOAD)
         if not subs.wait_for(total):
             raise SystemExit(f"subscribers got {subs.received} of {total} bytes on port {port}")
@@ -128,57 +108,28 @@ def main():
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--subscribers", type=int, default=100)
     a = ap.parse_args()
-    for tool in ["redis-server", "redis-benchmark", "redis-cli"]:
-        if not shutil.which(tool):
-            raise SystemExit(f"{tool} not found: apt-get install redis-server redis-tools")
-    ferro_bin = os.environ.get("FERROKV_BIN")
-    if not ferro_bin:
-        subprocess.run(["cargo", "build", "--release", "--bin", "ferrokv-server"], cwd=compare.ROOT, check=True)
-        ferro_bin = os.path.join(compare.ROOT, "target", "release", "ferrokv-server")
+    compare.check_tools()
     work = tempfile.mkdtemp(prefix="ferrokv-bench-msg-")
     servers = {}
     try:
-        for name, binary in [("ferrokv", ferro_bin), ("redis", "redis-server")]:
-            d = os.path.join(work, name)
-            os.makedirs(d)
-            servers[name] = compare.start(binary, d)
+        servers = compare.start_both(work, compare.ferrokv_binary())
         shas = {}
         for name, (_, port) in servers.items():
             shas[name] = subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", LIMITER],
                                         capture_output=True, text=True, check=True).stdout.strip()
         assert shas["ferrokv"] == shas["redis"], shas
-        rows = [(f"PUBLISH to {a.subscribers} subscribers", p) for p in (1, 16)] + \
-               [("EVALSHA rate limiter", p) for p in (1, 16)]
-        results = {}
-        for rnd in range(a.rounds):
-            order = ["ferrokv", "redis"] if rnd % 2 == 0 else ["redis", "ferrokv"]
-            for row, p in rows:
-                for name in order:
-                    proc, port = servers[name]
-                    if row.startswith("PUBLISH"):
-                        r = publish_round(port, proc.pid, p, a.requests, a.subscribers)
-                    else:
-                        subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], stdout=subprocess.DEVNULL)
-                        r = benchmark(port, proc.pid, ["EVALSHA", shas[name], "1", "rl:__rand_int__"], p,
-                                      a.requests * 2)
-                    results.setdefault((row, p, name), []).append(r)
-            print(f"round {rnd + 1}/{a.rounds} done", file=sys.stderr)
-        print("| test | pipeline | ferrokv req/s | redis req/s | throughput ratio | ferrokv CPU us/req | redis CPU us/req |")
-        print("|---|---|---|---|---|---|---|")
-        for row, p in rows:
-            f = results[(row, p, "ferrokv")]
-            r = results[(row, p, "redis")]
-            ratios = [x[0] / y[0] for x, y in zip(f, r)]
-            fm = statistics.median(x[0] for x in f)
-            rm = statistics.median(x[0] for x in r)
-            fc = statistics.median(x[1] for x in f)
-            rc = statistics.median(x[1] for x in r)
-            print(f"| {row} | {p} | {fm:,.0f} | {rm:,.0f} | {statistics.median(ratios):.2f} | {fc:.2f} | {rc:.2f} |")
+        publish = f"PUBLISH to {a.subscribers} subscribers"
+        rows = [(publish, p) for p in (1, 16)] + [("EVALSHA rate limiter", p) for p in (1, 16)]
+
+        def measure(row, p, proc, port):
+            if row == publish:
+                return publish_round(port, proc.pid, p, a.requests, a.subscribers)
+            args = ["EVALSHA", shas["redis"], "1", "rl:__rand_int__"]
+            return compare.bench_cmd(port, proc.pid, args, p, a.requests * 2)
+
+        compare.ratio_table(rows, compare.alternating_rounds(a.rounds, rows, servers, measure))
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        compare.stop_all(servers, work)
 
 
 if __name__ == "__main__":

@@ -313,16 +313,6 @@ fn redis_rs_resp3_connection() {
 
 // ---------------------------------------------------------------- redis-py
 
-fn python_has_redis() -> bool {
-    Command::new("python3")
-        .args(["-c", "import redis"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 fn run_redis_py(port: u16, auth_port: u16) -> Output {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/redis_py_check.py");
     Command::new("python3")
@@ -336,12 +326,7 @@ fn run_redis_py(port: u16, auth_port: u16) -> Output {
 
 #[test]
 fn redis_py_end_to_end() {
-    if !python_has_redis() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-py must be installed under CI (.ci/run installs it: python3 -m pip install 'redis==5.*')"
-        );
-        eprintln!("NOTICE: redis-py not installed (python3 -m pip install 'redis==5.*'); redis_py_end_to_end skipped");
+    if !redis_py_or_skip("redis_py_end_to_end") {
         return;
     }
     for (name, plain, auth) in [

@@ -7,17 +7,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
-
-fn python_has_redis() -> bool {
-    Command::new("python3")
-        .args(["-c", "import redis"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
+use std::process::Command;
 
 /// Summary fields that any correct server makes the same.
 const DETERMINISTIC: &[&str] = &[
@@ -65,12 +55,7 @@ fn run_pool(name: &str, port: u16, protocol: u8) -> serde_json::Value {
 
 #[test]
 fn stream_worker_pool_runs_unchanged() {
-    if !python_has_redis() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-py must be installed under CI (.ci/run installs it: python3 -m pip install 'redis==5.*')"
-        );
-        eprintln!("NOTICE: redis-py not installed (python3 -m pip install 'redis==5.*'); worker pool test skipped");
+    if !redis_py_or_skip("worker pool test") {
         return;
     }
     // One run at a time: the pool judges consumers by their idle time, so

@@ -559,20 +559,17 @@ fn client_tracking(ctx: &mut Ctx, args: &[Bytes]) {
 /// start with, one the client has or another new one.
 fn prefix_collision(existing: &[Vec<u8>], new: &[Vec<u8>]) -> Option<String> {
     let overlap = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
-    let text = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
     for (i, p) in new.iter().enumerate() {
-        if let Some(e) = existing.iter().find(|e| overlap(e, p)) {
+        let clash = existing
+            .iter()
+            .find(|e| overlap(e, p))
+            .map(|e| ("an existing", e))
+            .or_else(|| new[i + 1..].iter().find(|q| overlap(p, q)).map(|q| ("another provided", q)));
+        if let Some((which, other)) = clash {
             return Some(format!(
-                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
-                text(p),
-                text(e)
-            ));
-        }
-        if let Some(q) = new[i + 1..].iter().find(|q| overlap(p, q)) {
-            return Some(format!(
-                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
-                text(p),
-                text(q)
+                "ERR Prefix '{}' overlaps with {which} prefix '{}'. Prefixes for a single client must not overlap.",
+                String::from_utf8_lossy(p),
+                String::from_utf8_lossy(other)
             ));
         }
     }

@@ -189,12 +189,6 @@ pub struct Figures {
     pub scripts: usize,
 }
 
-/// A client's memory as CLIENT LIST's `tot-mem` shows it.
-fn client_memory(c: &Client) -> usize {
-    let qbuf_free = if c.qbuf > 0 { 20474usize.saturating_sub(c.qbuf) } else { 0 };
-    c.qbuf + qbuf_free + c.omem + 1024 + std::mem::size_of::<Client>() + c.multi_mem
-}
-
 /// Functions' bookkeeping with no library loaded (Redis 7.0.15's figure).
 const FUNCTIONS_CACHES: usize = 200;
 
@@ -206,7 +200,7 @@ pub fn figures(srv: &mut Server, me: &Client) -> Figures {
     srv.stats.peak_memory = srv.stats.peak_memory.max(used);
     let peak = srv.stats.peak_memory;
     let startup = super::server::startup_memory(used).min(used);
-    let clients_normal = srv.clients.values().map(|c| client_memory(c)).sum::<usize>() + client_memory(me);
+    let clients_normal = srv.clients.values().map(|c| c.memory()).sum::<usize>() + me.memory();
     // The EVAL cache: per script its entry and sha (a short body included),
     // plus the table's buckets.
     let scripts = srv.lua.as_ref().map_or(0, |e| e.cached_scripts());

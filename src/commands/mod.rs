@@ -312,10 +312,9 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
     if mode_before == ReplyMode::Skip {
         client.reply_mode = ReplyMode::On;
     }
-    srv.tracking.current = client.id;
-    srv.pubsub.current = client.id;
+    srv.current_client = client.id;
     run(sh, srv, client, out, args);
-    srv.pubsub.current = 0;
+    srv.current_client = 0;
     if !srv.pubsub.held.is_empty() {
         // Messages a script's calls published to this client precede its reply.
         let held = std::mem::take(&mut srv.pubsub.held);
@@ -343,7 +342,6 @@ pub fn execute(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Rep
     }
     // Invalidations of keys this request changed, after its reply.
     crate::server::tracking::deliver(srv, Some((client, out)));
-    srv.tracking.current = 0;
     if let Some(t) = client.tracking.as_mut() {
         // CLIENT CACHING lasts for the next command (all of a transaction).
         if client.multi < 0 && !args[0].eq_ignore_ascii_case(b"client") {

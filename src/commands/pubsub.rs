@@ -3,7 +3,7 @@
 //! The subscription registry and delivery live in `server::pubsub`.
 
 use super::{Ctx, Handler};
-use crate::server::pubsub::Kind;
+use crate::server::pubsub::{Kind, Sender};
 use bytes::Bytes;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
@@ -104,7 +104,8 @@ fn sunsubscribe(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn publish_kind(ctx: &mut Ctx, args: &[Bytes], shard: bool) {
     let (limit, now) = (ctx.srv.config.pubsub_obuf, ctx.now);
-    let n = ctx.srv.pubsub.publish(shard, &args[1], &args[2], (ctx.client.id, ctx.out), limit, now);
+    let from = Sender { id: ctx.client.id, current: ctx.srv.current_client, out: &mut *ctx.out };
+    let n = ctx.srv.pubsub.publish(shard, &args[1], &args[2], from, limit, now);
     ctx.out.int(n as i64);
 }
 

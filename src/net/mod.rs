@@ -650,11 +650,12 @@ fn run_batch(
         // Redis's beforeSleep: BCAST broadcasts, the tracking table's limit.
         crate::server::tracking::before_sleep(&mut srv, Some((&mut client, out)));
     }
+    crate::server::client_evict::account(&mut srv.client_memory, &mut client);
     srv.clients.insert(id, client);
     srv.clock_us = None;
     // The batch's changes reach the AOF before its replies are sent.
     crate::persist::aof::flush(&mut srv);
-    if crate::server::client_evict::account_and_evict(&mut srv, id) {
+    if crate::server::client_evict::evict(&mut srv, id) {
         // Evicted by `maxmemory-clients`: closed without its replies.
         out.buf.clear();
         return Batch::Done { close: true, blocked: None };

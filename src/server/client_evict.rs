@@ -27,10 +27,10 @@ pub fn limit(cfg: &Config) -> usize {
     }
 }
 
-/// Brings `c`'s share of the total up to date.
-pub fn account(srv: &mut Server, c: &mut Client) {
+/// Brings `c`'s share of the total (`Server::client_memory`) up to date.
+pub fn account(total: &mut usize, c: &mut Client) {
     let now = if c.is_master || c.signal.killed() { 0 } else { c.memory() };
-    srv.client_memory = srv.client_memory + now - c.mem_counted;
+    *total = *total + now - c.mem_counted;
     c.mem_counted = now;
 }
 
@@ -39,22 +39,22 @@ pub fn forget(srv: &mut Server, c: &Client) {
     srv.client_memory -= c.mem_counted;
 }
 
-/// Updates client `id`'s figure and evicts clients while the total is at or
-/// over the limit; true when `id` itself was evicted.
+/// Updates the figure of client `id` (in the registry) and evicts; true
+/// when `id` itself was evicted.
 pub fn account_and_evict(srv: &mut Server, id: u64) -> bool {
-    if let Some(mut c) = srv.clients.remove(&id) {
-        account(srv, &mut c);
-        srv.clients.insert(id, c);
+    let Server { clients, client_memory, .. } = srv;
+    if let Some(c) = clients.get_mut(&id) {
+        account(client_memory, c);
     }
-    evict(srv);
-    srv.clients.get(&id).is_some_and(|c| c.signal.killed())
+    evict(srv, id)
 }
 
-/// Evicts the largest evictable clients until the total is below the limit.
-pub fn evict(srv: &mut Server) {
+/// Evicts the largest evictable clients until the total is below the
+/// limit; true when client `id` was among them.
+pub fn evict(srv: &mut Server, id: u64) -> bool {
     let lim = limit(&srv.config);
     if lim == 0 || srv.client_memory < lim {
-        return;
+        return false;
     }
     let mut by_size: Vec<(usize, u64)> = srv
         .clients
@@ -64,16 +64,19 @@ pub fn evict(srv: &mut Server) {
         .collect();
     by_size.sort_unstable_by(|a, b| b.cmp(a));
     let now = crate::util::now_ms();
-    for (_, id) in by_size {
+    let mut evicted_self = false;
+    for (_, victim) in by_size {
         if srv.client_memory < lim {
             break;
         }
-        let Some(c) = srv.clients.get_mut(&id) else { continue };
+        let Some(c) = srv.clients.get_mut(&victim) else { continue };
         crate::log::notice(&format!("Evicting client: {}", c.info_line(now)));
         c.signal.kill();
         // Gone from the total now, not when its connection ends.
         let mem = std::mem::take(&mut c.mem_counted);
         srv.client_memory -= mem;
         srv.stats.evicted_clients += 1;
+        evicted_self |= victim == id;
     }
+    evicted_self
 }

@@ -105,6 +105,11 @@ pub struct Server {
     pub clock_us: Option<i64>,
     /// Memory held by clients, as client eviction counts it (`client_evict`).
     pub client_memory: usize,
+    /// The client whose request is running (0 outside one). While a script
+    /// runs, commands run as the script's client, but this stays the
+    /// caller: Redis's `server.current_client` (NOLOOP and BCAST tracking,
+    /// Pub/Sub messages for the caller).
+    pub current_client: u64,
 }
 
 /// One client watching one key.
@@ -152,6 +157,7 @@ impl Server {
             tracking: tracking::Tracking::default(),
             clock_us: None,
             client_memory: 0,
+            current_client: 0,
             replid: random_hex40(),
             replid2: "0".repeat(40),
             quicklist_packed_threshold: 1 << 30,

@@ -11,6 +11,7 @@
 //! event of the running command, after the command, and by the cron after an
 //! active-expiry slice. So every event is published in the order it happened.
 
+use super::pubsub::Sender;
 use super::Server;
 use crate::resp::Reply;
 use crate::storage::db::{Notice, NOTE_EXPIRED, NOTE_NEW};
@@ -175,7 +176,8 @@ fn send(srv: &mut Server, class: u32, event: &str, key: &[u8], db: usize, me: u6
         ch.extend_from_slice(dbs);
         ch.extend_from_slice(b"__:");
         ch.extend_from_slice(key);
-        srv.pubsub.publish(false, &ch, event.as_bytes(), (me, &mut *out), limit, now);
+        let from = Sender { id: me, current: srv.current_client, out: &mut *out };
+        srv.pubsub.publish(false, &ch, event.as_bytes(), from, limit, now);
     }
     if flags & KEYEVENT != 0 {
         let mut ch = Vec::with_capacity(16 + event.len());
@@ -183,7 +185,8 @@ fn send(srv: &mut Server, class: u32, event: &str, key: &[u8], db: usize, me: u6
         ch.extend_from_slice(dbs);
         ch.extend_from_slice(b"__:");
         ch.extend_from_slice(event.as_bytes());
-        srv.pubsub.publish(false, &ch, key, (me, &mut *out), limit, now);
+        let from = Sender { id: me, current: srv.current_client, out: &mut *out };
+        srv.pubsub.publish(false, &ch, key, from, limit, now);
     }
 }
 

@@ -132,11 +132,20 @@ pub struct PubSub {
     patterns: Map<Vec<u64>>,
     shard: Map<Vec<u64>>,
     pub subscribers: HashMap<u64, Subscriber, ahash::RandomState>,
-    /// The client whose request is running, and the messages for it that a
-    /// script's calls produced (they run as another client): they go before
-    /// the request's reply, as Redis writes them (see `commands::execute`).
-    pub current: u64,
+    /// Messages for the client whose request is running that a script's
+    /// calls produced (they run as another client): they go before the
+    /// request's reply, as Redis writes them (see `commands::execute`).
     pub held: bytes::BytesMut,
+}
+
+/// Who publishes: the client running the command, whose own copies go
+/// straight into its reply `out`, and the client whose request is running
+/// (`Server::current_client`; another one while a script runs), whose copies
+/// wait in `PubSub::held`.
+pub struct Sender<'o> {
+    pub id: u64,
+    pub current: u64,
+    pub out: &'o mut Reply,
 }
 
 impl PubSub {
@@ -251,20 +260,18 @@ impl PubSub {
         None
     }
 
-    /// Delivers a message; returns the number of receivers. `me` is the
-    /// publishing client, whose own copy goes into `my_out`.
+    /// Delivers a message; returns the number of receivers.
     pub fn publish(
         &mut self,
         shard: bool,
         channel: &[u8],
         message: &[u8],
-        me: (u64, &mut Reply),
+        me: Sender,
         limit: ObufLimit,
         now: i64,
     ) -> usize {
-        let PubSub { channels, patterns, shard: shard_map, subscribers, current, held } = self;
-        let mut d =
-            Delivery { me: me.0, my_out: me.1, current: *current, held, limit, now, over: Vec::new(), receivers: 0 };
+        let PubSub { channels, patterns, shard: shard_map, subscribers, held } = self;
+        let mut d = Delivery { me, held, limit, now, over: Vec::new(), receivers: 0 };
         let (map, verb): (&Map<Vec<u64>>, &[u8]) =
             if shard { (shard_map, b"smessage") } else { (channels, b"message") };
         // Each frame is encoded once per protocol and shared by its receivers.
@@ -304,9 +311,7 @@ impl PubSub {
 /// One PUBLISH in progress: who publishes, the output limit, and the
 /// subscribers found over it.
 struct Delivery<'o> {
-    me: u64,
-    my_out: &'o mut Reply,
-    current: u64,
+    me: Sender<'o>,
     held: &'o mut bytes::BytesMut,
     limit: ObufLimit,
     now: i64,
@@ -340,11 +345,11 @@ impl Delivery<'_> {
     ) {
         self.receivers += 1;
         let Some(sub) = subscribers.get_mut(&id) else { return };
-        if id == self.me {
-            write_frame(self.my_out, parts);
+        if id == self.me.id {
+            write_frame(self.me.out, parts);
             return;
         }
-        if id == self.current {
+        if id == self.me.current {
             let mut r = Reply { buf: std::mem::take(self.held), resp: sub.resp };
             write_frame(&mut r, parts);
             *self.held = r.buf;

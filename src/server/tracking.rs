@@ -84,8 +84,6 @@ pub struct Tracking {
     /// Invalidations to deliver: (tracking client, payload); client 0 with
     /// `Flush` means every tracking client.
     outbox: Vec<(u64, Payload)>,
-    /// The client whose request is running (NOLOOP and BCAST attribution).
-    pub current: u64,
     /// A script runs for this tracking client, and these are its command's
     /// keys: a read-only command inside it remembers them (Redis 7.0 tracks
     /// the caller's command, not the script's own calls).
@@ -208,8 +206,8 @@ fn remember(srv: &mut Server, owner: u64, keys: &[bytes::Bytes]) {
 /// Redis's `trackingInvalidateKey`: `key` changed. `bcast`: also for BCAST
 /// prefixes (not when the table's limit drops it).
 pub fn invalidate_key(srv: &mut Server, key: &[u8], bcast: bool) {
+    let by = srv.current_client;
     let t = &mut srv.tracking;
-    let by = t.current;
     if bcast {
         for (p, bs) in t.prefixes.iter_mut() {
             if key.starts_with(p) {
@@ -260,12 +258,11 @@ fn limit_used_slots(srv: &mut Server) {
     let effort = 100 * (t.over_limit_passes + 1);
     let excess = t.table.len() - max;
     let victims: Vec<SBytes> = t.table.keys().take(effort.min(excess)).cloned().collect();
-    let saved = std::mem::replace(&mut t.current, 0);
+    // Runs between requests: the drops are nobody's changes (no NOLOOP).
     for k in victims {
         invalidate_key(srv, &k, false);
     }
     let t = &mut srv.tracking;
-    t.current = saved;
     if t.table.len() <= max {
         t.over_limit_passes = 0;
     } else {

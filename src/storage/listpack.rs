@@ -223,15 +223,22 @@ pub fn get(v: &[u8], p: usize) -> Option<(Ele<'_>, usize)> {
     Some((ele, next))
 }
 
-/// The integer at `p` (0 when it is not one) and the next position.
 /// The start of the element before the one at `p` (`p` may be the
 /// terminator's position), read from its back-length; None at the first.
 pub fn prev(v: &[u8], p: usize) -> Option<usize> {
+    let (len, q) = read_backlen(v, p, HEADER)?;
+    let start = q.checked_sub(len)?;
+    (start >= HEADER).then_some(start)
+}
+
+/// The back-length that ends at `end` (read backwards, never below
+/// `floor`): the length it encodes and where it starts.
+fn read_backlen(v: &[u8], end: usize, floor: usize) -> Option<(usize, usize)> {
     let mut len = 0usize;
     let mut shift = 0;
-    let mut q = p;
+    let mut q = end;
     loop {
-        if q <= HEADER || shift > 28 {
+        if q <= floor || shift > 28 {
             return None;
         }
         q -= 1;
@@ -239,13 +246,12 @@ pub fn prev(v: &[u8], p: usize) -> Option<usize> {
         len |= ((x & 127) as usize) << shift;
         shift += 7;
         if x & 128 == 0 {
-            break;
+            return Some((len, q));
         }
     }
-    let start = q.checked_sub(len)?;
-    (start >= HEADER).then_some(start)
 }
 
+/// The integer at `p` (0 when it is not one) and the next position.
 pub fn get_int(v: &[u8], p: usize) -> Option<(i64, usize)> {
     let (e, n) = get(v, p)?;
     Some((e.int().unwrap_or(0), n))
@@ -289,22 +295,7 @@ pub fn validate(v: &[u8]) -> Option<usize> {
             return None;
         }
         // The back-length must encode `len`.
-        let mut val = 0usize;
-        let mut shift = 0;
-        let mut q = end;
-        loop {
-            if q <= p + len || shift > 28 {
-                return None;
-            }
-            q -= 1;
-            let x = v[q];
-            val |= ((x & 127) as usize) << shift;
-            shift += 7;
-            if x & 128 == 0 {
-                break;
-            }
-        }
-        if val != len {
+        if read_backlen(v, end, p + len)?.0 != len {
             return None;
         }
         get(v, p)?;

@@ -614,3 +614,23 @@ impl Diff {
         (self.f.cmd(args), self.r.cmd(args))
     }
 }
+
+/// Whether redis-py is installed for the tests that drive it; under CI (where
+/// .ci/run installs it) its absence fails the test, elsewhere `test` is
+/// skipped with a notice.
+pub fn redis_py_or_skip(test: &str) -> bool {
+    let installed = std::process::Command::new("python3")
+        .args(["-c", "import redis"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-py must be installed under CI (.ci/run installs it: python3 -m pip install 'redis==5.*')"
+        );
+        eprintln!("NOTICE: redis-py not installed (python3 -m pip install 'redis==5.*'); {test} skipped");
+    }
+    installed
+}

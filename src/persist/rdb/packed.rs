@@ -31,80 +31,20 @@ fn slice(b: &[u8], at: usize, n: usize) -> Res<&[u8]> {
 // ---------------------------------------------------------------------------
 // listpack
 
-const LP_HEADER: usize = 6;
-const LP_EOF: u8 = 0xFF;
+const LP_HEADER: usize = crate::storage::listpack::HEADER;
+const LP_EOF: u8 = crate::storage::listpack::EOF;
 
-use crate::storage::listpack::{backlen_size, encode_int, encode_raw};
+use crate::storage::listpack::{self as lp, encode_int, encode_raw};
 
-fn read_backlen(b: &[u8], end: usize) -> Option<usize> {
-    let mut v = 0usize;
-    let mut shift = 0;
-    let mut p = end;
-    loop {
-        if p == 0 || shift > 28 {
-            return None;
-        }
-        p -= 1;
-        let x = b[p];
-        v |= ((x & 127) as usize) << shift;
-        shift += 7;
-        if x & 128 == 0 {
-            return Some(v);
-        }
-    }
-}
-
-/// Decodes every element of a listpack, checking its header, each entry and
-/// its back-length, and the terminator.
+/// Decodes every element of a listpack, once the engine's check of its
+/// header, each entry and its back-length, and the terminator passes.
 pub fn listpack(b: &[u8]) -> Res<Vec<Ele<'_>>> {
-    if b.len() < LP_HEADER + 1 || le(&b[0..4]) as usize != b.len() || b[b.len() - 1] != LP_EOF {
-        return Err(Malformed);
-    }
-    let declared = le(&b[4..6]) as usize;
-    let mut out = Vec::with_capacity(declared.min(b.len()));
+    let n = lp::validate(b).ok_or(Malformed)?;
+    let mut out = Vec::with_capacity(n);
     let mut p = LP_HEADER;
-    loop {
-        let Some(&h) = b.get(p) else { return Err(Malformed) };
-        if h == LP_EOF {
-            if p != b.len() - 1 {
-                return Err(Malformed);
-            }
-            break;
-        }
-        let (ele, len) = if h & 0x80 == 0 {
-            (Ele::Int(h as i64), 1)
-        } else if h & 0xC0 == 0x80 {
-            let n = (h & 0x3F) as usize;
-            (Ele::Str(slice(b, p + 1, n)?), 1 + n)
-        } else if h & 0xE0 == 0xC0 {
-            let lo = *slice(b, p + 1, 1)?.first().ok_or(Malformed)?;
-            (Ele::Int(sext((((h & 0x1F) as u64) << 8) | lo as u64, 13)), 2)
-        } else if h & 0xF0 == 0xE0 {
-            let lo = *slice(b, p + 1, 1)?.first().ok_or(Malformed)?;
-            let n = (((h & 0x0F) as usize) << 8) | lo as usize;
-            (Ele::Str(slice(b, p + 2, n)?), 2 + n)
-        } else {
-            match h {
-                0xF0 => {
-                    let n = le(slice(b, p + 1, 4)?) as usize;
-                    (Ele::Str(slice(b, p + 5, n)?), 5 + n)
-                }
-                0xF1 => (Ele::Int(sext(le(slice(b, p + 1, 2)?), 16)), 3),
-                0xF2 => (Ele::Int(sext(le(slice(b, p + 1, 3)?), 24)), 4),
-                0xF3 => (Ele::Int(sext(le(slice(b, p + 1, 4)?), 32)), 5),
-                0xF4 => (Ele::Int(le(slice(b, p + 1, 8)?) as i64), 9),
-                _ => return Err(Malformed),
-            }
-        };
-        let end = p.checked_add(len).and_then(|e| e.checked_add(backlen_size(len))).ok_or(Malformed)?;
-        if end > b.len() - 1 || read_backlen(b, end) != Some(len) {
-            return Err(Malformed);
-        }
+    while let Some((ele, next)) = lp::get(b, p) {
         out.push(ele);
-        p = end;
-    }
-    if declared != 0xFFFF && declared != out.len() {
-        return Err(Malformed);
+        p = next;
     }
     Ok(out)
 }
