@@ -610,27 +610,16 @@ fn client_trackinginfo(ctx: &mut Ctx, _args: &[Bytes]) {
     let t = ctx.client.tracking.as_deref();
     let mut flags: Vec<&[u8]> = vec![if t.is_some() { b"on" } else { b"off" }];
     if let Some(t) = t {
-        if t.bcast {
-            flags.push(b"bcast");
-        }
-        if t.optin {
-            flags.push(b"optin");
-            if t.caching {
-                flags.push(b"caching-yes");
-            }
-        }
-        if t.optout {
-            flags.push(b"optout");
-            if t.caching {
-                flags.push(b"caching-no");
-            }
-        }
-        if t.noloop {
-            flags.push(b"noloop");
-        }
-        if t.broken {
-            flags.push(b"broken_redirect");
-        }
+        let named: [(bool, &[u8]); 7] = [
+            (t.bcast, b"bcast"),
+            (t.optin, b"optin"),
+            (t.optin && t.caching, b"caching-yes"),
+            (t.optout, b"optout"),
+            (t.optout && t.caching, b"caching-no"),
+            (t.noloop, b"noloop"),
+            (t.broken, b"broken_redirect"),
+        ];
+        flags.extend(named.iter().filter(|(on, _)| *on).map(|(_, name)| *name));
     }
     ctx.out.map_len(3);
     ctx.out.bulk(b"flags");
