@@ -162,12 +162,22 @@ fn info_field(c: &mut Conn, field: &str) -> String {
         .unwrap_or_else(|| panic!("no {field} in INFO"))
 }
 
-fn wait_bgsave_done(c: &mut Conn) {
+fn wait_field_zero(c: &mut Conn, field: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while info_field(c, "rdb_bgsave_in_progress") != "0" {
-        assert!(Instant::now() < deadline, "bgsave did not finish");
+    while info_field(c, field) != "0" {
+        assert!(Instant::now() < deadline, "{field} stayed on");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+fn wait_bgsave_done(c: &mut Conn) {
+    wait_field_zero(c, "rdb_bgsave_in_progress");
+}
+
+/// Waits for a background AOF rewrite, and one scheduled, to complete.
+fn wait_rewrite_done(c: &mut Conn) {
+    wait_field_zero(c, "aof_rewrite_scheduled");
+    wait_field_zero(c, "aof_rewrite_in_progress");
 }
 
 // ---------------------------------------------------------------------------
@@ -1299,6 +1309,7 @@ fn aof_directories_load_in_redis_and_back() {
     assert_eq!(c.cmd(&["BGREWRITEAOF"]), Resp::simple("Background append only file rewriting started"));
     c.cmd(&["SET", "after-rewrite", "1"]);
     c.cmd(&["RPUSH", "list", "more"]);
+    wait_rewrite_done(&mut c);
     let manifest = std::fs::read_to_string(dir.path().join("appendonlydir/appendonly.aof.manifest")).expect("manifest");
     assert_eq!(manifest, "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
     assert_eq!(info_field(&mut c, "aof_rewrites"), "1");
@@ -1362,6 +1373,7 @@ fn config_set_appendonly_starts_and_stops_the_aof() {
     assert_eq!(info_field(&mut c, "aof_enabled"), "0");
     assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), Resp::ok());
     assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+    wait_rewrite_done(&mut c);
     c.cmd(&["SET", "during", "1"]);
     assert_eq!(aof_commands(&incr_file(dir.path(), 1)), vec![vec!["SELECT", "0"], vec!["SET", "during", "1"]]);
     assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "no"]), Resp::ok());
@@ -1751,4 +1763,161 @@ fn aof_stream_blocked_group_read_matches_redis() {
         files.push(stream_aof_commands(&incr_file(dir.path(), 1)));
     }
     assert_eq!(files[0], files[1], "ferrokv's AOF (left) differs from Redis's (right)");
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots while serving
+
+/// Changes every kind of key event while a background snapshot runs:
+/// overwrites, in-place changes, deletes, TTL changes, an expiry, RENAME,
+/// MOVE, FLUSHDB of a database not yet written, SWAPDB, new keys.
+fn mutate_during_snapshot(c: &mut Conn) {
+    let script = [
+        "APPEND str -more",
+        "RPUSH biglist extra",
+        "LPOP list",
+        "HSET bighash f0 changed",
+        "HDEL hash f",
+        "SADD bigintset 99999",
+        "ZADD bigzset -5 m0",
+        "DEL int",
+        "UNLINK biglist",
+        "EXPIRE str 100",
+        "PERSIST ttl:str",
+        "PEXPIRE ttl:hash 1",
+        "RENAME strset strset2",
+        "MOVE neg 5",
+        "INCR i64",
+        "SET brandnew 1",
+        "SELECT 1",
+        "FLUSHDB",
+        "SET db1 replaced",
+        "SWAPDB 9 15",
+        "SELECT 0",
+    ];
+    for line in script {
+        let args = common::split(line);
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        let r = c.cmd_b(&refs);
+        assert!(!r.is_error(), "{line}: {r:?}");
+    }
+    for i in 0..200 {
+        c.cmd(&["SET", &format!("s:{i}"), &format!("new-{i}")]);
+    }
+    // The expiry set above has passed: a lookup deletes the key.
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(c.cmd(&["EXISTS", "ttl:hash"]), Resp::int(0));
+}
+
+/// `fill` plus 200 strings, so that a slowed-down snapshot lasts a while.
+fn fill_for_snapshot(c: &mut Conn) {
+    fill(c);
+    for i in 0..200 {
+        c.cmd(&["SET", &format!("s:{i}"), &format!("old-{i}")]);
+    }
+}
+
+/// BGSAVE writes the dataset of the instant it began, whatever changes
+/// while it runs; the file passes redis-check-rdb and loads into Redis and
+/// ferrokv with that content. The changes are all there after it.
+#[test]
+fn bgsave_is_point_in_time_while_writes_go_on() {
+    let dir = TempDir::new("pit");
+    let f = start_on(false, dir.path(), &["--rdb-key-save-delay", "2000"]);
+    let mut c = Conn::connect(f.port);
+    fill_for_snapshot(&mut c);
+    let before = snapshot(&mut c);
+    assert_eq!(c.cmd(&["BGSAVE"]), Resp::simple("Background saving started"));
+    mutate_during_snapshot(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_bgsave_in_progress"), "1", "the changes overlapped the save");
+    let total: usize = before.len();
+    assert_eq!(info_field(&mut c, "current_save_keys_total"), total.to_string());
+    let live = snapshot(&mut c);
+    wait_bgsave_done(&mut c);
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_same(&snapshot(&mut c), &live, true, 5000);
+    check_rdb(&dir.rdb());
+
+    for redis in [false, true] {
+        let copy = TempDir::new("pit-load");
+        std::fs::copy(dir.rdb(), copy.rdb()).expect("copy");
+        let g = start_on(redis, copy.path(), &[]);
+        let mut c2 = Conn::connect(g.port);
+        assert_same(&snapshot(&mut c2), &before, !redis, 5000);
+    }
+}
+
+/// BGREWRITEAOF's base is the dataset of the instant it began; the changes
+/// made meanwhile go to the new incremental file, so a restart (of ferrokv,
+/// and of Redis on the same directory) has everything.
+#[test]
+fn bgrewriteaof_is_point_in_time_while_writes_go_on() {
+    let dir = TempDir::new("pit-aof");
+    let mut f = start_on(false, dir.path(), &["--appendonly", "yes", "--rdb-key-save-delay", "2000"]);
+    let mut c = Conn::connect(f.port);
+    fill_for_snapshot(&mut c);
+    let before = snapshot(&mut c);
+    assert_eq!(c.cmd(&["BGREWRITEAOF"]), Resp::simple("Background append only file rewriting started"));
+    mutate_during_snapshot(&mut c);
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1", "the changes overlapped the rewrite");
+    let live = snapshot(&mut c);
+    wait_rewrite_done(&mut c);
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    let manifest = std::fs::read_to_string(dir.path().join("appendonlydir/appendonly.aof.manifest")).expect("manifest");
+    assert_eq!(manifest, "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+    assert!(!dir.path().join("appendonlydir/appendonly.aof.1.incr.aof").exists(), "history removed");
+    let base = dir.path().join("appendonlydir/appendonly.aof.2.base.rdb");
+    check_rdb(&base);
+    c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(c.is_closed());
+    assert_eq!(wait_exit(&mut f.child), 0);
+
+    // The base alone is the dataset when the rewrite began.
+    let copy = TempDir::new("pit-base");
+    std::fs::copy(&base, copy.rdb()).expect("copy");
+    let g = start_on(false, copy.path(), &[]);
+    assert_same(&snapshot(&mut Conn::connect(g.port)), &before, true, 5000);
+    // Base and incremental file together are the live dataset.
+    for redis in [false, true] {
+        let mut g = start_on(redis, dir.path(), &["--appendonly", "yes"]);
+        let mut c2 = Conn::connect(g.port);
+        assert_same(&snapshot(&mut c2), &live, !redis, 5000);
+        c2.send(&[b"SHUTDOWN", b"NOSAVE"]);
+        assert!(c2.is_closed());
+        assert_eq!(wait_exit(&mut g.child), 0);
+    }
+}
+
+/// What BGSAVE, BGSAVE SCHEDULE, BGREWRITEAOF and SAVE answer while a
+/// background save or rewrite runs, and that what was scheduled runs after.
+#[test]
+fn background_job_conflicts_match_redis() {
+    let mut seen: Vec<Vec<Resp>> = Vec::new();
+    for redis in [false, true] {
+        let dir = TempDir::new("conflicts");
+        let f = start_on(redis, dir.path(), &["--rdb-key-save-delay", "200000"]);
+        let mut c = Conn::connect(f.port);
+        for i in 0..5 {
+            c.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        let mut got = Vec::new();
+        for line in ["BGSAVE", "BGSAVE", "BGREWRITEAOF", "SAVE", "BGSAVE SCHEDULE"] {
+            got.push(c.cmd(&line.split(' ').collect::<Vec<_>>()));
+        }
+        got.push(Resp::Simple(info_field(&mut c, "aof_rewrite_scheduled")));
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        // Killed by FLUSHALL (Redis kills an RDB child); then the rewrite runs.
+        c.cmd(&["FLUSHALL"]);
+        wait_rewrite_done(&mut c);
+        got.push(Resp::Simple(info_field(&mut c, "aof_rewrites")));
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "200000"]);
+        c.cmd(&["SET", "k", "v"]);
+        for line in ["BGREWRITEAOF", "BGREWRITEAOF", "BGSAVE", "BGSAVE SCHEDULE", "BGREWRITEAOF"] {
+            got.push(c.cmd(&line.split(' ').collect::<Vec<_>>()));
+        }
+        got.push(Resp::Simple(info_field(&mut c, "aof_rewrite_in_progress")));
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0][0], Resp::simple("Background saving started"));
 }

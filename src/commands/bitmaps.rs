@@ -400,7 +400,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) {
     let mut bufs: Vec<itoa::Buffer> = (3..args.len()).map(|_| itoa::Buffer::new()).collect();
     let mut srcs: Vec<&[u8]> = Vec::with_capacity(args.len() - 3);
     for (k, nb) in args[3..].iter().zip(bufs.iter_mut()) {
-        let s = db.main.get(k).and_then(|e| str_view(&e.value, nb));
+        let s = db.main().get(k).and_then(|e| str_view(&e.value, nb));
         srcs.push(s.unwrap_or(b""));
     }
     match op {

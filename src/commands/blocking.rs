@@ -309,7 +309,7 @@ pub fn signal_deleted_streams(srv: &mut Server) {
     for ((db, key), q) in srv.blocked_on.iter() {
         let Some(d) = srv.dbs.get(*db) else { continue };
         let live = !d.key_is_expired(key, now)
-            && d.main.get(key).is_some_and(|e| matches!(e.value, crate::storage::Value::Stream(_)));
+            && d.main().get(key).is_some_and(|e| matches!(e.value, crate::storage::Value::Stream(_)));
         if live {
             continue;
         }

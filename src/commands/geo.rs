@@ -132,7 +132,7 @@ fn probe(ctx: &mut Ctx, key: &[u8]) -> Found {
 
 /// The sorted set at `key` of the selected database (after `probe`).
 fn zset<'a>(ctx: &'a Ctx, key: &[u8]) -> Option<&'a ZSet> {
-    match ctx.srv.dbs[ctx.client.db].main.get(key).map(|e| &e.value) {
+    match ctx.srv.dbs[ctx.client.db].main().get(key).map(|e| &e.value) {
         Some(Value::ZSet(z)) => {
             let z: &ZSet = z;
             Some(z)

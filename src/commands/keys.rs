@@ -173,7 +173,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) {
     let all = pat.as_ref() == b"*";
     let db = &ctx.srv.dbs[ctx.client.db];
     let found: Vec<crate::storage::SBytes> = db
-        .main
+        .main()
         .iter()
         .filter(|(k, _)| (all || glob_match(pat, k, false)) && !is_stale(db, k, now))
         .map(|(k, _)| k.clone())
@@ -229,7 +229,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) {
     let mut found: Vec<crate::storage::SBytes> = Vec::new();
     let mut iterations = count * 10;
     loop {
-        cursor = db.main.scan(cursor, |k, _| found.push(k.clone()));
+        cursor = db.main().scan(cursor, |k, _| found.push(k.clone()));
         iterations -= 1;
         if cursor == 0 || iterations <= 0 || found.len() as i64 >= count {
             break;
@@ -245,7 +245,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) {
             return false;
         }
         if let Some(t) = typ {
-            match db.main.get(k) {
+            match db.main().get(k) {
                 Some(e) if eq_ic(e.value.type_name().as_bytes(), t) => {}
                 _ => return false,
             }
@@ -355,16 +355,12 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) {
         let (lo, hi) = (a.min(b), a.max(b));
         let (x, y) = ctx.srv.dbs.split_at_mut(hi);
         let (da, db) = (&mut x[lo], &mut y[0]);
-        std::mem::swap(&mut da.main, &mut db.main);
-        std::mem::swap(&mut da.expires, &mut db.expires);
-        std::mem::swap(&mut da.avg_ttl, &mut db.avg_ttl);
-        da.expires_cursor = 0;
-        db.expires_cursor = 0;
+        da.swap_data(db);
         // Clients blocked on keys that now exist in a swapped database are served.
         let waiting: Vec<(usize, crate::storage::SBytes)> =
             ctx.srv.blocked_on.keys().filter(|(d, _)| *d == a || *d == b).cloned().collect();
         for (d, k) in waiting {
-            if ctx.srv.dbs[d].main.contains_key(&k) {
+            if ctx.srv.dbs[d].main().contains_key(&k) {
                 ctx.key_ready_in(d, &k);
             }
         }
@@ -616,7 +612,7 @@ fn object_entry<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c Entry> {
     } else {
         ctx.srv.stats.keyspace_misses += 1;
     }
-    ctx.srv.dbs[dbi].main.get(key)
+    ctx.srv.dbs[dbi].main().get(key)
 }
 
 fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) {

@@ -128,7 +128,7 @@ fn expires_node() -> usize {
 /// What a key costs: its keyspace node, the key's bytes, the value, and the
 /// expires entry when it has a TTL.
 fn key_usage(db: &Db, key: &[u8], samples: usize) -> Option<usize> {
-    let (k, e) = db.main.get_key_value(key)?;
+    let (k, e) = db.main().get_key_value(key)?;
     let key_heap = out_of_line(k.len());
     let mut n = main_node() + key_heap + value_size(&e.value, samples);
     if e.has_expire {
@@ -210,12 +210,12 @@ pub fn figures(srv: &mut Server, me: &Client) -> Figures {
     let mut dbs = Vec::new();
     let mut keys = 0;
     for (id, db) in srv.dbs.iter().enumerate() {
-        if db.main.is_empty() {
+        if db.main().is_empty() {
             continue;
         }
-        keys += db.main.len();
-        let main = db.main.len() * main_node() + db.main.buckets() * ptr;
-        let expires = db.expires.len() * expires_node() + db.expires.buckets() * ptr;
+        keys += db.main().len();
+        let main = db.main().len() * main_node() + db.main().buckets() * ptr;
+        let expires = db.expires().len() * expires_node() + db.expires().buckets() * ptr;
         dbs.push(DbOverhead { id, main, expires });
     }
     let overhead = startup

@@ -31,19 +31,22 @@ fn save(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 fn bgsave(ctx: &mut Ctx, args: &[Bytes]) {
-    // SCHEDULE only matters while another kind of child (an AOF rewrite)
-    // runs, which ferrokv does not have: it is accepted and changes nothing.
-    if args.len() > 1 && !(args.len() == 2 && args[1].eq_ignore_ascii_case(b"schedule")) {
+    let schedule = args.len() == 2 && args[1].eq_ignore_ascii_case(b"schedule");
+    if args.len() > 1 && !schedule {
         ctx.syntax();
         return;
     }
+    let in_exec = ctx.no_block && ctx.client.multi >= 0;
     if ctx.srv.persist.bgsave_in_progress() {
         ctx.err(BGSAVE_RUNNING);
-    } else if ctx.no_block && ctx.client.multi >= 0 {
-        // Inside EXEC Redis postpones the save to its cron (there is no other
-        // kind of child here for SCHEDULE to wait for).
-        ctx.srv.persist.bgsave_scheduled = true;
-        ctx.out.status("Background saving scheduled");
+    } else if ctx.srv.persist.child.is_some() || in_exec {
+        // An AOF rewrite runs, or inside EXEC: Redis leaves it to its cron.
+        if schedule || in_exec {
+            ctx.srv.persist.bgsave_scheduled = true;
+            ctx.out.status("Background saving scheduled");
+        } else {
+            ctx.err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
     } else if persist::bgsave(ctx.srv).is_ok() {
         ctx.out.status("Background saving started");
     } else {
@@ -155,10 +158,14 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
 /// BGREWRITEAOF: a new base file from the dataset and a new incremental file
 /// (done before replying: ferrokv does not fork).
 fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) {
-    match crate::persist::aof::rewrite(ctx.srv) {
-        Ok(()) => ctx.out.status("Background append only file rewriting started"),
-        Err(_) => {
-            ctx.err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
-        }
+    if ctx.srv.persist.child_is(persist::ChildKind::Aof) {
+        ctx.err("ERR Background append only file rewriting already in progress");
+    } else if ctx.srv.persist.child.is_some() || (ctx.no_block && ctx.client.multi >= 0) {
+        ctx.srv.aof.rewrite_scheduled = true;
+        ctx.out.status("Background append only file rewriting scheduled");
+    } else if persist::aof::rewrite(ctx.srv).is_ok() {
+        ctx.out.status("Background append only file rewriting started");
+    } else {
+        ctx.err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
     }
 }

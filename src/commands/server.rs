@@ -347,25 +347,26 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
         line!(out, "current_cow_size:0");
         line!(out, "current_cow_size_age:0");
         line!(out, "current_fork_perc:0.00");
-        line!(out, "current_save_keys_processed:0");
-        line!(out, "current_save_keys_total:0");
-        line!(out, "rdb_changes_since_last_save:{}", srv.dirty);
         let ps = &srv.persist;
+        let (processed, total) = ps.save_keys();
+        line!(out, "current_save_keys_processed:{}", processed);
+        line!(out, "current_save_keys_total:{}", total);
+        line!(out, "rdb_changes_since_last_save:{}", srv.dirty);
         line!(out, "rdb_bgsave_in_progress:{}", ps.bgsave_in_progress() as u8);
         line!(out, "rdb_last_save_time:{}", srv.lastsave);
         line!(out, "rdb_last_bgsave_status:{}", if ps.last_bgsave_ok { "ok" } else { "err" });
         line!(out, "rdb_last_bgsave_time_sec:{}", ps.last_bgsave_secs);
-        line!(out, "rdb_current_bgsave_time_sec:{}", ps.current_bgsave_secs());
+        line!(out, "rdb_current_bgsave_time_sec:{}", ps.current_secs(crate::persist::ChildKind::Rdb));
         line!(out, "rdb_saves:{}", ps.saves);
         line!(out, "rdb_last_cow_size:0");
         line!(out, "rdb_last_load_keys_expired:{}", ps.last_load_keys_expired);
         line!(out, "rdb_last_load_keys_loaded:{}", ps.last_load_keys_loaded);
         let aof = &srv.aof;
         line!(out, "aof_enabled:{}", aof.on as u8);
-        line!(out, "aof_rewrite_in_progress:0");
-        line!(out, "aof_rewrite_scheduled:0");
+        line!(out, "aof_rewrite_in_progress:{}", ps.child_is(crate::persist::ChildKind::Aof) as u8);
+        line!(out, "aof_rewrite_scheduled:{}", aof.rewrite_scheduled as u8);
         line!(out, "aof_last_rewrite_time_sec:{}", aof.last_rewrite_secs);
-        line!(out, "aof_current_rewrite_time_sec:-1");
+        line!(out, "aof_current_rewrite_time_sec:{}", ps.current_secs(crate::persist::ChildKind::Aof));
         line!(out, "aof_last_bgrewrite_status:{}", if aof.last_rewrite_ok { "ok" } else { "err" });
         line!(out, "aof_rewrites:{}", aof.rewrites);
         line!(out, "aof_rewrites_consecutive_failures:{}", (!aof.last_rewrite_ok) as u8);
@@ -522,8 +523,8 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
     if sec.has("keyspace") {
         header(&mut out, "Keyspace");
         for (i, db) in srv.dbs.iter().enumerate() {
-            let keys = db.main.len();
-            let expires = db.expires.len();
+            let keys = db.main().len();
+            let expires = db.expires().len();
             if keys > 0 || expires > 0 {
                 line!(out, "db{i}:keys={keys},expires={expires},avg_ttl={}", db.avg_ttl);
             }
@@ -1823,7 +1824,7 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
     let shared_ints = ctx.srv.config.get("maxmemory").unwrap_or("0") == "0";
     let now = ctx.now;
     let db = ctx.client.db;
-    let Some(e) = ctx.srv.dbs[db].main.get(key) else {
+    let Some(e) = ctx.srv.dbs[db].main().get(key) else {
         ctx.err(err::NO_SUCH_KEY);
         return;
     };

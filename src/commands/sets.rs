@@ -66,14 +66,14 @@ fn probe_write(ctx: &mut Ctx, key: &[u8]) -> Found {
 }
 
 fn set_mut<'a>(db: &'a mut Db, key: &[u8]) -> Option<&'a mut Set> {
-    match db.main.get_mut(key) {
+    match db.entry_mut(key) {
         Some(Entry { value: Value::Set(s), .. }) => Some(s),
         _ => None,
     }
 }
 
 fn set_ref<'a>(db: &'a Db, key: &[u8]) -> Option<&'a Set> {
-    match db.main.get(key) {
+    match db.main().get(key) {
         Some(Entry { value: Value::Set(s), .. }) => Some(s),
         _ => None,
     }

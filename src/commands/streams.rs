@@ -102,7 +102,7 @@ fn lookup_with<'c>(ctx: &'c mut Ctx, key: &[u8], read: bool, noted: bool) -> (Go
             srv.stats.keyspace_misses += 1;
         }
     }
-    let got = match srv.dbs[db].main.get_mut(key) {
+    let got = match srv.dbs[db].entry_mut(key) {
         None => Got::Missing,
         Some(e) => match &mut e.value {
             Value::Stream(s) => Got::Stream(s),
@@ -766,7 +766,7 @@ fn stream_again<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<(&'c mut Stream, &'c
     if ctx.srv.dbs[db].key_is_expired(key, now) {
         return None;
     }
-    let e = ctx.srv.dbs[db].main.get_mut(key)?;
+    let e = ctx.srv.dbs[db].entry_mut(key)?;
     match &mut e.value {
         Value::Stream(s) => Some((s, &mut *ctx.out)),
         _ => None,

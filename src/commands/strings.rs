@@ -624,7 +624,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], incr: i64) {
     let now = ctx.now;
     if exists {
         // Found above (that lookup was the access).
-        if let Some(e) = ctx.db().main.get_mut(key) {
+        if let Some(e) = ctx.db().entry_mut(key) {
             e.value = Value::Int(new);
         }
     } else {

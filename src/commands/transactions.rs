@@ -142,7 +142,7 @@ pub fn process_key_events(
             if !changed {
                 continue;
             }
-            let present = srv.dbs[db].main.contains_key(&s.key);
+            let present = srv.dbs[db].main().contains_key(&s.key);
             let modified = s.written
                 || (s.looked && !stores_only && (s.existed || present) && unchanged != Some(s.key.as_ref()) && {
                     let wk = write_keys.get_or_insert_with(|| written_positions(cmd));
@@ -275,7 +275,7 @@ mod tests {
     /// all go through `unwatch_all`), and a touch unwatches the dirtied client.
     #[test]
     fn registry_is_emptied() {
-        let mut srv = Server::new(Config::default());
+        let mut srv = Server::new(Config::default(), std::sync::Weak::new());
         let mut a = client(10);
         let mut b = client(11);
         srv.watch_key(&mut a, 0, b"k", 0);

@@ -355,7 +355,7 @@ fn probe(ctx: &mut Ctx, key: &[u8], read: bool) -> Found {
 }
 
 fn zget<'d>(db: &'d mut Db, key: &[u8]) -> Option<&'d mut ZSet> {
-    match db.main.get_mut(key) {
+    match db.entry_mut(key) {
         Some(e) => match &mut e.value {
             Value::ZSet(z) => Some(z),
             _ => None,
@@ -1198,7 +1198,7 @@ fn zsetop_generic(ctx: &mut Ctx, args: &[Bytes], numkeys_idx: usize, dst: Option
         .iter()
         .zip(weights.iter())
         .map(|(k, &w)| {
-            let input = match db.main.get(k).map(|e| &e.value) {
+            let input = match db.main().get(k).map(|e| &e.value) {
                 Some(Value::ZSet(z)) => Input::Z(z),
                 Some(Value::Set(s)) => Input::S(s),
                 _ => Input::Missing,
@@ -1377,7 +1377,7 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) {
     let dbi = ctx.client.db;
     let srv = &mut *ctx.srv;
     let out = &mut *ctx.out;
-    let Some(z) = srv.dbs[dbi].main.get(key).and_then(|e| match &e.value {
+    let Some(z) = srv.dbs[dbi].main().get(key).and_then(|e| match &e.value {
         Value::ZSet(z) => Some(z),
         _ => None,
     }) else {

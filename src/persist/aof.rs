@@ -8,10 +8,15 @@
 //! `appendfsync always` they are also fsynced then, so no acknowledged write
 //! can be lost; `everysec` fsyncs once a second from the cron, `no` leaves it
 //! to the kernel. A rewrite (BGREWRITEAOF, the automatic rewrite, or turning
-//! `appendonly` on) writes a new base from the dataset and starts a new
-//! incremental file; the server holds its lock meanwhile (no fork).
+//! `appendonly` on) starts a new incremental file and writes a new base in
+//! the background, a point-in-time snapshot of the dataset at that instant
+//! (`persist::snapshot`, no fork); when it is complete the manifest switches
+//! to the new base and the new incremental file, and the old files go. Turned
+//! on at runtime, the commands of the first rewrite go to a temp incremental
+//! file, which joins the manifest with the base (Redis's AOF_WAIT_REWRITE).
 
-use super::{checksum_on, dir_of, fsync_dir, strerror, Failed};
+use super::snapshot::{self, Outcome};
+use super::{checksum_on, dir_of, fsync_dir, strerror, ChildKind, Failed};
 use crate::resp::{Limits, Parser, Reply};
 use crate::server::{Server, Shared};
 use bytes::{Bytes, BytesMut};
@@ -97,6 +102,11 @@ pub struct Aof {
     pub last_rewrite_ok: bool,
     pub last_rewrite_secs: i64,
     pub last_write_ok: bool,
+    /// A rewrite waits for the running background snapshot to end.
+    pub rewrite_scheduled: bool,
+    /// Turned on at runtime and the first rewrite is not complete: commands
+    /// go to the temp incremental file.
+    waiting: bool,
 }
 
 impl Default for Aof {
@@ -115,6 +125,8 @@ impl Default for Aof {
             last_rewrite_ok: true,
             last_rewrite_secs: -1,
             last_write_ok: true,
+            rewrite_scheduled: false,
+            waiting: false,
         }
     }
 }
@@ -227,26 +239,165 @@ fn write_manifest(srv: &Server, m: &Manifest) -> std::io::Result<()> {
     fsync_dir(&d)
 }
 
-/// Writes a new base from the dataset and starts a new incremental file
-/// (Redis's BGREWRITEAOF, done in place). The old files are removed once the
-/// new manifest is in place.
+/// The temp incremental file of a rewrite started by turning the AOF on.
+fn temp_incr_name(srv: &Server) -> String {
+    format!("temp-{}.incr", file_name(srv))
+}
+
+/// Redis's `rewriteAppendOnlyFileBackground`: starts a new incremental file
+/// and a background snapshot that writes the new base. Err: another
+/// background snapshot runs, or a file or the thread could not be created.
 pub fn rewrite(srv: &mut Server) -> Result<(), Failed> {
-    let start = std::time::Instant::now();
+    if srv.persist.child.is_some() {
+        return Err(Failed);
+    }
+    srv.aof.rewrite_scheduled = false;
     flush(srv);
-    let res = rewrite_files(srv);
-    srv.aof.last_rewrite_secs = start.elapsed().as_secs() as i64;
+    let d = dir(srv);
+    if let Err(e) = std::fs::create_dir_all(&d).and_then(|_| open_new_incr(srv)) {
+        crate::log::warning(&format!("Can't open new incr AOF file for background rewrite: {}", strerror(&e)));
+        return Err(Failed);
+    }
+    let target = snapshot::Target {
+        dir: d,
+        tmp_name: |tid| format!("temp-rewriteaof-bg-{tid}.aof"),
+        rename_to: None,
+        aof_base: true,
+    };
+    let dirty = srv.dirty;
+    let Ok(job) = snapshot::start(srv, target) else {
+        srv.aof.last_rewrite_ok = false;
+        return Err(Failed);
+    };
+    crate::log::notice(&format!("Background append only file rewriting started by pid {}", job.tid));
+    super::start_child(srv, ChildKind::Aof, job, dirty);
+    Ok(())
+}
+
+/// Redis's `openNewIncrAofForAppend`: commands from now on go to a new
+/// incremental file, listed in the manifest at once (a crash during the
+/// rewrite loses nothing); while the AOF is off there is none, and while it
+/// waits for its first rewrite it is the temp one.
+fn open_new_incr(srv: &mut Server) -> std::io::Result<()> {
+    if !srv.aof.on {
+        return Ok(());
+    }
+    let d = dir(srv);
+    let file = if srv.aof.waiting {
+        File::create(d.join(temp_incr_name(srv)))?
+    } else {
+        let seq = srv.aof.manifest.incrs.last().map_or(0, |p| p.seq) + 1;
+        let part = Part { name: format!("{}.{seq}.incr.aof", file_name(srv)), seq };
+        let file = open_append(&d.join(&part.name))?;
+        srv.aof.manifest.incrs.push(part);
+        if let Err(e) = write_manifest(srv, &srv.aof.manifest) {
+            if let Some(p) = srv.aof.manifest.incrs.pop() {
+                let _ = std::fs::remove_file(d.join(p.name));
+            }
+            return Err(e);
+        }
+        crate::log::notice(&format!(
+            "Creating AOF incr file {} on background rewrite",
+            srv.aof.manifest.incrs.last().map_or("", |p| p.name.as_str())
+        ));
+        file
+    };
+    if let Some(old) = srv.aof.file.replace(file) {
+        // What the old file still needs on disk, without holding the lock.
+        if srv.aof.unsynced {
+            let _ = std::thread::Builder::new().name("aof-fsync".into()).spawn(move || old.sync_data());
+        }
+    }
+    srv.aof.unsynced = false;
+    srv.aof.selected = None;
+    Ok(())
+}
+
+/// Redis's `backgroundRewriteDoneHandler`: installs the new base and
+/// switches the manifest, or reports the failure.
+pub(crate) fn rewrite_done(srv: &mut Server, job: snapshot::Job, outcome: Outcome) {
+    srv.aof.last_rewrite_secs = job.start.elapsed().as_secs() as i64;
+    let res = match outcome {
+        Outcome::Ok => {
+            crate::log::notice("Background AOF rewrite terminated with success");
+            install_base(srv, &job.tmp).map_err(|e| {
+                crate::log::warning(&format!("Background AOF rewrite failed: {}", strerror(&e)));
+                let _ = std::fs::remove_file(&job.tmp);
+            })
+        }
+        Outcome::Err => {
+            crate::log::warning("Background AOF rewrite terminated with error");
+            Err(())
+        }
+        Outcome::Killed => {
+            crate::log::warning("Background AOF rewrite terminated by signal 10");
+            srv.aof.last_rewrite_secs = -1;
+            return;
+        }
+    };
     srv.aof.last_rewrite_ok = res.is_ok();
     match res {
         Ok(()) => {
             srv.aof.rewrites += 1;
             crate::log::notice("Background AOF rewrite finished successfully");
-            Ok(())
         }
-        Err(e) => {
-            crate::log::warning(&format!("Background AOF rewrite failed: {}", strerror(&e)));
-            Err(Failed)
+        // Turned on at runtime: try again until the AOF has its base.
+        Err(()) if srv.aof.waiting => srv.aof.rewrite_scheduled = true,
+        Err(()) => {}
+    }
+}
+
+/// Renames the finished base into place and writes the manifest that lists
+/// it with the incremental file opened when the rewrite began; the older
+/// files are removed.
+fn install_base(srv: &mut Server, tmp: &std::path::Path) -> std::io::Result<()> {
+    let d = dir(srv);
+    let name = file_name(srv);
+    let seq = srv.aof.manifest.base.as_ref().map_or(0, |b| b.seq) + 1;
+    let base = Part { name: format!("{name}.{seq}.base.rdb"), seq };
+    let incrs = if !srv.aof.on {
+        Vec::new()
+    } else if srv.aof.waiting {
+        let seq = srv.aof.manifest.incrs.last().map_or(0, |p| p.seq) + 1;
+        let part = Part { name: format!("{name}.{seq}.incr.aof"), seq };
+        std::fs::rename(d.join(temp_incr_name(srv)), d.join(&part.name))?;
+        vec![part]
+    } else {
+        srv.aof.manifest.incrs.last().cloned().into_iter().collect()
+    };
+    std::fs::rename(tmp, d.join(&base.name))?;
+    let tmp_name = tmp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    crate::log::notice(&format!("Successfully renamed the temporary AOF base file {tmp_name} into {}", base.name));
+    let old = std::mem::replace(&mut srv.aof.manifest, Manifest { base: Some(base), incrs });
+    if let Err(e) = write_manifest(srv, &srv.aof.manifest) {
+        srv.aof.manifest = old;
+        return Err(e);
+    }
+    let size = |p: &Part| std::fs::metadata(d.join(&p.name)).map_or(0, |m| m.len());
+    for p in old.base.iter().chain(&old.incrs) {
+        if !srv.aof.manifest.base.iter().chain(&srv.aof.manifest.incrs).any(|n| n.name == p.name) {
+            crate::log::notice(&format!("Removing the history file {} in the background", p.name));
+            let _ = std::fs::remove_file(d.join(&p.name));
         }
     }
+    srv.aof.waiting = false;
+    srv.aof.base_size = srv.aof.manifest.base.as_ref().map_or(0, size);
+    srv.aof.current_size = srv.aof.base_size + srv.aof.manifest.incrs.iter().map(size).sum::<u64>();
+    Ok(())
+}
+
+/// Writes a new base from the dataset and starts a new incremental file
+/// while holding the lock (at startup, before clients are served).
+fn rewrite_now(srv: &mut Server) -> Result<(), Failed> {
+    let start = std::time::Instant::now();
+    flush(srv);
+    let res = rewrite_files(srv);
+    srv.aof.last_rewrite_secs = start.elapsed().as_secs() as i64;
+    srv.aof.last_rewrite_ok = res.is_ok();
+    res.map_err(|e| {
+        crate::log::warning(&format!("AOF rewrite failed: {}", strerror(&e)));
+        Failed
+    })
 }
 
 fn rewrite_files(srv: &mut Server) -> std::io::Result<()> {
@@ -283,16 +434,26 @@ fn rewrite_files(srv: &mut Server) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Turns appending on (CONFIG SET appendonly yes): a rewrite writes the
-/// current dataset as the new base.
+/// Turns appending on (CONFIG SET appendonly yes), Redis's
+/// `startAppendOnly`: a background rewrite writes the current dataset as
+/// the new base; while a background save runs, the rewrite is scheduled.
 pub fn start(srv: &mut Server) -> Result<(), Failed> {
     if srv.aof.on {
         return Ok(());
     }
     srv.aof.on = true;
+    srv.aof.waiting = true;
+    srv.aof.file = None;
     sync_dbs(srv);
+    if srv.persist.child.is_some() {
+        srv.aof.rewrite_scheduled = true;
+        crate::log::warning("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+        return Ok(());
+    }
     if rewrite(srv).is_err() {
+        crate::log::warning("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
         srv.aof.on = false;
+        srv.aof.waiting = false;
         sync_dbs(srv);
         return Err(Failed);
     }
@@ -316,6 +477,9 @@ pub fn stop(srv: &mut Server) {
     sync_now(srv);
     srv.aof.file = None;
     srv.aof.on = false;
+    srv.aof.waiting = false;
+    srv.aof.rewrite_scheduled = false;
+    super::kill_child(srv, ChildKind::Aof, false);
     sync_dbs(srv);
 }
 
@@ -361,7 +525,7 @@ pub fn load_at_startup(sh: &Shared, srv: &mut Server) -> Result<(), Failed> {
         // No AOF yet: the first base (of the empty dataset) and incremental file.
         srv.aof.on = true;
         sync_dbs(srv);
-        return rewrite(srv).map(|_| srv.aof.rewrites = 0);
+        return rewrite_now(srv);
     };
     if let Some(base) = &manifest.base {
         let path = d.join(&base.name);
@@ -389,7 +553,7 @@ pub fn load_at_startup(sh: &Shared, srv: &mut Server) -> Result<(), Failed> {
         // A base without an incremental file: start one.
         srv.aof.on = true;
         sync_dbs(srv);
-        return rewrite(srv).map(|_| srv.aof.rewrites = 0);
+        return rewrite_now(srv);
     };
     match open_append(&d.join(&incr.name)) {
         Ok(f) => srv.aof.file = Some(f),
@@ -508,7 +672,7 @@ pub fn cron(sh: &Shared) {
         let pct: u64 = srv.config.get("auto-aof-rewrite-percentage").and_then(|v| v.parse().ok()).unwrap_or(100);
         let min: u64 = srv.config.get("auto-aof-rewrite-min-size").and_then(|v| v.parse().ok()).unwrap_or(64 << 20);
         let (cur, base) = (srv.aof.current_size, srv.aof.base_size.max(1));
-        if pct > 0 && cur > min && (cur - base.min(cur)) * 100 / base >= pct {
+        if pct > 0 && cur > min && (cur - base.min(cur)) * 100 / base >= pct && srv.persist.child.is_none() {
             crate::log::notice(&format!(
                 "Starting automatic rewriting of AOF on {}% growth",
                 (cur - base.min(cur)) * 100 / base

@@ -5,25 +5,22 @@
 //! at startup and on DEBUG RELOAD, and the MISCONF write refusal after a failed
 //! background save. The format itself is in `rdb`.
 //!
-//! A background save serializes the dataset under the server lock into a
-//! buffer, then a thread writes, fsyncs and renames it (see
-//! docs/architecture.md): the serialization is a pause proportional to the
-//! dataset, until the fork-less point-in-time snapshot arrives. The thread
-//! plays the part of Redis's child: the cron notices that it finished, as
-//! Redis's `checkChildrenDone` does.
+//! A background save is a point-in-time snapshot written by a thread while
+//! the server goes on serving (`snapshot`); the AOF rewrite writes its base
+//! the same way. One background snapshot runs at a time, as Redis runs one
+//! child: the cron notices that it finished, as Redis's `checkChildrenDone`.
 
 pub mod aof;
 pub mod rdb;
+pub mod snapshot;
 
 use crate::config::Config;
 use crate::server::{Server, Shared};
 use crate::storage::db::Db;
 use crate::storage::Entry;
-use parking_lot::Mutex;
 use rdb::decode::{self, Error as LoadError, Key};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Redis's CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed background save
 /// is retried by the save points.
@@ -36,33 +33,26 @@ pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, bu
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failed;
 
-/// How a background save ended.
+/// What a background snapshot is for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Outcome {
-    Ok,
-    Err,
-    /// Cancelled (FLUSHALL, SHUTDOWN): Redis kills its child with SIGUSR1.
-    Killed,
+pub enum ChildKind {
+    /// BGSAVE (or a save point).
+    Rdb,
+    /// The base file of an AOF rewrite.
+    Aof,
 }
 
-/// What the saving thread and the server share.
-#[derive(Default)]
-struct BgShared {
-    cancelled: bool,
-    outcome: Option<Outcome>,
-}
-
-/// A background save in progress.
-struct Bg {
+/// The background snapshot running (Redis's child process).
+pub struct Child {
+    pub kind: ChildKind,
+    pub job: snapshot::Job,
     start_s: i64,
     dirty_before: u64,
-    tmp: PathBuf,
-    shared: Arc<Mutex<BgShared>>,
 }
 
 /// The persistence state kept in `Server`.
 pub struct State {
-    bg: Option<Bg>,
+    pub child: Option<Child>,
     /// BGSAVE inside MULTI: started by the cron.
     pub bgsave_scheduled: bool,
     /// `rdb_last_bgsave_status`.
@@ -80,7 +70,7 @@ pub struct State {
 impl Default for State {
     fn default() -> Self {
         State {
-            bg: None,
+            child: None,
             bgsave_scheduled: false,
             last_bgsave_ok: true,
             last_bgsave_try: 0,
@@ -95,12 +85,23 @@ impl Default for State {
 impl State {
     /// A background save is running (Redis: an RDB child exists).
     pub fn bgsave_in_progress(&self) -> bool {
-        self.bg.is_some()
+        self.child_is(ChildKind::Rdb)
     }
 
-    /// `rdb_current_bgsave_time_sec`.
-    pub fn current_bgsave_secs(&self) -> i64 {
-        self.bg.as_ref().map_or(-1, |b| now_s() - b.start_s)
+    /// A background snapshot of this kind runs.
+    pub fn child_is(&self, kind: ChildKind) -> bool {
+        self.child.as_ref().is_some_and(|c| c.kind == kind)
+    }
+
+    /// Seconds the running snapshot of this kind has taken (-1: none runs);
+    /// `rdb_current_bgsave_time_sec`, `aof_current_rewrite_time_sec`.
+    pub fn current_secs(&self, kind: ChildKind) -> i64 {
+        self.child.as_ref().filter(|c| c.kind == kind).map_or(-1, |c| now_s() - c.start_s)
+    }
+
+    /// `current_save_keys_processed` and `current_save_keys_total`.
+    pub fn save_keys(&self) -> (u64, u64) {
+        self.child.as_ref().map_or((0, 0), |c| (c.job.keys_processed(), c.job.keys_total))
     }
 }
 
@@ -146,7 +147,7 @@ pub(crate) fn fsync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Creates the temp file a save writes to, logging Redis's line on failure.
-fn create_temp(dir: &Path, tmp_name: &str) -> Option<std::fs::File> {
+pub(crate) fn create_temp(dir: &Path, tmp_name: &str) -> Option<std::fs::File> {
     match std::fs::File::create(dir.join(tmp_name)) {
         Ok(f) => Some(f),
         Err(e) => {
@@ -214,131 +215,74 @@ pub fn save(srv: &mut Server) -> Result<(), Failed> {
 // ---------------------------------------------------------------------------
 // Background save
 
-/// Redis's `rdbSaveBackground`: serializes the dataset now (under the lock)
-/// and leaves writing, fsync and rename to a thread. Err when one is running
-/// or the thread cannot start.
+/// Redis's `rdbSaveBackground`: starts a point-in-time snapshot written to
+/// `temp-<tid>.rdb` and renamed to `dbfilename` by a thread. Err when a
+/// background snapshot runs already or the thread cannot start.
 pub fn bgsave(srv: &mut Server) -> Result<(), Failed> {
-    if srv.persist.bg.is_some() {
+    if srv.persist.child.is_some() {
         return Err(Failed);
     }
     srv.persist.saves += 1;
     let dirty_before = srv.dirty;
     srv.persist.last_bgsave_try = now_s();
-    let mut buf = Vec::new();
-    let written = match rdb::encode::write_file(srv, &mut buf, checksum_on(&srv.config)) {
-        Ok(w) => w,
-        Err(_) => return Err(Failed),
-    };
     let dir = dir_of(&srv.config);
-    let name = dbfilename(&srv.config);
-    let delay = key_save_delay(&srv.config, written.keys);
-    let shared = Arc::new(Mutex::new(BgShared::default()));
-    let (tx, rx) = std::sync::mpsc::sync_channel::<i64>(1);
-    let th_shared = shared.clone();
-    let th_dir = dir.clone();
-    let spawned = std::thread::Builder::new().name("rdb-bgsave".into()).spawn(move || {
-        // SAFETY: gettid has no preconditions; it returns this thread's id.
-        let tid = unsafe { libc::gettid() } as i64;
-        let _ = tx.send(tid);
-        let outcome = write_in_background(&buf, &th_dir, &name, tid, delay, &th_shared);
-        th_shared.lock().outcome = Some(outcome);
-    });
-    if let Err(e) = spawned {
+    let target = snapshot::Target {
+        rename_to: Some(dir.join(dbfilename(&srv.config))),
+        dir,
+        tmp_name: |tid| format!("temp-{tid}.rdb"),
+        aof_base: false,
+    };
+    let Ok(job) = snapshot::start(srv, target) else {
         srv.persist.last_bgsave_ok = false;
-        crate::log::warning(&format!("Can't save in background: fork: {}", strerror(&e)));
         return Err(Failed);
-    }
-    let tid = rx.recv().unwrap_or(std::process::id() as i64);
-    crate::log::notice(&format!("Background saving started by pid {tid}"));
-    srv.persist.bg = Some(Bg { start_s: now_s(), dirty_before, tmp: dir.join(format!("temp-{tid}.rdb")), shared });
+    };
+    crate::log::notice(&format!("Background saving started by pid {}", job.tid));
+    start_child(srv, ChildKind::Rdb, job, dirty_before);
     Ok(())
 }
 
-/// The saving thread's work (Redis's child): write `temp-<tid>.rdb`, fsync,
-/// then rename unless the save was cancelled meanwhile.
-fn write_in_background(
-    buf: &[u8],
-    dir: &Path,
-    name: &str,
-    tid: i64,
-    delay: std::time::Duration,
-    shared: &Mutex<BgShared>,
-) -> Outcome {
-    let tmp_name = format!("temp-{tid}.rdb");
-    let tmp = dir.join(&tmp_name);
-    let Some(mut file) = create_temp(dir, &tmp_name) else { return Outcome::Err };
-    let res =
-        file.write_all(buf).map_err(|e| ("rdbSaveRio", e)).and_then(|_| file.sync_all().map_err(|e| ("fsync", e)));
-    drop(file);
-    // `rdb-key-save-delay` slows the save down (tests use it to observe a
-    // save in progress); a cancellation cuts it short.
-    let until = std::time::Instant::now() + delay;
-    while std::time::Instant::now() < until && !shared.lock().cancelled {
-        std::thread::sleep(std::time::Duration::from_millis(5).min(until - std::time::Instant::now()));
-    }
-    // Renaming under the shared lock orders it with a cancellation: a
-    // synchronous save that cancelled this one is never overwritten.
-    let guard = shared.lock();
-    if guard.cancelled {
-        let _ = std::fs::remove_file(&tmp);
-        return Outcome::Killed;
-    }
-    if let Err((op, e)) = res {
-        crate::log::warning(&format!("Write error saving DB on disk({op}): {}", strerror(&e)));
-        let _ = std::fs::remove_file(&tmp);
-        return Outcome::Err;
-    }
-    if let Err(e) = std::fs::rename(&tmp, dir.join(name)) {
-        crate::log::warning(&format!(
-            "Error moving temp DB file {tmp_name} on the final destination {name} (in server root dir {}): {}",
-            dir.display(),
-            strerror(&e)
-        ));
-        let _ = std::fs::remove_file(&tmp);
-        return Outcome::Err;
-    }
-    drop(guard);
-    if let Err(e) = fsync_dir(dir) {
-        crate::log::warning(&format!("Write error saving DB on disk(fsyncFileDir): {}", strerror(&e)));
-        return Outcome::Err;
-    }
-    crate::log::notice("DB saved on disk");
-    Outcome::Ok
+/// Records a started background snapshot.
+pub(crate) fn start_child(srv: &mut Server, kind: ChildKind, job: snapshot::Job, dirty_before: u64) {
+    srv.persist.child = Some(Child { kind, job, start_s: now_s(), dirty_before });
 }
 
-/// Redis's `killRDBChild`: a running background save will not rename its
-/// file. With `remove_tmp` its temp file is removed at once (SHUTDOWN).
-fn kill_bgsave(srv: &mut Server, remove_tmp: bool) {
-    if let Some(bg) = &srv.persist.bg {
-        bg.shared.lock().cancelled = true;
-        if remove_tmp {
-            let _ = std::fs::remove_file(&bg.tmp);
-        }
+/// Redis's `killRDBChild` / `killAppendOnlyChild`: a running background
+/// snapshot of this kind stops and will not rename its file. With
+/// `remove_tmp` its temp file is removed at once (SHUTDOWN).
+pub(crate) fn kill_child(srv: &mut Server, kind: ChildKind, remove_tmp: bool) {
+    if let Some(c) = srv.persist.child.as_ref().filter(|c| c.kind == kind) {
+        c.job.cancel(&mut srv.dbs, remove_tmp);
     }
 }
 
-/// Redis's `checkChildrenDone` + `backgroundSaveDoneHandlerDisk`.
-fn reap_bgsave(srv: &mut Server) {
-    let Some(bg) = &srv.persist.bg else { return };
-    let Some(outcome) = bg.shared.lock().outcome else { return };
-    let (start, dirty_before) = (bg.start_s, bg.dirty_before);
+/// Redis's `backgroundSaveDoneHandlerDisk`.
+fn bgsave_done(srv: &mut Server, c: Child, outcome: snapshot::Outcome) {
     match outcome {
-        Outcome::Ok => {
+        snapshot::Outcome::Ok => {
             crate::log::notice("Background saving terminated with success");
-            srv.dirty = srv.dirty.saturating_sub(dirty_before);
+            srv.dirty = srv.dirty.saturating_sub(c.dirty_before);
             srv.lastsave = now_s();
             srv.persist.last_bgsave_ok = true;
         }
-        Outcome::Err => {
+        snapshot::Outcome::Err => {
             crate::log::warning("Background saving error");
             srv.persist.last_bgsave_ok = false;
         }
-        Outcome::Killed => {
+        snapshot::Outcome::Killed => {
             crate::log::warning("Background saving terminated by signal 10");
         }
     }
-    srv.persist.bg = None;
-    srv.persist.last_bgsave_secs = now_s() - start;
+    srv.persist.last_bgsave_secs = now_s() - c.start_s;
+}
+
+/// Redis's `checkChildrenDone`: the outcome of a finished background snapshot.
+fn reap_child(srv: &mut Server) {
+    let Some(outcome) = srv.persist.child.as_ref().and_then(|c| c.job.outcome()) else { return };
+    let Some(c) = srv.persist.child.take() else { return };
+    match c.kind {
+        ChildKind::Rdb => bgsave_done(srv, c, outcome),
+        ChildKind::Aof => aof::rewrite_done(srv, c.job, outcome),
+    }
 }
 
 /// The persistence part of Redis's `serverCron`: notice a finished
@@ -347,8 +291,8 @@ fn reap_bgsave(srv: &mut Server) {
 pub fn cron(sh: &Shared) {
     let mut srv = sh.server.lock();
     let srv = &mut *srv;
-    reap_bgsave(srv);
-    if srv.persist.bg.is_some() {
+    reap_child(srv);
+    if srv.persist.child.is_some() {
         return;
     }
     let now = now_s();
@@ -360,8 +304,11 @@ pub fn cron(sh: &Shared) {
             break;
         }
     }
-    if srv.persist.bg.is_none() && srv.persist.bgsave_scheduled && retry_ok && bgsave(srv).is_ok() {
+    if srv.persist.child.is_none() && srv.persist.bgsave_scheduled && retry_ok && bgsave(srv).is_ok() {
         srv.persist.bgsave_scheduled = false;
+    }
+    if srv.persist.child.is_none() && srv.aof.rewrite_scheduled {
+        let _ = aof::rewrite(srv);
     }
 }
 
@@ -403,7 +350,7 @@ pub fn denied_by_disk_error(
 /// is killed, and with save points configured the now empty dataset is
 /// saved.
 pub fn after_flushall(srv: &mut Server) {
-    kill_bgsave(srv, false);
+    kill_child(srv, ChildKind::Rdb, false);
     if !save_points(&srv.config).is_empty() {
         let _ = save(srv);
     }
@@ -418,9 +365,13 @@ pub fn prepare_shutdown(srv: &mut Server, save_asked: bool, nosave: bool, force:
         crate::log::notice("Calling fsync() on the AOF file.");
         aof::sync_now(srv);
     }
-    if srv.persist.bg.is_some() {
+    if srv.persist.bgsave_in_progress() {
         crate::log::warning("There is a child saving an .rdb. Killing it!");
-        kill_bgsave(srv, true);
+        kill_child(srv, ChildKind::Rdb, true);
+    }
+    if srv.persist.child_is(ChildKind::Aof) {
+        crate::log::warning("There is a child rewriting the AOF. Killing it!");
+        kill_child(srv, ChildKind::Aof, true);
     }
     if (!save_points(&srv.config).is_empty() && !nosave) || save_asked {
         crate::log::notice("Saving the final RDB snapshot before exiting.");
@@ -449,7 +400,7 @@ pub fn signal_shutdown_flags(c: &Config, directive: &str) -> (bool, bool, bool) 
 
 /// Adds a loaded key to `db`. False when it exists and `replace` is off.
 fn insert(db: &mut Db, k: Key, now: i64, replace: bool) -> bool {
-    if db.main.contains_key(&k.key[..]) {
+    if db.main().contains_key(&k.key[..]) {
         if !replace {
             return false;
         }
@@ -616,7 +567,7 @@ pub fn debug_reload(ctx: &mut crate::commands::Ctx, args: &[bytes::Bytes]) {
     };
     if !flush && !merge {
         // Redis stops on a key that exists already; refuse before changing anything.
-        if let Some(k) = keys.iter().find(|k| ctx.srv.dbs[k.db].main.contains_key(&k.key[..])) {
+        if let Some(k) = keys.iter().find(|k| ctx.srv.dbs[k.db].main().contains_key(&k.key[..])) {
             crate::log::warning(&format!(
                 "RDB has duplicated key '{}' in DB {}",
                 String::from_utf8_lossy(&k.key),
@@ -669,7 +620,7 @@ mod tests {
     /// A server holding every type in small and large encodings.
     fn sample() -> Server {
         crate::log::set_level(crate::log::Level::Nothing);
-        let mut srv = Server::new(Config::new());
+        let mut srv = Server::new(Config::new(), std::sync::Weak::new());
         let now = crate::util::now_ms();
         let lim = Limits::from_config(&srv.config);
         let db = &mut srv.dbs[0];
@@ -777,7 +728,7 @@ mod tests {
         let keys = load(&bytes).expect("loads");
         assert_eq!(keys.len(), 13);
         for k in keys {
-            let e = srv.dbs[k.db].main.get(&k.key[..]).expect("same key");
+            let e = srv.dbs[k.db].main().get(&k.key[..]).expect("same key");
             assert_eq!(show(&e.value), show(&k.value), "key {:?}", String::from_utf8_lossy(&k.key));
             assert_eq!(srv.dbs[k.db].get_expire(&k.key), k.expire);
         }
@@ -788,7 +739,7 @@ mod tests {
         let srv = sample();
         let o = encode::Opts::from_server(&srv);
         let lim = Limits::from_config(&srv.config);
-        for (k, e) in srv.dbs[0].main.iter() {
+        for (k, e) in srv.dbs[0].main().iter() {
             let p = encode::dump_payload(&e.value, o);
             assert!(decode::verify_payload(&p));
             let v = decode::payload_value(&p, &lim, k).expect("decodes").expect("not empty");
@@ -841,7 +792,7 @@ mod tests {
         }
         // Without the checksum the values themselves must survive garbage.
         let lim = Limits::from_config(&Config::new());
-        for (k, e) in srv.dbs[0].main.iter() {
+        for (k, e) in srv.dbs[0].main().iter() {
             let p = encode::dump_payload(&e.value, encode::Opts::from_server(&srv));
             let body = &p[..p.len() - 10];
             for cut in 0..body.len() {

@@ -265,14 +265,14 @@ fn pick(srv: &mut Server, policy: Policy) -> Option<(usize, SBytes)> {
         for _ in 0..n {
             srv.evict.next_db = (srv.evict.next_db + 1) % n;
             let db = &srv.dbs[srv.evict.next_db];
-            let table_len = if all { db.main.len() } else { db.expires.len() };
+            let table_len = if all { db.main().len() } else { db.expires().len() };
             if table_len == 0 {
                 continue;
             }
             let key = if all {
-                db.main.random(&mut srv.rng).map(|(k, _)| k.clone())
+                db.main().random(&mut srv.rng).map(|(k, _)| k.clone())
             } else {
-                db.expires.random(&mut srv.rng).map(|(k, _)| k.clone())
+                db.expires().random(&mut srv.rng).map(|(k, _)| k.clone())
             };
             if let Some(k) = key {
                 return Some((srv.evict.next_db, k));
@@ -283,7 +283,7 @@ fn pick(srv: &mut Server, policy: Policy) -> Option<(usize, SBytes)> {
     loop {
         let mut total = 0;
         for i in 0..srv.dbs.len() {
-            let n = if all { srv.dbs[i].main.len() } else { srv.dbs[i].expires.len() };
+            let n = if all { srv.dbs[i].main().len() } else { srv.dbs[i].expires().len() };
             if n > 0 {
                 populate(srv, i, policy);
                 total += n;
@@ -296,7 +296,7 @@ fn pick(srv: &mut Server, policy: Policy) -> Option<(usize, SBytes)> {
         // dropped and the next one tried.
         while let Some(c) = srv.evict.pool.pop() {
             let db = &srv.dbs[c.db];
-            let present = if all { db.main.contains_key(&c.key) } else { db.expires.contains_key(&c.key) };
+            let present = if all { db.main().contains_key(&c.key) } else { db.expires().contains_key(&c.key) };
             if present {
                 return Some((c.db, c.key));
             }
@@ -332,12 +332,12 @@ fn populate(srv: &mut Server, i: usize, policy: Policy) {
         }
     };
     if policy == Policy::VolatileTtl {
-        db.expires.sample(rng, samples, |k, &when| offer(u64::MAX - when.max(0) as u64, k));
+        db.expires().sample(rng, samples, |k, &when| offer(u64::MAX - when.max(0) as u64, k));
     } else if policy.all_keys() {
-        db.main.sample(rng, samples, |k, e| offer(access.rank(e.lru, now), k));
+        db.main().sample(rng, samples, |k, e| offer(access.rank(e.lru, now), k));
     } else {
-        db.expires.sample(rng, samples, |k, _| {
-            if let Some(e) = db.main.get(k) {
+        db.expires().sample(rng, samples, |k, _| {
+            if let Some(e) = db.main().get(k) {
                 offer(access.rank(e.lru, now), k);
             }
         });

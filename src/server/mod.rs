@@ -43,6 +43,9 @@ pub enum PauseKind {
 
 pub struct Server {
     pub dbs: Vec<Db>,
+    /// What the server lock sits in, for threads that take it (a background
+    /// snapshot); empty for a server built outside `Shared` (unit tests).
+    pub shared: std::sync::Weak<Shared>,
     pub config: Config,
     pub stats: Stats,
     /// Clients not currently executing (a running client is held by its task).
@@ -121,11 +124,12 @@ pub struct Watcher {
 }
 
 impl Server {
-    pub fn new(config: Config) -> Server {
+    pub fn new(config: Config, shared: std::sync::Weak<Shared>) -> Server {
         use rand::SeedableRng;
         let n = config.databases;
         let mut srv = Server {
             dbs: (0..n).map(|_| Db::new()).collect(),
+            shared,
             config,
             stats: Stats::default(),
             clients: HashMap::default(),
@@ -270,8 +274,8 @@ impl Server {
         let keys: Vec<SBytes> = self.dbs[emptied].watched.iter().cloned().collect();
         let mut dirty = Vec::new();
         for key in keys {
-            let exists_in_emptied = self.dbs[emptied].main.contains_key(&key);
-            let in_replaced = replaced_with.is_some_and(|r| self.dbs[r].main.contains_key(&key));
+            let exists_in_emptied = self.dbs[emptied].main().contains_key(&key);
+            let in_replaced = replaced_with.is_some_and(|r| self.dbs[r].main().contains_key(&key));
             if !exists_in_emptied && !in_replaced {
                 continue;
             }
@@ -356,8 +360,8 @@ impl Shared {
             (0..40).map(|_| char::from_digit(r.gen_range(0..16), 16).unwrap_or('0')).collect()
         };
         let port = config.port as u64;
-        Arc::new(Shared {
-            server: Mutex::new(Server::new(config)),
+        Arc::new_cyclic(|me| Shared {
+            server: Mutex::new(Server::new(config, me.clone())),
             table: Table::new(crate::commands::HANDLERS),
             start_ms: crate::util::now_ms(),
             run_id,

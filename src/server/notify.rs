@@ -205,7 +205,7 @@ pub fn before_command(srv: &mut Server, me: u64, out: &mut Reply) {
 pub fn before_lookup(srv: &mut Server, db: usize, key: &[u8], read: bool, now: i64, me: u64, out: &mut Reply) {
     srv.dbs[db].expire_if_needed(key, now);
     flush(srv, me, out);
-    if read && srv.config.notify_keyspace_events & KEY_MISS != 0 && !srv.dbs[db].main.contains_key(key) {
+    if read && srv.config.notify_keyspace_events & KEY_MISS != 0 && !srv.dbs[db].main().contains_key(key) {
         send(srv, KEY_MISS, "keymiss", key, db, me, out);
     }
 }

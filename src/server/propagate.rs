@@ -115,7 +115,7 @@ fn expiry(srv: &Server, db: usize, key: &[u8]) -> Option<i64> {
 }
 
 fn exists(srv: &Server, db: usize, key: &[u8]) -> bool {
-    srv.dbs[db].main.contains_key(key)
+    srv.dbs[db].main().contains_key(key)
 }
 
 /// A key an expiring command deleted (its time was already past).

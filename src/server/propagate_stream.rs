@@ -82,7 +82,7 @@ pub fn after_call(srv: &mut Server, db: usize, name: &str, args: &[Bytes], reply
 }
 
 fn stream<'a>(srv: &'a Server, db: usize, key: &[u8]) -> Option<&'a Stream> {
-    match &srv.dbs.get(db)?.main.get(key)?.value {
+    match &srv.dbs.get(db)?.main().get(key)?.value {
         Value::Stream(s) => {
             let s: &Stream = s;
             Some(s)

@@ -4,10 +4,13 @@
 //! (`KeyEvent`); `commands::transactions` turns the records into touches.
 //! For keyspace notifications, a database records the expiries and key
 //! creations it performs (`Notice`, only while `notify` asks for them);
-//! `server::notify` publishes them.
+//! `server::notify` publishes them. While a snapshot runs, every change to an
+//! entry first lets the snapshot keep the entry as it was (`storage::snapshot`);
+//! that is why the tables are private and entries change only through `Db`.
 
 use super::dict::Dict;
 use super::sbytes::SBytes;
+use super::snapshot::DbSnap;
 use super::value::{Entry, Value};
 
 pub use super::lru::{idle_secs, lru_clock, Access, LRU_CLOCK_MAX};
@@ -38,8 +41,13 @@ pub const NOTE_NEW: u8 = 2;
 
 #[derive(Default)]
 pub struct Db {
-    pub main: Dict<Entry>,
-    pub expires: Dict<i64>,
+    main: Dict<Entry>,
+    expires: Dict<i64>,
+    /// The epoch of the latest snapshot, given to entries created (see
+    /// `storage::snapshot`).
+    pub epoch: u16,
+    /// This database's part of the running snapshot, if one runs.
+    pub snap: Option<Box<DbSnap>>,
     /// Where active expiry resumes scanning the expires table.
     pub expires_cursor: u64,
     /// Keys removed because their TTL passed (lazy and active).
@@ -92,6 +100,54 @@ impl Db {
 
     pub fn is_empty(&self) -> bool {
         self.main.is_empty()
+    }
+
+    /// The key table, to read (entries change only through `Db`).
+    #[inline]
+    pub fn main(&self) -> &Dict<Entry> {
+        &self.main
+    }
+
+    /// The expiry table, to read.
+    #[inline]
+    pub fn expires(&self) -> &Dict<i64> {
+        &self.expires
+    }
+
+    /// Before `key`'s entry changes or goes: a running snapshot keeps it as it was.
+    #[inline]
+    fn keep(&mut self, key: &[u8]) {
+        if let Some(s) = self.snap.as_deref_mut() {
+            if let Some(e) = self.main.get(key) {
+                s.keep(key, e, &self.expires);
+            }
+        }
+    }
+
+    /// Inserts an entry for a key known to be absent; a running snapshot
+    /// does not hold it (it did not exist when the snapshot began).
+    #[inline]
+    fn insert_entry(&mut self, key: &[u8], e: Entry) {
+        e.saved.set(self.epoch);
+        self.main.insert_new(SBytes::new(key), e);
+    }
+
+    /// A key's entry to change in place, without expiry or access bookkeeping
+    /// (the caller looked the key up already).
+    pub fn entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.keep(key);
+        self.main.get_mut(key)
+    }
+
+    /// SWAPDB: exchanges the data of two databases (with their parts of a
+    /// running snapshot); the rest (watched keys, settings) stays.
+    pub fn swap_data(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.main, &mut other.main);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        std::mem::swap(&mut self.snap, &mut other.snap);
+        self.expires_cursor = 0;
+        other.expires_cursor = 0;
     }
 
     /// Whether events on `key` are recorded (watched, or everything observed).
@@ -194,6 +250,9 @@ impl Db {
             self.note_lookup(key);
         }
         let e = self.main.get_mut(key)?;
+        if let Some(s) = self.snap.as_deref_mut() {
+            s.keep(key, e, &self.expires);
+        }
         match self.access {
             Access::Lru => e.lru = lru_clock(now),
             lfu => {
@@ -224,6 +283,7 @@ impl Db {
     pub fn set(&mut self, key: &[u8], value: Value, now: i64) {
         self.before_store(key, now);
         self.note_write(key, now);
+        self.keep(key);
         if let Some(e) = self.main.get_mut(key) {
             if e.has_expire {
                 e.has_expire = false;
@@ -234,7 +294,7 @@ impl Db {
             super::lazyfree::free_value(old, self.lazy_server_del);
         } else {
             let lru = self.access.fresh(now);
-            self.main.insert_new(SBytes::new(key), Entry::new(value, lru));
+            self.insert_entry(key, Entry::new(value, lru));
             self.notice_new(key);
         }
     }
@@ -243,13 +303,14 @@ impl Db {
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
         self.before_store(key, now);
         self.note_write(key, now);
+        self.keep(key);
         if let Some(e) = self.main.get_mut(key) {
             let old = std::mem::replace(&mut e.value, value);
             e.lru = self.access.overwritten(e.lru, now);
             super::lazyfree::free_value(old, self.lazy_server_del);
         } else {
             let lru = self.access.fresh(now);
-            self.main.insert_new(SBytes::new(key), Entry::new(value, lru));
+            self.insert_entry(key, Entry::new(value, lru));
             self.notice_new(key);
         }
     }
@@ -258,14 +319,14 @@ impl Db {
     /// absent (RENAME, MOVE).
     pub fn add_entry(&mut self, key: &[u8], entry: Entry) {
         self.note(key, KeyEvent::Written);
-        self.main.insert_new(SBytes::new(key), entry);
+        self.insert_entry(key, entry);
         self.notice_new(key);
     }
 
     /// Adds a key known to be absent (after `contains` returned false).
     pub fn add(&mut self, key: &[u8], value: Value, now: i64) {
         self.note_write(key, now);
-        self.main.insert_new(SBytes::new(key), Entry::new(value, self.access.fresh(now)));
+        self.insert_entry(key, Entry::new(value, self.access.fresh(now)));
         self.notice_new(key);
     }
 
@@ -294,6 +355,7 @@ impl Db {
 
     /// `remove` without recording a write (expiry).
     fn unlink(&mut self, key: &[u8]) -> Option<Entry> {
+        self.keep(key);
         let (_, e) = self.main.remove(key)?;
         if e.has_expire {
             self.expires.remove(key);
@@ -303,6 +365,7 @@ impl Db {
 
     /// Sets an absolute expiry (ms). The key must exist.
     pub fn set_expire(&mut self, key: &[u8], when_ms: i64) {
+        self.keep(key);
         if let Some(e) = self.main.get_mut(key) {
             e.has_expire = true;
             self.expires.insert(SBytes::new(key), when_ms);
@@ -320,6 +383,7 @@ impl Db {
 
     /// Removes a TTL; returns true if there was one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.keep(key);
         match self.main.get_mut(key) {
             Some(e) if e.has_expire => {
                 e.has_expire = false;
@@ -332,11 +396,40 @@ impl Db {
     }
 
     /// Empties the database and returns its old tables, so that a caller can
-    /// free them on another thread (FLUSHDB ASYNC).
+    /// free them on another thread (FLUSHDB ASYNC). A running snapshot that
+    /// has not read them all keeps them instead (empty tables are returned).
     pub fn take_all(&mut self) -> (Dict<Entry>, Dict<i64>) {
         self.expires_cursor = 0;
         self.avg_ttl = 0;
-        (self.main.take(), self.expires.take())
+        let old = (self.main.take(), self.expires.take());
+        match self.snap.as_deref_mut() {
+            Some(s) if !s.scanned && s.frozen.is_none() => {
+                s.frozen = Some(old);
+                (Dict::new(), Dict::new())
+            }
+            _ => old,
+        }
+    }
+
+    /// A step of the running snapshot's scan over this database (see
+    /// `DbSnap::scan`): (keys seen, keys written, scan complete).
+    pub fn snapshot_scan(&mut self, buf: &mut Vec<u8>, budget: usize) -> (usize, u64, bool) {
+        match self.snap.as_deref_mut() {
+            Some(s) => {
+                let (seen, written) = s.scan(&self.main, &self.expires, buf, budget);
+                (seen, written, s.scanned)
+            }
+            None => (0, 0, true),
+        }
+    }
+
+    /// Marks every entry as held by snapshot epoch 0 (before the epoch
+    /// counter wraps).
+    pub fn reset_epochs(&mut self) {
+        for (_, e) in self.main.iter() {
+            e.saved.set(0);
+        }
+        self.epoch = 0;
     }
 
     /// A random key that is not expired (tries a bounded number of times when

@@ -11,6 +11,7 @@ pub mod listpack;
 pub mod lru;
 pub mod sbytes;
 pub mod set;
+pub mod snapshot;
 pub mod stream;
 pub mod value;
 pub mod zset;

@@ -133,11 +133,15 @@ pub struct Entry {
     pub lru: u32,
     /// True when the key has a TTL in the expires table (avoids a lookup otherwise).
     pub has_expire: bool,
+    /// The epoch of the last snapshot that holds this entry (see
+    /// `storage::snapshot`); a cell so that a snapshot's scan can mark the
+    /// entries it reads.
+    pub saved: std::cell::Cell<u16>,
 }
 
 impl Entry {
     pub fn new(value: Value, lru: u32) -> Self {
-        Entry { value, lru, has_expire: false }
+        Entry { value, lru, has_expire: false, saved: std::cell::Cell::new(0) }
     }
 }
 

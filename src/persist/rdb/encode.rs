@@ -465,8 +465,7 @@ pub fn write_aof_base(srv: &Server, out: &mut dyn Write, checksum: bool) -> std:
 }
 
 fn write(srv: &Server, out: &mut dyn Write, checksum: bool, aof_base: bool) -> std::io::Result<Written> {
-    let o = Opts::from_server(srv);
-    let mut e = Enc::new(o);
+    let mut e = Enc::new(Opts::from_server(srv));
     let mut crc = CRC64.digest();
     let mut written = Written::default();
     let mut flush = |e: &mut Enc, out: &mut dyn Write, crc: &mut crc::Digest<'static, u64, crc::Table<16>>| {
@@ -478,54 +477,16 @@ fn write(srv: &Server, out: &mut dyn Write, checksum: bool, aof_base: bool) -> s
         e.buf.clear();
         r
     };
-    e.buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
-    let now_s = crate::util::now_ms() / 1000;
-    let aux = |e: &mut Enc, k: &str, v: &str| {
-        e.byte(OP_AUX);
-        e.string(k.as_bytes());
-        e.string(v.as_bytes());
-    };
-    aux(&mut e, "redis-ver", crate::startup::VERSION);
-    aux(&mut e, "redis-bits", "64");
-    aux(&mut e, "ctime", &now_s.to_string());
-    aux(&mut e, "used-mem", &crate::server::stats::used_memory().to_string());
-    aux(&mut e, "aof-base", if aof_base { "1" } else { "0" });
-    if let Some(engine) = srv.lua.as_ref() {
-        for lib in engine.libs.libs.values() {
-            e.byte(OP_FUNCTION2);
-            e.string(&lib.code);
-        }
-    }
-    let policy = srv.config.maxmemory_policy;
-    let (save_lru, save_lfu, decay) = (policy.is_lru(), policy.is_lfu(), srv.config.lfu_decay_time);
-    let now = crate::util::now_ms();
+    e.header(srv, aof_base);
+    let access = AccessInfo::from_server(srv);
     for (i, db) in srv.dbs.iter().enumerate() {
         if db.is_empty() {
             continue;
         }
-        e.byte(OP_SELECTDB);
-        e.len(i as u64);
-        e.byte(OP_RESIZEDB);
-        e.len(db.len() as u64);
-        e.len(db.expires.len() as u64);
-        for (k, entry) in db.main.iter() {
-            if entry.has_expire {
-                if let Some(&when) = db.expires.get(k) {
-                    e.byte(OP_EXPIRETIME_MS);
-                    e.millis(when);
-                }
-            }
-            if save_lru {
-                e.byte(OP_IDLE);
-                e.len(crate::storage::db::idle_secs(entry.lru, now));
-            }
-            if save_lfu {
-                e.byte(OP_FREQ);
-                e.byte(crate::storage::lru::lfu_counter(entry.lru, decay, now) as u8);
-            }
-            e.byte(Enc::value_type(&entry.value));
-            e.string(k);
-            e.value(&entry.value);
+        e.select_db(i, Some((db.len(), db.expires().len())));
+        for (k, entry) in db.main().iter() {
+            let when = if entry.has_expire { db.expires().get(k).copied() } else { None };
+            e.record(k, entry, when, &access);
             written.keys += 1;
             if e.buf.len() >= 1 << 16 {
                 flush(&mut e, out, &mut crc)?;
@@ -538,4 +499,76 @@ fn write(srv: &Server, out: &mut dyn Write, checksum: bool, aof_base: bool) -> s
     out.write_all(&sum.to_le_bytes())?;
     written.bytes += 8;
     Ok(written)
+}
+
+/// Which access information a file records per key (Redis saves the idle
+/// time under an LRU policy and the LFU counter under an LFU policy).
+#[derive(Clone, Copy)]
+pub struct AccessInfo {
+    lru: bool,
+    lfu: bool,
+    decay: u32,
+}
+
+impl AccessInfo {
+    pub fn from_server(srv: &Server) -> AccessInfo {
+        let policy = srv.config.maxmemory_policy;
+        AccessInfo { lru: policy.is_lru(), lfu: policy.is_lfu(), decay: srv.config.lfu_decay_time }
+    }
+}
+
+impl Enc {
+    /// The start of a file: magic and version, AUX fields, function libraries.
+    pub fn header(&mut self, srv: &Server, aof_base: bool) {
+        self.buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+        let now_s = crate::util::now_ms() / 1000;
+        let mut aux = |k: &str, v: &str| {
+            self.byte(OP_AUX);
+            self.string(k.as_bytes());
+            self.string(v.as_bytes());
+        };
+        aux("redis-ver", crate::startup::VERSION);
+        aux("redis-bits", "64");
+        aux("ctime", &now_s.to_string());
+        aux("used-mem", &crate::server::stats::used_memory().to_string());
+        aux("aof-base", if aof_base { "1" } else { "0" });
+        if let Some(engine) = srv.lua.as_ref() {
+            for lib in engine.libs.libs.values() {
+                self.byte(OP_FUNCTION2);
+                self.string(&lib.code);
+            }
+        }
+    }
+
+    /// SELECTDB, and RESIZEDB with the table sizes when given.
+    pub fn select_db(&mut self, id: usize, sizes: Option<(usize, usize)>) {
+        self.byte(OP_SELECTDB);
+        self.len(id as u64);
+        if let Some((keys, expires)) = sizes {
+            self.byte(OP_RESIZEDB);
+            self.len(keys as u64);
+            self.len(expires as u64);
+        }
+    }
+
+    /// One key: its expiry, access information, type, name and value.
+    pub fn record(&mut self, key: &[u8], entry: &crate::storage::Entry, expire: Option<i64>, access: &AccessInfo) {
+        if let Some(when) = expire {
+            self.byte(OP_EXPIRETIME_MS);
+            self.millis(when);
+        }
+        if access.lru || access.lfu {
+            let now = crate::util::now_ms();
+            if access.lru {
+                self.byte(OP_IDLE);
+                self.len(crate::storage::db::idle_secs(entry.lru, now));
+            } else {
+                self.byte(OP_FREQ);
+                self.byte(crate::storage::lru::lfu_counter(entry.lru, access.decay, now) as u8);
+            }
+        }
+        self.byte(Enc::value_type(&entry.value));
+        self.string(key);
+        self.value(&entry.value);
+    }
 }
