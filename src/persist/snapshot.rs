@@ -3,9 +3,11 @@
 //! databases) under the lock: each non-empty database gets its part of the
 //! snapshot (`storage::snapshot::DbSnap`), and from then on every change to
 //! an entry first writes the entry as it was. A thread then takes the server
-//! lock for short steps (about a thousand keys, handing the lock on fairly
+//! lock for short steps (a few hundred keys, handing the lock on fairly
 //! after each), in which it collects what changes wrote and scans on, and
-//! writes each step's bytes to the temp file with the lock released. The
+//! writes each step's bytes to the temp file with the lock released; while
+//! clients are being served it then pauses as long as the step took, so
+//! that serving keeps at least half of the lock's time. The
 //! file is therefore the dataset of the instant the snapshot began, serving
 //! never pauses for longer than a step, and the extra memory is the bytes
 //! not yet written plus the tables a FLUSHALL emptied meanwhile (which a fork
@@ -24,8 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Keys a step scans when no `rdb-key-save-delay` is set.
-const STEP_KEYS: usize = 1024;
+/// Keys a step scans when no `rdb-key-save-delay` is set (a few hundred
+/// microseconds of work).
+const STEP_KEYS: usize = 256;
 /// A step stops early once it has this many bytes to write.
 const STEP_BYTES: usize = 1 << 20;
 
@@ -137,8 +140,8 @@ fn next_epoch(srv: &mut Server) -> u16 {
 
 /// Starts a snapshot of the dataset as it is now (under the lock); Err when
 /// the thread cannot start (logged as Redis logs a failed fork).
-pub fn start(srv: &mut Server, target: Target) -> Result<Job, ()> {
-    let Some(sh) = srv.shared.upgrade() else { return Err(()) };
+pub fn start(srv: &mut Server, target: Target) -> Result<Job, super::Failed> {
+    let Some(sh) = srv.shared.upgrade() else { return Err(super::Failed) };
     let o = Opts::from_server(srv);
     let access = AccessInfo::from_server(srv);
     let mut head = Enc::new(o);
@@ -171,7 +174,7 @@ pub fn start(srv: &mut Server, target: Target) -> Result<Job, ()> {
     if let Err(e) = spawned {
         end_db_parts(&mut srv.dbs);
         crate::log::warning(&format!("Can't save in background: fork: {}", strerror(&e)));
-        return Err(());
+        return Err(super::Failed);
     }
     let tid = rx.recv().unwrap_or(std::process::id() as i64);
     let tmp = target.dir.join((target.tmp_name)(tid));
@@ -287,19 +290,27 @@ impl Writer<'_> {
         };
         let mut res = put(&mut file, &head).map_err(|e| ("rdbSaveRio", e));
         let budget = if self.delay_us > 0 { 1 } else { STEP_KEYS };
+        let mut commands = None;
         while res.is_ok() {
-            let (keys, done) = {
+            let (keys, done, took) = {
                 let mut srv = self.sh.server.lock();
                 if self.cancelled() {
                     break;
                 }
-                let r = reader.step(&mut srv, budget);
+                let t = std::time::Instant::now();
+                // Commands ran since the last step: clients are being served.
+                let busy =
+                    commands.replace(srv.stats.total_commands_processed) != Some(srv.stats.total_commands_processed);
+                let (keys, done) = reader.step(&mut srv, budget);
                 parking_lot::MutexGuard::unlock_fair(srv);
-                r
+                (keys, done, busy.then(|| t.elapsed()))
             };
             self.progress.lock().keys += keys;
             res = put(&mut file, &reader.enc.buf).map_err(|e| ("rdbSaveRio", e));
             reader.enc.buf.clear();
+            if let Some(took) = took.filter(|_| !done) {
+                std::thread::sleep(took.max(Duration::from_micros(50)));
+            }
             self.delay(keys);
             if done {
                 break;

@@ -312,6 +312,17 @@ fn literal(out: &mut [u8], op: &mut usize, lit: &mut usize, b: u8) {
     }
 }
 
+const HSIZE: usize = 1 << 16;
+
+thread_local! {
+    /// The compressor's hash table: positions of the last occurrence of each
+    /// 3-byte hash, 0 meaning none (a match at position 0 is never used, as
+    /// in liblzf). All zero between calls: each call clears the slots it set,
+    /// which costs far less than clearing 256 KB per string.
+    static LZF_TABLE: std::cell::RefCell<(Vec<u32>, Vec<u16>)> =
+        std::cell::RefCell::new((vec![0u32; HSIZE], Vec::new()));
+}
+
 /// LZF compression producing exactly the bytes Redis's bundled liblzf does
 /// (HLOG 16, the "very fast" variant that rehashes two positions after each
 /// back-reference), so that DUMP payloads and files match Redis's byte for
@@ -319,7 +330,18 @@ fn literal(out: &mut [u8], op: &mut usize, lit: &mut usize, b: u8) {
 /// the end of the input, which gives different, equally valid, output.)
 /// None when the output would exceed `max_out` bytes.
 fn lzf_compress(s: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    const HSIZE: usize = 1 << 16;
+    LZF_TABLE.with(|t| {
+        let (htab, touched) = &mut *t.borrow_mut();
+        let out = lzf_compress_with(s, max_out, htab, touched);
+        for &slot in touched.iter() {
+            htab[slot as usize] = 0;
+        }
+        touched.clear();
+        out
+    })
+}
+
+fn lzf_compress_with(s: &[u8], max_out: usize, htab: &mut [u32], touched: &mut Vec<u16>) -> Option<Vec<u8>> {
     const MAX_OFF: usize = 1 << 13;
     const MAX_REF: usize = (1 << 8) + (1 << 3);
     let n = s.len();
@@ -328,9 +350,6 @@ fn lzf_compress(s: &[u8], max_out: usize) -> Option<Vec<u8>> {
     }
     let idx = |h: u32| ((h >> 8).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1);
     let next = |h: u32, p: usize| (h << 8) | s[p + 2] as u32;
-    // Positions of the last occurrence of each 3-byte hash; 0 means none
-    // (a match at position 0 is never used, as in liblzf).
-    let mut htab = vec![0u32; HSIZE];
     let cap = max_out;
     let mut out = vec![0u8; cap + 8];
     let mut op = 1usize; // out[0] holds the first literal run's length
@@ -342,6 +361,7 @@ fn lzf_compress(s: &[u8], max_out: usize) -> Option<Vec<u8>> {
         let slot = idx(hval);
         let r = htab[slot] as usize;
         htab[slot] = ip as u32;
+        touched.push(slot as u16);
         let off = ip.wrapping_sub(r).wrapping_sub(1);
         if r > 0 && off < MAX_OFF && s[r + 2] == s[ip + 2] && s[r] == s[ip] && s[r + 1] == s[ip + 1] {
             let mut len = 2usize;
@@ -391,7 +411,9 @@ fn lzf_compress(s: &[u8], max_out: usize) -> Option<Vec<u8>> {
             hval = ((s[ip] as u32) << 8) | s[ip + 1] as u32;
             for _ in 0..2 {
                 hval = next(hval, ip);
-                htab[idx(hval)] = ip as u32;
+                let slot = idx(hval);
+                htab[slot] = ip as u32;
+                touched.push(slot as u16);
                 ip += 1;
             }
         } else {
