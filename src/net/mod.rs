@@ -318,6 +318,7 @@ async fn connection_loop(
                         let mut srv = sh.lock_async().await;
                         srv.clients.get_mut(&id).map(|c| std::mem::take(&mut c.pending_out)).unwrap_or_default()
                     };
+                    sh.group_commit.durable().await;
                     if !pending.is_empty() && sock.write_all(&pending).await.is_err() {
                         return;
                     }
@@ -438,6 +439,8 @@ async fn connection_loop(
             if big && report_output(sh, id, out.buf.len()).await {
                 return;
             }
+            // Under `appendfsync always`, not before the changes are on disk.
+            sh.group_commit.durable().await;
             let written = tokio::select! {
                 r = sock.write_all_reading(&out.buf, &mut rbuf, qlimit.saturating_add(1)) => r.is_ok(),
                 _ = &mut killed => false,
@@ -510,6 +513,7 @@ async fn wait_while_blocked(
             srv.clients.insert(id, client);
             (reply, still)
         };
+        sh.group_commit.durable().await;
         if !reply.is_empty() && sock.write_all(&reply).await.is_err() {
             return false;
         }

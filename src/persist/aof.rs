@@ -15,6 +15,7 @@
 //! on at runtime, the commands of the first rewrite go to a temp incremental
 //! file, which joins the manifest with the base (Redis's AOF_WAIT_REWRITE).
 
+use super::group_commit::GroupCommit;
 use super::snapshot::{self, Outcome};
 use super::{checksum_on, dir_of, fsync_dir, strerror, ChildKind, Failed};
 use crate::resp::{Limits, Parser, Reply};
@@ -23,6 +24,7 @@ use bytes::{Bytes, BytesMut};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// `appendfsync`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -90,7 +92,9 @@ pub struct Aof {
     buf: Vec<u8>,
     /// The database the file's command stream has selected.
     selected: Option<usize>,
-    file: Option<File>,
+    file: Option<Arc<File>>,
+    /// Fsyncs for `appendfsync always`, outside the lock.
+    pub group_commit: Arc<GroupCommit>,
     manifest: Manifest,
     /// Bytes written since the last fsync (everysec).
     unsynced: bool,
@@ -116,6 +120,7 @@ impl Default for Aof {
             buf: Vec::new(),
             selected: None,
             file: None,
+            group_commit: Arc::default(),
             manifest: Manifest::default(),
             unsynced: false,
             last_fsync_ms: 0,
@@ -163,19 +168,21 @@ impl Aof {
         self.buf.len()
     }
 
-    /// Writes what the batch appended (before its replies are sent), and
-    /// fsyncs under `appendfsync always`.
+    /// Writes what the batch appended (before its replies are sent); under
+    /// `appendfsync always` the group commit fsyncs it before they go.
     pub fn flush(&mut self, fsync: Fsync) {
         if self.buf.is_empty() {
             return;
         }
-        let Some(f) = self.file.as_mut() else {
+        let Some(f) = self.file.as_ref() else {
             self.buf.clear();
             return;
         };
-        let res = f.write_all(&self.buf).and_then(|_| if fsync == Fsync::Always { f.sync_data() } else { Ok(()) });
-        match res {
+        match (&**f).write_all(&self.buf) {
             Ok(()) => {
+                if fsync == Fsync::Always {
+                    self.group_commit.wrote(f, self.buf.len() as u64);
+                }
                 self.current_size += self.buf.len() as u64;
                 self.unsynced = fsync == Fsync::EverySec;
                 if !self.last_write_ok {
@@ -185,6 +192,12 @@ impl Aof {
             }
             Err(e) => {
                 crate::log::warning(&format!("Error writing to the AOF file: {}", strerror(&e)));
+                if fsync == Fsync::Always {
+                    crate::log::warning(
+                        "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...",
+                    );
+                    std::process::exit(1);
+                }
                 self.last_write_ok = false;
             }
         }
@@ -302,9 +315,13 @@ fn open_new_incr(srv: &mut Server) -> std::io::Result<()> {
         ));
         file
     };
-    if let Some(old) = srv.aof.file.replace(file) {
-        // What the old file still needs on disk, without holding the lock.
-        if srv.aof.unsynced {
+    if let Some(old) = srv.aof.file.replace(Arc::new(file)) {
+        if srv.config.appendfsync == Fsync::Always {
+            // The group commit covers one file: the old one is made durable now.
+            let _ = old.sync_data();
+            srv.aof.group_commit.all_synced();
+        } else if srv.aof.unsynced {
+            // What the old file still needs on disk, without holding the lock.
             let _ = std::thread::Builder::new().name("aof-fsync".into()).spawn(move || old.sync_data());
         }
     }
@@ -427,7 +444,7 @@ fn rewrite_files(srv: &mut Server) -> std::io::Result<()> {
             let _ = std::fs::remove_file(d.join(&p.name));
         }
     }
-    srv.aof.file = Some(file);
+    srv.aof.file = Some(Arc::new(file));
     srv.aof.selected = None;
     srv.aof.base_size = written;
     srv.aof.current_size = written;
@@ -466,6 +483,7 @@ pub fn sync_now(srv: &mut Server) {
     if let Some(f) = &srv.aof.file {
         let _ = f.sync_data();
     }
+    srv.aof.group_commit.all_synced();
 }
 
 /// Turns appending off (CONFIG SET appendonly no): what is buffered is
@@ -556,7 +574,7 @@ pub fn load_at_startup(sh: &Shared, srv: &mut Server) -> Result<(), Failed> {
         return rewrite_now(srv);
     };
     match open_append(&d.join(&incr.name)) {
-        Ok(f) => srv.aof.file = Some(f),
+        Ok(f) => srv.aof.file = Some(Arc::new(f)),
         Err(e) => {
             crate::log::warning(&format!("Can't open the append-only file {}: {}", incr.name, strerror(&e)));
             return Err(Failed);

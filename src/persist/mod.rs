@@ -11,6 +11,7 @@
 //! child: the cron notices that it finished, as Redis's `checkChildrenDone`.
 
 pub mod aof;
+pub mod group_commit;
 pub mod rdb;
 pub mod snapshot;
 

@@ -350,6 +350,8 @@ pub struct Shared {
     pub script: Arc<crate::scripting::Watch>,
     /// Wakes the background eviction task (`evict::background`).
     pub evict_wake: tokio::sync::Notify,
+    /// The AOF's group commit (`appendfsync always`): replies wait for it.
+    pub group_commit: Arc<crate::persist::group_commit::GroupCommit>,
 }
 
 impl Shared {
@@ -360,19 +362,23 @@ impl Shared {
             (0..40).map(|_| char::from_digit(r.gen_range(0..16), 16).unwrap_or('0')).collect()
         };
         let port = config.port as u64;
-        Arc::new_cyclic(|me| Shared {
-            server: Mutex::new(Server::new(config, me.clone())),
-            table: Table::new(crate::commands::HANDLERS),
-            start_ms: crate::util::now_ms(),
-            run_id,
-            connected: AtomicU64::new(0),
-            shutdown: AtomicBool::new(false),
-            shutdown_notify: tokio::sync::Notify::new(),
-            tcp_port: AtomicU64::new(port),
-            config_file,
-            executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
-            script: Arc::default(),
-            evict_wake: tokio::sync::Notify::new(),
+        Arc::new_cyclic(|me| {
+            let server = Server::new(config, me.clone());
+            Shared {
+                group_commit: server.aof.group_commit.clone(),
+                server: Mutex::new(server),
+                table: Table::new(crate::commands::HANDLERS),
+                start_ms: crate::util::now_ms(),
+                run_id,
+                connected: AtomicU64::new(0),
+                shutdown: AtomicBool::new(false),
+                shutdown_notify: tokio::sync::Notify::new(),
+                tcp_port: AtomicU64::new(port),
+                config_file,
+                executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                script: Arc::default(),
+                evict_wake: tokio::sync::Notify::new(),
+            }
         })
     }
 
