@@ -132,6 +132,12 @@ impl Db {
         self.main.insert_new(SBytes::new(key), e);
     }
 
+    /// Makes room for `keys` keys, `expires` of them with a TTL (loading).
+    pub fn reserve(&mut self, keys: usize, expires: usize) {
+        self.main.reserve(keys);
+        self.expires.reserve(expires);
+    }
+
     /// A key's entry to change in place, without expiry or access bookkeeping
     /// (the caller looked the key up already).
     pub fn entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {

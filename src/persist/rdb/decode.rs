@@ -478,7 +478,18 @@ pub struct Opts {
 /// Reads a whole RDB file, handing every live key to `put` (which returns
 /// false for a duplicate key: corruption). Logs the AUX fields and the
 /// summary as Redis does.
-pub fn load(r: &mut Reader, o: &Opts, mut put: impl FnMut(Key) -> Res<()>) -> Res<Stats> {
+pub fn load(r: &mut Reader, o: &Opts, put: impl FnMut(Key) -> Res<()>) -> Res<Stats> {
+    load_sized(r, o, put, |_, _, _| {})
+}
+
+/// `load`, also passing on the table sizes the file announces (RESIZEDB:
+/// database, keys, keys with a TTL) before the keys of a database.
+pub fn load_sized(
+    r: &mut Reader,
+    o: &Opts,
+    mut put: impl FnMut(Key) -> Res<()>,
+    mut sizes: impl FnMut(usize, u64, u64),
+) -> Res<Stats> {
     let magic = r.bytes(9).map_err(|_| Error::Eof)?;
     if &magic[..5] != b"REDIS" {
         return Err(Error::Invalid("Wrong signature trying to load DB from file".into()));
@@ -522,8 +533,9 @@ pub fn load(r: &mut Reader, o: &Opts, mut put: impl FnMut(Key) -> Res<()>) -> Re
                 continue;
             }
             OP_RESIZEDB => {
-                r.length()?;
-                r.length()?;
+                let keys = r.length()?;
+                let expires = r.length()?;
+                sizes(db, keys, expires);
                 continue;
             }
             OP_SLOT_INFO => {
