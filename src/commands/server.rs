@@ -1594,6 +1594,13 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             crate::persist::debug_reload(ctx, args);
             crate::server::notify::sync(ctx.srv);
         }
+        ("loadaof", 2) => {
+            for db in ctx.srv.dbs.iter_mut() {
+                db.notify = 0;
+            }
+            crate::persist::aof::debug_loadaof(ctx);
+            crate::server::notify::sync(ctx.srv);
+        }
         ("set-active-expire", 3) => {
             ctx.srv.active_expire_enabled = atoi(&args[2]) != 0;
             ctx.out.ok();

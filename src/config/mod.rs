@@ -103,6 +103,8 @@ pub struct Config {
     pub maxmemory: u64,
     /// `appendfsync` (read on every batch that appended to the AOF).
     pub appendfsync: crate::persist::aof::Fsync,
+    /// `aof-timestamp-enabled`: `#TS:` annotations in the AOF.
+    pub aof_timestamp_enabled: bool,
     pub maxmemory_policy: crate::server::evict::Policy,
     pub maxmemory_samples: usize,
     /// `tracking-table-max-keys` (0: no limit).
@@ -190,6 +192,7 @@ impl Config {
             busy_reply_threshold: 5000,
             maxmemory: 0,
             appendfsync: crate::persist::aof::Fsync::EverySec,
+            aof_timestamp_enabled: false,
             maxmemory_policy: crate::server::evict::Policy::NoEviction,
             maxmemory_samples: 5,
             tracking_table_max_keys: 1_000_000,
@@ -539,6 +542,7 @@ impl Config {
             Some("no") => crate::persist::aof::Fsync::No,
             _ => crate::persist::aof::Fsync::EverySec,
         };
+        self.aof_timestamp_enabled = self.get("aof-timestamp-enabled") == Some("yes");
         self.maxmemory_policy = crate::server::evict::Policy::from_bits(registry::enum_bits(
             registry::MAXMEMORY_POLICY,
             self.get("maxmemory-policy").unwrap_or("noeviction"),

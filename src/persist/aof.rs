@@ -98,6 +98,8 @@ pub struct Aof {
     manifest: Manifest,
     /// Bytes written since the last fsync (everysec).
     unsynced: bool,
+    /// The second of the last `#TS:` annotation (`aof-timestamp-enabled`).
+    last_ts: i64,
     last_fsync_ms: i64,
     /// INFO persistence figures.
     pub current_size: u64,
@@ -111,6 +113,8 @@ pub struct Aof {
     /// Turned on at runtime and the first rewrite is not complete: commands
     /// go to the temp incremental file.
     waiting: bool,
+    /// The running rewrite writes an RDB base (else commands).
+    rewrite_rdb: bool,
 }
 
 impl Default for Aof {
@@ -123,6 +127,7 @@ impl Default for Aof {
             group_commit: Arc::default(),
             manifest: Manifest::default(),
             unsynced: false,
+            last_ts: 0,
             last_fsync_ms: 0,
             current_size: 0,
             base_size: 0,
@@ -132,6 +137,7 @@ impl Default for Aof {
             last_write_ok: true,
             rewrite_scheduled: false,
             waiting: false,
+            rewrite_rdb: true,
         }
     }
 }
@@ -150,10 +156,20 @@ fn encode(buf: &mut Vec<u8>, cmd: &[Bytes]) {
 }
 
 impl Aof {
-    /// Appends a propagated command run in database `db`.
-    pub fn append(&mut self, db: usize, cmd: &[Bytes]) {
+    /// Appends a propagated command run in database `db`; `stamp`: with
+    /// `aof-timestamp-enabled`, a `#TS:<unix time>` annotation goes first
+    /// when the second changed since the last one (Redis's
+    /// `genAofTimestampAnnotationIfNeeded`).
+    pub fn append(&mut self, db: usize, cmd: &[Bytes], stamp: bool) {
         if !self.on {
             return;
+        }
+        if stamp {
+            let now = crate::util::now_ms() / 1000;
+            if now > self.last_ts {
+                self.last_ts = now;
+                self.buf.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+            }
         }
         if self.selected != Some(db) {
             let n = db.to_string();
@@ -252,6 +268,39 @@ fn write_manifest(srv: &Server, m: &Manifest) -> std::io::Result<()> {
     fsync_dir(&d)
 }
 
+/// `aof-use-rdb-preamble`: the base is an RDB file (else commands).
+fn rdb_preamble(srv: &Server) -> bool {
+    srv.config.get("aof-use-rdb-preamble") != Some("no")
+}
+
+/// A base file's name: `appendonly.aof.<seq>.base.rdb`, or `.base.aof` for
+/// commands.
+fn base_name(name: &str, seq: u64, rdb: bool) -> String {
+    format!("{name}.{seq}.base.{}", if rdb { "rdb" } else { "aof" })
+}
+
+/// The dataset as the commands that rebuild it (a base written with
+/// `aof-use-rdb-preamble no`, while holding the lock).
+fn write_commands_base(srv: &Server, w: &mut dyn Write) -> std::io::Result<u64> {
+    let mut buf = Vec::new();
+    super::snapshot::commands_header(srv, &mut buf);
+    let mut n = 0;
+    for (i, db) in srv.dbs.iter().enumerate().filter(|(_, d)| !d.is_empty()) {
+        super::aof_commands::select_db(&mut buf, i);
+        for (k, e) in db.main().iter() {
+            let when = if e.has_expire { db.expires().get(k).copied() } else { None };
+            super::aof_commands::key_commands(&mut buf, k, e, when);
+            if buf.len() >= 1 << 16 {
+                w.write_all(&buf)?;
+                n += buf.len() as u64;
+                buf.clear();
+            }
+        }
+    }
+    w.write_all(&buf)?;
+    Ok(n + buf.len() as u64)
+}
+
 /// The temp incremental file of a rewrite started by turning the AOF on.
 fn temp_incr_name(srv: &Server) -> String {
     format!("temp-{}.incr", file_name(srv))
@@ -271,12 +320,11 @@ pub fn rewrite(srv: &mut Server) -> Result<(), Failed> {
         crate::log::warning(&format!("Can't open new incr AOF file for background rewrite: {}", strerror(&e)));
         return Err(Failed);
     }
-    let target = snapshot::Target {
-        dir: d,
-        tmp_name: |tid| format!("temp-rewriteaof-bg-{tid}.aof"),
-        rename_to: None,
-        aof_base: true,
-    };
+    srv.aof.rewrite_rdb = rdb_preamble(srv);
+    let format =
+        if srv.aof.rewrite_rdb { snapshot::Format::Rdb { aof_base: true } } else { snapshot::Format::Commands };
+    let target =
+        snapshot::Target { dir: d, tmp_name: |tid| format!("temp-rewriteaof-bg-{tid}.aof"), rename_to: None, format };
     let dirty = srv.dirty;
     let Ok(job) = snapshot::start(srv, target) else {
         srv.aof.last_rewrite_ok = false;
@@ -371,7 +419,7 @@ fn install_base(srv: &mut Server, tmp: &std::path::Path) -> std::io::Result<()> 
     let d = dir(srv);
     let name = file_name(srv);
     let seq = srv.aof.manifest.base.as_ref().map_or(0, |b| b.seq) + 1;
-    let base = Part { name: format!("{name}.{seq}.base.rdb"), seq };
+    let base = Part { name: base_name(&name, seq, srv.aof.rewrite_rdb), seq };
     let incrs = if !srv.aof.on {
         Vec::new()
     } else if srv.aof.waiting {
@@ -422,15 +470,20 @@ fn rewrite_files(srv: &mut Server) -> std::io::Result<()> {
     std::fs::create_dir_all(&d)?;
     let name = file_name(srv);
     let seq = srv.aof.manifest.base.iter().chain(&srv.aof.manifest.incrs).map(|p| p.seq).max().unwrap_or(0) + 1;
-    let base = Part { name: format!("{name}.{seq}.base.rdb"), seq };
+    let rdb = rdb_preamble(srv);
+    let base = Part { name: base_name(&name, seq, rdb), seq };
     let incr = Part { name: format!("{name}.{seq}.incr.aof"), seq };
     let tmp = d.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
     let written = {
         let mut w = std::io::BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
-        let n = super::rdb::encode::write_aof_base(srv, &mut w, checksum_on(&srv.config))?;
+        let n = if rdb {
+            super::rdb::encode::write_aof_base(srv, &mut w, checksum_on(&srv.config))?.bytes
+        } else {
+            write_commands_base(srv, &mut w)?
+        };
         w.flush()?;
         w.get_ref().sync_all()?;
-        n.bytes
+        n
     };
     std::fs::rename(&tmp, d.join(&base.name))?;
     let file = open_append(&d.join(&incr.name))?;
@@ -525,46 +578,12 @@ pub fn load_at_startup(sh: &Shared, srv: &mut Server) -> Result<(), Failed> {
         ));
         return Err(Failed);
     }
-    let manifest = match std::fs::read_to_string(manifest_path(srv)) {
-        Ok(t) => match Manifest::parse(&t) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                crate::log::warning(&e);
-                return Err(Failed);
-            }
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            crate::log::warning(&format!("Can't open the AOF manifest file: {}", strerror(&e)));
-            return Err(Failed);
-        }
-    };
-    let Some(manifest) = manifest else {
+    let Some((manifest, total)) = load_files(sh, srv)? else {
         // No AOF yet: the first base (of the empty dataset) and incremental file.
         srv.aof.on = true;
         sync_dbs(srv);
         return rewrite_now(srv);
     };
-    if let Some(base) = &manifest.base {
-        let path = d.join(&base.name);
-        if base.name.ends_with(".rdb") {
-            crate::log::notice(&format!("Loading RDB preamble from AOF file {}", base.name));
-            super::load_rdb(sh, srv, &path)?;
-        } else {
-            replay(sh, srv, &path, false)?;
-        }
-        srv.aof.base_size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    }
-    let last = manifest.incrs.len();
-    for (i, incr) in manifest.incrs.iter().enumerate() {
-        replay(sh, srv, &d.join(&incr.name), i + 1 == last)?;
-    }
-    let total: u64 = manifest
-        .base
-        .iter()
-        .chain(&manifest.incrs)
-        .map(|p| std::fs::metadata(d.join(&p.name)).map(|m| m.len()).unwrap_or(0))
-        .sum();
     let incr = manifest.incrs.last().cloned();
     srv.aof.manifest = manifest;
     let Some(incr) = incr else {
@@ -588,6 +607,71 @@ pub fn load_at_startup(sh: &Shared, srv: &mut Server) -> Result<(), Failed> {
     srv.dirty = 0;
     crate::log::notice(&format!("DB loaded from append only file: {:.3} seconds", start.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// Redis's `loadAppendOnlyFiles`: reads the manifest and loads the base and
+/// incremental files it lists into the dataset. None: there is no manifest.
+/// Otherwise the manifest and the total size of its files.
+fn load_files(sh: &Shared, srv: &mut Server) -> Result<Option<(Manifest, u64)>, Failed> {
+    let d = dir(srv);
+    let manifest = match std::fs::read_to_string(manifest_path(srv)) {
+        Ok(t) => match Manifest::parse(&t) {
+            Ok(m) => m,
+            Err(e) => {
+                crate::log::warning(&e);
+                return Err(Failed);
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            crate::log::warning(&format!("Can't open the AOF manifest file: {}", strerror(&e)));
+            return Err(Failed);
+        }
+    };
+    if let Some(base) = &manifest.base {
+        let path = d.join(&base.name);
+        if base.name.ends_with(".rdb") {
+            crate::log::notice(&format!("Loading RDB preamble from AOF file {}", base.name));
+            super::load_rdb(sh, srv, &path)?;
+        } else {
+            replay(sh, srv, &path, false)?;
+        }
+        srv.aof.base_size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    }
+    let last = manifest.incrs.len();
+    for (i, incr) in manifest.incrs.iter().enumerate() {
+        replay(sh, srv, &d.join(&incr.name), i + 1 == last)?;
+    }
+    let total: u64 = manifest
+        .base
+        .iter()
+        .chain(&manifest.incrs)
+        .map(|p| std::fs::metadata(d.join(&p.name)).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    Ok(Some((manifest, total)))
+}
+
+/// DEBUG LOADAOF: writes out what is pending, empties the dataset and loads
+/// the files the manifest lists, without logging what loading runs. Like
+/// Redis, the server exits when they cannot be loaded.
+pub fn debug_loadaof(ctx: &mut crate::commands::Ctx) {
+    if ctx.srv.aof.on {
+        sync_now(ctx.srv);
+    }
+    super::flush_all(ctx);
+    let was_on = std::mem::replace(&mut ctx.srv.aof.on, false);
+    let res = load_files(ctx.sh, ctx.srv);
+    ctx.srv.aof.on = was_on;
+    for db in ctx.srv.dbs.iter_mut() {
+        db.expired_log.clear();
+    }
+    if res.is_err() {
+        crate::log::warning("Fatal error loading the AOF on DEBUG LOADAOF. Exiting.");
+        std::process::exit(1);
+    }
+    ctx.srv.dirty = 0;
+    crate::log::warning("Append Only File loaded by DEBUG LOADAOF");
+    ctx.out.ok();
 }
 
 /// Runs the commands of one AOF file. A truncated last command of the last
@@ -629,6 +713,19 @@ fn replay(sh: &Shared, srv: &mut Server, path: &std::path::Path, last_file: bool
     let mut valid = 0usize;
     loop {
         let before = total - buf.len();
+        // Annotations (`#TS:...`) are skipped, as Redis's loader does.
+        if buf.first() == Some(&b'#') {
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    let _ = buf.split_to(end + 1);
+                    if client.multi < 0 {
+                        valid = total - buf.len();
+                    }
+                    continue;
+                }
+                None => break,
+            }
+        }
         match parser.next(&mut buf, lim) {
             Ok(Some(args)) => {
                 if args.is_empty() {

@@ -232,7 +232,7 @@ pub fn bgsave(srv: &mut Server) -> Result<(), Failed> {
         rename_to: Some(dir.join(dbfilename(&srv.config))),
         dir,
         tmp_name: |tid| format!("temp-{tid}.rdb"),
-        aof_base: false,
+        format: snapshot::Format::Rdb { aof_base: false },
     };
     let Ok(job) = snapshot::start(srv, target) else {
         srv.persist.last_bgsave_ok = false;
@@ -647,7 +647,7 @@ pub fn debug_reload(ctx: &mut crate::commands::Ctx, args: &[bytes::Bytes]) {
 }
 
 /// Empties every database (watched keys are touched).
-fn flush_all(ctx: &mut crate::commands::Ctx) {
+pub(crate) fn flush_all(ctx: &mut crate::commands::Ctx) {
     for i in 0..ctx.srv.dbs.len() {
         ctx.touch_flushed_db(i);
         let old = ctx.srv.dbs[i].take_all();

@@ -59,8 +59,17 @@ pub struct Target {
     pub tmp_name: fn(i64) -> String,
     /// Renamed to this when complete (else the starter renames it).
     pub rename_to: Option<PathBuf>,
-    /// The AUX field `aof-base`.
-    pub aof_base: bool,
+    pub format: Format,
+}
+
+/// What the file holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An RDB file (`aof_base`: the base of an AOF, with the AUX field).
+    Rdb { aof_base: bool },
+    /// The commands that rebuild the dataset (an AOF base written with
+    /// `aof-use-rdb-preamble no`).
+    Commands,
 }
 
 /// A running background snapshot (Redis's child process).
@@ -110,6 +119,28 @@ impl EntryWriter for Records {
     }
 }
 
+/// Writes entries as the commands that rebuild them.
+struct Commands;
+
+impl EntryWriter for Commands {
+    fn write(&mut self, out: &mut Vec<u8>, key: &[u8], e: &Entry, expire: Option<i64>) {
+        super::aof_commands::key_commands(out, key, e, expire);
+    }
+}
+
+/// The start of a file of commands: a `#TS:` annotation with
+/// `aof-timestamp-enabled`, then FUNCTION LOAD for each library.
+pub(crate) fn commands_header(srv: &Server, out: &mut Vec<u8>) {
+    if srv.config.aof_timestamp_enabled {
+        out.extend_from_slice(format!("#TS:{}\r\n", crate::util::now_ms() / 1000).as_bytes());
+    }
+    if let Some(engine) = srv.lua.as_ref() {
+        for lib in engine.libs.libs.values() {
+            super::aof_commands::command(out, &[b"FUNCTION", b"LOAD", &lib.code]);
+        }
+    }
+}
+
 /// Ends every database's part of a snapshot; tables a flush left to it are
 /// freed in the background.
 fn end_db_parts(dbs: &mut [Db]) {
@@ -145,7 +176,10 @@ pub fn start(srv: &mut Server, target: Target) -> Result<Job, super::Failed> {
     let o = Opts::from_server(srv);
     let access = AccessInfo::from_server(srv);
     let mut head = Enc::new(o);
-    head.header(srv, target.aof_base);
+    match target.format {
+        Format::Rdb { aof_base } => head.header(srv, aof_base),
+        Format::Commands => commands_header(srv, &mut head.buf),
+    }
     let epoch = next_epoch(srv);
     let sizes: Vec<Option<(usize, usize)>> =
         srv.dbs.iter().map(|d| (!d.is_empty()).then(|| (d.len(), d.expires().len()))).collect();
@@ -153,16 +187,21 @@ pub fn start(srv: &mut Server, target: Target) -> Result<Job, super::Failed> {
     for (i, db) in srv.dbs.iter_mut().enumerate() {
         db.epoch = epoch;
         if !db.is_empty() {
-            db.snap = Some(Box::new(DbSnap::new(i, epoch, Box::new(Records { o, access }))));
+            let writer: Box<dyn EntryWriter> = match target.format {
+                Format::Rdb { .. } => Box::new(Records { o, access }),
+                Format::Commands => Box::new(Commands),
+            };
+            db.snap = Some(Box::new(DbSnap::new(i, epoch, writer)));
         }
     }
     let delay_us = srv.config.get("rdb-key-save-delay").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0).max(0);
     let progress = Arc::new(Mutex::new(Progress::default()));
-    let reader = Reader { sizes, next: 0, selected: None, enc: Enc::new(o) };
+    let rdb = target.format != Format::Commands;
+    let reader = Reader { sizes, next: 0, selected: None, enc: Enc::new(o), rdb };
     let (tx, rx) = std::sync::mpsc::sync_channel::<i64>(1);
     let (th_progress, th_dir, tmp_name, rename_to) =
         (progress.clone(), target.dir.clone(), target.tmp_name, target.rename_to);
-    let checksum = super::checksum_on(&srv.config);
+    let checksum = rdb.then(|| super::checksum_on(&srv.config));
     let spawned = std::thread::Builder::new().name("snapshot".into()).spawn(move || {
         // SAFETY: gettid has no preconditions; it returns this thread's id.
         let tid = unsafe { libc::gettid() } as i64;
@@ -191,13 +230,19 @@ struct Reader {
     selected: Option<usize>,
     /// The bytes of the step.
     enc: Enc,
+    /// RDB (else commands).
+    rdb: bool,
 }
 
 impl Reader {
     fn select(&mut self, id: usize) {
         if self.selected != Some(id) {
             let sizes = self.sizes.get_mut(id).and_then(Option::take);
-            self.enc.select_db(id, sizes);
+            if self.rdb {
+                self.enc.select_db(id, sizes);
+            } else {
+                super::aof_commands::select_db(&mut self.enc.buf, id);
+            }
             self.selected = Some(id);
         }
     }
@@ -244,7 +289,9 @@ impl Reader {
         let done = self.next >= srv.dbs.len();
         if done {
             end_db_parts(&mut srv.dbs);
-            self.enc.byte(OP_EOF);
+            if self.rdb {
+                self.enc.byte(OP_EOF);
+            }
         }
         (keys, done)
     }
@@ -254,7 +301,9 @@ impl Reader {
 struct Writer<'a> {
     sh: &'a Shared,
     progress: &'a Mutex<Progress>,
-    checksum: bool,
+    /// An RDB file's trailer: its CRC64 (zero when `rdbchecksum no`); None
+    /// for a file of commands.
+    checksum: Option<bool>,
     /// `rdb-key-save-delay`: microseconds to wait per key (tests use it to
     /// observe a snapshot in progress).
     delay_us: i64,
@@ -283,7 +332,7 @@ impl Writer<'_> {
         let mut file = std::io::BufWriter::with_capacity(1 << 16, file);
         let mut crc = CRC64.digest();
         let mut put = |file: &mut std::io::BufWriter<std::fs::File>, b: &[u8]| {
-            if self.checksum {
+            if self.checksum == Some(true) {
                 crc.update(b);
             }
             file.write_all(b)
@@ -322,8 +371,10 @@ impl Writer<'_> {
             return Outcome::Killed;
         }
         let res = res.and_then(|_| {
-            let sum = if self.checksum { crc.finalize() } else { 0 };
-            file.write_all(&sum.to_le_bytes()).map_err(|e| ("rdbSaveRio", e))?;
+            if let Some(on) = self.checksum {
+                let sum = if on { crc.finalize() } else { 0 };
+                file.write_all(&sum.to_le_bytes()).map_err(|e| ("rdbSaveRio", e))?;
+            }
             file.flush().map_err(|e| ("fflush", e))?;
             file.get_ref().sync_all().map_err(|e| ("fsync", e))
         });

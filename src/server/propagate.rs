@@ -67,7 +67,7 @@ pub fn expired_keys(srv: &mut Server) {
 pub fn flush_background(srv: &mut Server) {
     expired_keys(srv);
     for (db, cmd) in std::mem::take(&mut srv.propagation.cmds) {
-        srv.aof.append(db, &cmd);
+        srv.aof.append(db, &cmd, srv.config.aof_timestamp_enabled);
     }
 }
 
@@ -78,17 +78,18 @@ pub fn end_unit(srv: &mut Server) {
         return;
     }
     let cmds = std::mem::take(&mut srv.propagation.cmds);
+    let stamp = srv.config.aof_timestamp_enabled;
     let wrap = cmds.len() > 1;
     if wrap {
-        srv.aof.append(cmds[0].0, &[b("MULTI")]);
+        srv.aof.append(cmds[0].0, &[b("MULTI")], stamp);
     }
     let mut last = cmds[0].0;
     for (db, cmd) in &cmds {
-        srv.aof.append(*db, cmd);
+        srv.aof.append(*db, cmd, stamp);
         last = *db;
     }
     if wrap {
-        srv.aof.append(last, &[b("EXEC")]);
+        srv.aof.append(last, &[b("EXEC")], stamp);
     }
 }
 
@@ -102,6 +103,11 @@ pub fn after_call(srv: &mut Server, db: usize, name: &str, args: &[Bytes], reply
     }
     if !changed || matches!(name, "exec" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro") {
         // Transactions and scripts propagate the commands they ran.
+        return;
+    }
+    if matches!(name, "save" | "debug") {
+        // They reset the dirty counter (SAVE, DEBUG RELOAD / LOADAOF) and
+        // change nothing to propagate.
         return;
     }
     for cmd in rewrite(srv, db, name, args, reply) {
