@@ -510,6 +510,52 @@ pub fn load_rdb(sh: &Shared, srv: &mut Server, path: &Path) -> Result<bool, Fail
     }
 }
 
+/// A reader that counts the bytes read through it.
+struct Counted<'a> {
+    inner: &'a mut dyn std::io::Read,
+    read: &'a std::cell::Cell<u64>,
+}
+
+impl std::io::Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Logs the progress of a long load every few seconds.
+struct Progress {
+    start: std::time::Instant,
+    last: std::time::Instant,
+    keys: u64,
+}
+
+impl Progress {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+    fn new() -> Progress {
+        let now = std::time::Instant::now();
+        Progress { start: now, last: now, keys: 0 }
+    }
+
+    #[inline]
+    fn key(&mut self, read: u64, len: u64) {
+        self.keys += 1;
+        if self.keys % 4096 != 0 || self.last.elapsed() < Self::EVERY {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        crate::log::notice(&format!(
+            "Loading: {} keys, {:.1}% of {} MB read in {:.0} seconds",
+            self.keys,
+            read as f64 * 100.0 / len.max(1) as f64,
+            len >> 20,
+            self.start.elapsed().as_secs_f64()
+        ));
+    }
+}
+
 /// Adds a decoded key; a key present already is an error, as in Redis.
 fn add_decoded(dbs: &mut [Db], k: Key, now: i64) -> Result<(), LoadError> {
     let db = &mut dbs[k.db];
@@ -533,10 +579,14 @@ fn load_into(
     // prefetched when it is decoded and its chain halfway through the queue,
     // so that the table's cache misses overlap.
     const AHEAD: usize = 8;
-    let mut r = decode::Reader::new(file, len, opts.verify_checksum);
+    let read = std::cell::Cell::new(0u64);
+    let mut counted = Counted { inner: file, read: &read };
+    let mut r = decode::Reader::new(&mut counted, len, opts.verify_checksum);
     let now = opts.now;
     let state = std::cell::RefCell::new((dbs, std::collections::VecDeque::<Key>::with_capacity(AHEAD + 1)));
+    let mut progress = Progress::new();
     let add = |k: Key| {
+        progress.key(read.get(), len);
         let (dbs, queue) = &mut *state.borrow_mut();
         dbs[k.db].main().prefetch(&k.key, false);
         queue.push_back(k);
