@@ -1594,6 +1594,19 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             crate::persist::debug_reload(ctx, args);
             crate::server::notify::sync(ctx.srv);
         }
+        ("digest", 2) => {
+            let d = crate::server::digest::dataset(&ctx.srv.dbs);
+            ctx.out.status(&d);
+        }
+        ("digest-value", _) => {
+            let now = ctx.now;
+            ctx.out.array_len(args.len() - 2);
+            for k in &args[2..] {
+                let db = ctx.db();
+                let d = crate::server::digest::value(db.peek(k, now).map(|e| (&e.value, e.has_expire)));
+                ctx.out.status(&d);
+            }
+        }
         ("loadaof", 2) => {
             for db in ctx.srv.dbs.iter_mut() {
                 db.notify = 0;

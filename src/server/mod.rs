@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod client_evict;
+pub mod digest;
 pub mod evict;
 pub mod notify;
 pub mod propagate;
