@@ -542,7 +542,7 @@ impl Progress {
     #[inline]
     fn key(&mut self, read: u64, len: u64) {
         self.keys += 1;
-        if self.keys % 4096 != 0 || self.last.elapsed() < Self::EVERY {
+        if !self.keys.is_multiple_of(4096) || self.last.elapsed() < Self::EVERY {
             return;
         }
         self.last = std::time::Instant::now();
