@@ -415,9 +415,12 @@ fn insert(db: &mut Db, k: Key, now: i64, replace: bool) -> bool {
 /// Adds a loaded key known to be absent.
 fn add_loaded(db: &mut Db, k: Key, now: i64) {
     let lru = db.access.restored(k.freq, k.idle, now);
-    db.add_entry(&k.key, Entry::new(k.value, lru));
-    if let Some(when) = k.expire {
-        db.set_expire(&k.key, when);
+    match k.expire {
+        Some(when) => {
+            db.add_entry_key(k.key.clone(), Entry::new(k.value, lru));
+            db.set_expire(&k.key, when);
+        }
+        None => db.add_entry_key(k.key, Entry::new(k.value, lru)),
     }
 }
 

@@ -128,8 +128,13 @@ impl Db {
     /// does not hold it (it did not exist when the snapshot began).
     #[inline]
     fn insert_entry(&mut self, key: &[u8], e: Entry) {
+        self.insert_entry_key(SBytes::new(key), e);
+    }
+
+    #[inline]
+    fn insert_entry_key(&mut self, key: SBytes, e: Entry) {
         e.saved.set(self.epoch);
-        self.main.insert_new(SBytes::new(key), e);
+        self.main.insert_new(key, e);
     }
 
     /// Makes room for `keys` keys, `expires` of them with a TTL (loading).
@@ -327,6 +332,13 @@ impl Db {
         self.note(key, KeyEvent::Written);
         self.insert_entry(key, entry);
         self.notice_new(key);
+    }
+
+    /// `add_entry` with the key already built (loading).
+    pub fn add_entry_key(&mut self, key: SBytes, entry: Entry) {
+        self.note(&key, KeyEvent::Written);
+        self.notice_new(&key);
+        self.insert_entry_key(key, entry);
     }
 
     /// Adds a key known to be absent (after `contains` returned false).

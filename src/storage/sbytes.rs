@@ -15,6 +15,9 @@ pub enum SBytes {
 }
 
 impl SBytes {
+    /// The longest string kept inline.
+    pub const INLINE: usize = INLINE;
+
     #[inline]
     pub fn new(b: &[u8]) -> Self {
         if b.len() <= INLINE {

@@ -139,6 +139,23 @@ impl<'a> Reader<'a> {
     /// A string in any of its encodings (integer forms come back as decimal text).
     pub fn string(&mut self) -> Res<Vec<u8>> {
         let (n, enc) = self.len_enc()?;
+        self.string_of(n, enc)
+    }
+
+    /// A string read as a key: a short plain one is built in place, without
+    /// a temporary allocation.
+    pub fn key(&mut self) -> Res<SBytes> {
+        let (n, enc) = self.len_enc()?;
+        if !enc && n <= SBytes::INLINE as u64 {
+            let mut b = [0u8; SBytes::INLINE];
+            self.fill(&mut b[..n as usize])?;
+            return Ok(SBytes::new(&b[..n as usize]));
+        }
+        Ok(SBytes::from_vec(self.string_of(n, enc)?))
+    }
+
+    /// The rest of a string whose length (or encoding) was read.
+    fn string_of(&mut self, n: u64, enc: bool) -> Res<Vec<u8>> {
         if !enc {
             return self.bytes(n);
         }
@@ -445,7 +462,7 @@ pub fn is_object_type(t: u8) -> bool {
 /// One key read from a file.
 pub struct Key {
     pub db: usize,
-    pub key: Vec<u8>,
+    pub key: SBytes,
     pub value: Value,
     /// Absolute expiry (ms), if any.
     pub expire: Option<i64>,
@@ -581,7 +598,7 @@ pub fn load_sized(
             }
             _ => {}
         }
-        let key = r.string()?;
+        let key = r.key()?;
         let val = value(r, t, &o.lim, &key)?;
         let (exp, idl, frq) = (expire.take(), idle.take(), freq.take());
         let Some(val) = val else {
