@@ -2212,3 +2212,33 @@ fn debug_digest_matches_redis() {
     assert_eq!(seen[0][0], Resp::simple("0000000000000000000000000000000000000000"));
     assert_ne!(seen[0][2], seen[0][5], "the digest follows the content");
 }
+
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION lets a payload with a wrong CRC64
+/// restore (and DEBUG AOF-FLUSH-SLEEP is accepted), as in Redis.
+#[test]
+fn debug_checksum_skip_and_flush_sleep_match_redis() {
+    let mut seen = Vec::new();
+    for redis in [false, true] {
+        let s = if redis {
+            Server::redis_with(&["--enable-debug-command", "yes"])
+        } else {
+            Server::ferrokv_with(&["--enable-debug-command", "yes"])
+        };
+        let mut c = s.conn();
+        c.cmd(&["SET", "k", "hello"]);
+        let Resp::Bulk(Some(mut p)) = c.cmd(&["DUMP", "k"]) else { panic!("dump") };
+        let n = p.len();
+        p[n - 1] ^= 0xff;
+        let mut got = Vec::new();
+        got.push(c.cmd_b(&[b"RESTORE", b"a", b"0", &p]));
+        got.push(c.cmd(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"]));
+        got.push(c.cmd_b(&[b"RESTORE", b"b", b"0", &p]));
+        got.push(c.cmd(&["GET", "b"]));
+        got.push(c.cmd(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"]));
+        got.push(c.cmd_b(&[b"RESTORE", b"c", b"0", &p]));
+        got.push(c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"]));
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0][3], Resp::bulk("hello"));
+}

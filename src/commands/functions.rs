@@ -218,7 +218,7 @@ fn function_restore(ctx: &mut Ctx, args: &[Bytes]) {
         return;
     }
     let payload = &args[2];
-    if !rdb::decode::verify_payload(payload) {
+    if !rdb::decode::verify_payload(payload, ctx.srv.persist.skip_checksum_validation) {
         ctx.err("ERR DUMP payload version or checksum are wrong");
         return;
     }

@@ -116,7 +116,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.err("ERR Invalid TTL value, must be >= 0");
         return;
     }
-    if !rdb::decode::verify_payload(&args[3]) {
+    if !rdb::decode::verify_payload(&args[3], ctx.srv.persist.skip_checksum_validation) {
         ctx.err("ERR DUMP payload version or checksum are wrong");
         return;
     }

@@ -1607,6 +1607,14 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
                 ctx.out.status(&d);
             }
         }
+        ("set-skip-checksum-validation", 3) => {
+            ctx.srv.persist.skip_checksum_validation = atoi(&args[2]) != 0;
+            ctx.out.ok();
+        }
+        ("aof-flush-sleep", 3) => {
+            ctx.srv.aof.flush_sleep_us = atoi(&args[2]).max(0) as u64;
+            ctx.out.ok();
+        }
         ("loadaof", 2) => {
             for db in ctx.srv.dbs.iter_mut() {
                 db.notify = 0;

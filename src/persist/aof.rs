@@ -100,6 +100,8 @@ pub struct Aof {
     unsynced: bool,
     /// The second of the last `#TS:` annotation (`aof-timestamp-enabled`).
     last_ts: i64,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds to wait before each write.
+    pub flush_sleep_us: u64,
     last_fsync_ms: i64,
     /// INFO persistence figures.
     pub current_size: u64,
@@ -128,6 +130,7 @@ impl Default for Aof {
             manifest: Manifest::default(),
             unsynced: false,
             last_ts: 0,
+            flush_sleep_us: 0,
             last_fsync_ms: 0,
             current_size: 0,
             base_size: 0,
@@ -236,6 +239,9 @@ impl Aof {
 #[inline]
 pub fn flush(srv: &mut Server) {
     if srv.aof.on && srv.aof.buffered() > 0 {
+        if srv.aof.flush_sleep_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(srv.aof.flush_sleep_us));
+        }
         let policy = srv.config.appendfsync;
         srv.aof.flush(policy);
     }

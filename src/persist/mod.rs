@@ -67,6 +67,9 @@ pub struct State {
     pub saves: u64,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: files and DUMP payloads load
+    /// without checking their CRC64.
+    pub skip_checksum_validation: bool,
 }
 
 impl Default for State {
@@ -80,6 +83,7 @@ impl Default for State {
             saves: 0,
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
+            skip_checksum_validation: false,
         }
     }
 }
@@ -492,7 +496,7 @@ pub fn load_rdb(sh: &Shared, srv: &mut Server, path: &Path) -> Result<bool, Fail
     let opts = decode::Opts {
         lim: rdb::Limits::from_config(&srv.config),
         databases: srv.dbs.len(),
-        verify_checksum: checksum_on(&srv.config),
+        verify_checksum: checksum_on(&srv.config) && !srv.persist.skip_checksum_validation,
         now: crate::util::now_ms(),
     };
     let (res, pos) = load_into(&mut srv.dbs, &mut file, len, &opts);
@@ -643,7 +647,7 @@ pub fn debug_reload(ctx: &mut crate::commands::Ctx, args: &[bytes::Bytes]) {
     let opts = decode::Opts {
         lim: rdb::Limits::from_config(&ctx.srv.config),
         databases: ctx.srv.dbs.len(),
-        verify_checksum: checksum_on(&ctx.srv.config),
+        verify_checksum: checksum_on(&ctx.srv.config) && !ctx.srv.persist.skip_checksum_validation,
         now: crate::util::now_ms(),
     };
     let mut keys: Vec<Key> = Vec::new();
@@ -846,13 +850,13 @@ mod tests {
         let lim = Limits::from_config(&srv.config);
         for (k, e) in srv.dbs[0].main().iter() {
             let p = encode::dump_payload(&e.value, o);
-            assert!(decode::verify_payload(&p));
+            assert!(decode::verify_payload(&p, false));
             let v = decode::payload_value(&p, &lim, k).expect("decodes").expect("not empty");
             assert_eq!(show(&v), show(&e.value));
             let mut bad = p.clone();
             let n = bad.len();
             bad[n - 1] ^= 1;
-            assert!(!decode::verify_payload(&bad));
+            assert!(!decode::verify_payload(&bad, false));
         }
     }
 

@@ -697,14 +697,14 @@ fn atoi(b: &[u8]) -> i64 {
 // DUMP payloads
 
 /// Checks a DUMP payload's footer (RDB version, CRC64) as Redis 7.0's
-/// `verifyDumpPayload` does.
-pub fn verify_payload(p: &[u8]) -> bool {
+/// `verifyDumpPayload` does; `skip_crc`: DEBUG SET-SKIP-CHECKSUM-VALIDATION.
+pub fn verify_payload(p: &[u8], skip_crc: bool) -> bool {
     if p.len() < 10 {
         return false;
     }
     let footer = &p[p.len() - 10..];
     let ver = u16::from_le_bytes([footer[0], footer[1]]);
-    ver <= RDB_VERSION && CRC64.checksum(&p[..p.len() - 8]).to_le_bytes() == footer[2..10]
+    ver <= RDB_VERSION && (skip_crc || CRC64.checksum(&p[..p.len() - 8]).to_le_bytes() == footer[2..10])
 }
 
 /// The library codes of a FUNCTION DUMP payload body (footer removed): a
