@@ -2229,14 +2229,15 @@ fn debug_checksum_skip_and_flush_sleep_match_redis() {
         let Resp::Bulk(Some(mut p)) = c.cmd(&["DUMP", "k"]) else { panic!("dump") };
         let n = p.len();
         p[n - 1] ^= 0xff;
-        let mut got = Vec::new();
-        got.push(c.cmd_b(&[b"RESTORE", b"a", b"0", &p]));
-        got.push(c.cmd(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"]));
-        got.push(c.cmd_b(&[b"RESTORE", b"b", b"0", &p]));
-        got.push(c.cmd(&["GET", "b"]));
-        got.push(c.cmd(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"]));
-        got.push(c.cmd_b(&[b"RESTORE", b"c", b"0", &p]));
-        got.push(c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"]));
+        let got = vec![
+            c.cmd_b(&[b"RESTORE", b"a", b"0", &p]),
+            c.cmd(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"]),
+            c.cmd_b(&[b"RESTORE", b"b", b"0", &p]),
+            c.cmd(&["GET", "b"]),
+            c.cmd(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"]),
+            c.cmd_b(&[b"RESTORE", b"c", b"0", &p]),
+            c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"]),
+        ];
         seen.push(got);
     }
     assert_eq!(seen[0], seen[1]);
