@@ -315,14 +315,23 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     crate::log::notice(&format!("Running mode=standalone, port={port}."));
     crate::commands::server::startup_memory(crate::server::stats::used_memory());
     crate::log::warning(&format!("Server initialized, PID: {pid}"));
-    if crate::persist::load_at_startup(&sh).is_err() {
+    // An RDB file loads while connections are accepted (they get -LOADING,
+    // as from Redis); the append-only file replays commands under the lock
+    // before any connection is accepted.
+    let aof = sh.server.lock().config.get("appendonly") == Some("yes");
+    if aof && crate::persist::load_at_startup(&sh).is_err() {
         return 1;
     }
-    // Logged before the first connection can be served (which may change
-    // the log level).
-    crate::log::notice("Ready to accept connections tcp");
     let active = start_accepting(&sh, listeners);
     *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(&sh), active, backlog });
+    if !aof {
+        let loader = sh.clone();
+        let loaded = tokio::task::spawn_blocking(move || crate::persist::load_at_startup(&loader)).await;
+        if !matches!(loaded, Ok(Ok(()))) {
+            return 1;
+        }
+    }
+    crate::log::notice("Ready to accept connections tcp");
     if let Some(l) = unix_listener {
         crate::log::notice("Ready to accept connections unix");
         tokio::spawn(crate::net::serve_unix(sh.clone(), l, unixsocket.clone()));

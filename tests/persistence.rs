@@ -2243,3 +2243,62 @@ fn debug_checksum_skip_and_flush_sleep_match_redis() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[0][3], Resp::bulk("hello"));
 }
+
+/// While a dump loads at startup the server accepts connections: commands
+/// without the `loading` flag get -LOADING (inside MULTI too, which EXEC then
+/// aborts), INFO shows `loading:1` and the progress fields, as Redis does;
+/// then the data is there.
+#[test]
+fn loading_replies_match_redis() {
+    let dir = TempDir::new("loading");
+    {
+        let f = start_on(false, dir.path(), &[]);
+        let mut c = Conn::connect(f.port);
+        let items: Vec<String> = (0..2000).flat_map(|i| [format!("key:{i}"), "v".repeat(100)]).collect();
+        bulk_args(&mut c, &["MSET"], &items);
+        assert_eq!(c.cmd(&["SAVE"]), Resp::ok());
+    }
+    let mut seen = Vec::new();
+    for redis in [false, true] {
+        let extra = ["--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024"];
+        let (mut child, port, log) = spawn(redis, dir.path(), &extra);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut c = loop {
+            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                drop(s);
+                break Conn::connect(port);
+            }
+            assert!(Instant::now() < deadline, "no listener; log:\n{}", read_log(&log));
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let mut got = Vec::new();
+        for line in ["PING", "GET key:1", "CONFIG GET dbfilename", "DBSIZE", "MULTI", "GET key:1", "EXEC"] {
+            got.push(c.cmd(&line.split(' ').collect::<Vec<_>>()));
+        }
+        let info = c.cmd(&["INFO", "persistence"]).text();
+        got.push(Resp::Simple(info_value(&info, "loading")));
+        let fields: Vec<String> = info
+            .lines()
+            .filter(|l| l.starts_with("loading_"))
+            .filter_map(|l| l.split(':').next().map(str::to_string))
+            .collect();
+        got.push(Resp::Simple(fields.join(",")));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while c.cmd(&["PING"]).is_error() {
+            assert!(Instant::now() < deadline, "still loading");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        got.push(c.cmd(&["DBSIZE"]));
+        got.push(c.cmd(&["STRLEN", "key:1999"]));
+        let _ = child.kill();
+        let _ = child.wait();
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0][0], Resp::err("LOADING Redis is loading the dataset in memory"));
+    assert_eq!(seen[0][9], Resp::int(2000));
+}
+
+fn info_value(info: &str, field: &str) -> String {
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or("").trim().to_string()
+}

@@ -390,6 +390,10 @@ fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args
         reject(srv, client, out, args, Some(cmd), &msg);
         return;
     }
+    if srv.persist.loading.is_some() && denied_while_loading(sh, client, cmd) {
+        reject(srv, client, out, args, Some(cmd), crate::persist::LOADING_ERR);
+        return;
+    }
     if client.multi >= 0 && !transactions::runs_in_multi(cmd) {
         client.last_interaction_ms = crate::util::now_ms();
         transactions::queue(client, args);
@@ -467,6 +471,14 @@ pub(crate) fn request_flags(srv: &Server, cmd: &Command, args: &[Bytes]) -> u32 
 fn set_last_cmd(client: &mut Client, cmd: Option<&Command>) {
     client.last_cmd.clear();
     client.last_cmd.push_str(cmd.map_or("NULL", |c| c.name.as_str()));
+}
+
+/// While the dataset loads: commands without the `loading` flag are
+/// refused, and EXEC when it queued one.
+fn denied_while_loading(sh: &Shared, client: &Client, cmd: &Command) -> bool {
+    !cmd.has(flag::LOADING)
+        || (cmd.name == "exec"
+            && client.queue.iter().any(|a| resolve_queued(sh, a).is_some_and(|c| !c.has(flag::LOADING))))
 }
 
 /// Redis's `rejectCommand`: replies the error, counts it (and a rejected call

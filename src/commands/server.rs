@@ -341,7 +341,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
     }
     if sec.has("persistence") {
         header(&mut out, "Persistence");
-        line!(out, "loading:0");
+        line!(out, "loading:{}", srv.persist.loading.is_some() as u8);
         line!(out, "async_loading:0");
         line!(out, "current_cow_peak:0");
         line!(out, "current_cow_size:0");
@@ -381,6 +381,18 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
             line!(out, "aof_buffer_length:{}", aof.buffered());
             line!(out, "aof_pending_bio_fsync:0");
             line!(out, "aof_delayed_fsync:0");
+        }
+        if let Some(l) = &srv.persist.loading {
+            let loaded = l.loaded_bytes.load(std::sync::atomic::Ordering::Relaxed);
+            let elapsed = crate::util::now_ms() / 1000 - l.start_s;
+            let remaining = l.total_bytes.saturating_sub(loaded);
+            let eta = if elapsed == 0 { 1 } else { elapsed * remaining as i64 / (loaded as i64 + 1) };
+            line!(out, "loading_start_time:{}", l.start_s);
+            line!(out, "loading_total_bytes:{}", l.total_bytes);
+            line!(out, "loading_rdb_used_mem:0");
+            line!(out, "loading_loaded_bytes:{}", loaded);
+            line!(out, "loading_loaded_perc:{:.2}", loaded as f64 * 100.0 / l.total_bytes.max(1) as f64);
+            line!(out, "loading_eta_seconds:{}", eta);
         }
     }
     if sec.has("stats") {

@@ -23,6 +23,8 @@ use crate::storage::Entry;
 use rdb::decode::{self, Error as LoadError, Key};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Redis's CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed background save
 /// is retried by the save points.
@@ -52,6 +54,16 @@ pub struct Child {
     dirty_before: u64,
 }
 
+/// A load at startup in progress (INFO's `loading_*` fields).
+pub struct Loading {
+    pub start_s: i64,
+    pub total_bytes: u64,
+    pub loaded_bytes: AtomicU64,
+}
+
+/// Redis's reply to commands without the `loading` flag while it loads.
+pub const LOADING_ERR: &str = "LOADING Redis is loading the dataset in memory";
+
 /// The persistence state kept in `Server`.
 pub struct State {
     pub child: Option<Child>,
@@ -67,6 +79,9 @@ pub struct State {
     pub saves: u64,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
+    /// The load at startup in progress: commands without the `loading`
+    /// flag get -LOADING meanwhile.
+    pub loading: Option<Arc<Loading>>,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: files and DUMP payloads load
     /// without checking their CRC64.
     pub skip_checksum_validation: bool,
@@ -83,6 +98,7 @@ impl Default for State {
             saves: 0,
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
+            loading: None,
             skip_checksum_validation: false,
         }
     }
@@ -476,9 +492,79 @@ pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
         return aof::load_at_startup(sh, srv);
     }
     let path = rdb_path(&srv.config);
+    drop(guard);
     let start = std::time::Instant::now();
-    if load_rdb(sh, srv, &path)? {
+    if load_rdb_serving(sh, &path)? {
         crate::log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
+    }
+    Ok(())
+}
+
+/// Loads `dbfilename` at startup while connections are served: the keys go
+/// into databases of the loader's own, without the lock, which take the
+/// place of the (empty) live ones at the end; meanwhile INFO shows the
+/// progress and commands without the `loading` flag get -LOADING, as while
+/// Redis loads.
+fn load_rdb_serving(sh: &Shared, path: &Path) -> Result<bool, Failed> {
+    let (mut file, len) = match open(path) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(false),
+        Err(e) => {
+            crate::log::warning(&format!("Fatal error loading the DB: {}. Exiting.", strerror(&e)));
+            return Err(Failed);
+        }
+    };
+    let (opts, mut dbs, loading) = {
+        let mut srv = sh.server.lock();
+        let dbs: Vec<Db> = srv
+            .dbs
+            .iter()
+            .map(|live| {
+                let mut d = Db::new();
+                d.access = live.access;
+                d
+            })
+            .collect();
+        let loading = Arc::new(Loading { start_s: now_s(), total_bytes: len, loaded_bytes: AtomicU64::new(0) });
+        srv.persist.loading = Some(loading.clone());
+        (load_opts(&srv), dbs, loading)
+    };
+    let (res, pos) = load_into(&mut dbs, &mut file, len, &opts, Some(&loading));
+    let mut guard = sh.server.lock();
+    let srv = &mut *guard;
+    srv.persist.loading = None;
+    match res {
+        Ok(st) => {
+            for (live, loaded) in srv.dbs.iter_mut().zip(dbs.iter_mut()) {
+                live.swap_data(loaded);
+            }
+            loaded_stats(sh, srv, &st).map(|_| true)
+        }
+        Err(e) => {
+            log_load_error(&e, pos);
+            Err(Failed)
+        }
+    }
+}
+
+/// Loading settings from the configuration.
+fn load_opts(srv: &Server) -> decode::Opts {
+    decode::Opts {
+        lim: rdb::Limits::from_config(&srv.config),
+        databases: srv.dbs.len(),
+        verify_checksum: checksum_on(&srv.config) && !srv.persist.skip_checksum_validation,
+        now: crate::util::now_ms(),
+        key_load_delay_us: srv.config.get("key-load-delay").and_then(|v| v.parse().ok()).unwrap_or(0),
+    }
+}
+
+/// After a load: its statistics, and the function libraries it held.
+fn loaded_stats(sh: &Shared, srv: &mut Server, st: &decode::Stats) -> Result<(), Failed> {
+    srv.persist.last_load_keys_loaded = st.keys_loaded;
+    srv.persist.last_load_keys_expired = st.keys_expired;
+    if let Err(e) = crate::scripting::functions::restore_libraries(sh.script.clone(), srv, &st.functions) {
+        crate::log::warning(&format!("Failed loading the function libraries of the RDB file: {e}"));
+        return Err(Failed);
     }
     Ok(())
 }
@@ -493,23 +579,10 @@ pub fn load_rdb(sh: &Shared, srv: &mut Server, path: &Path) -> Result<bool, Fail
             return Err(Failed);
         }
     };
-    let opts = decode::Opts {
-        lim: rdb::Limits::from_config(&srv.config),
-        databases: srv.dbs.len(),
-        verify_checksum: checksum_on(&srv.config) && !srv.persist.skip_checksum_validation,
-        now: crate::util::now_ms(),
-    };
-    let (res, pos) = load_into(&mut srv.dbs, &mut file, len, &opts);
+    let opts = load_opts(srv);
+    let (res, pos) = load_into(&mut srv.dbs, &mut file, len, &opts, None);
     match res {
-        Ok(st) => {
-            srv.persist.last_load_keys_loaded = st.keys_loaded;
-            srv.persist.last_load_keys_expired = st.keys_expired;
-            if let Err(e) = crate::scripting::functions::restore_libraries(sh.script.clone(), srv, &st.functions) {
-                crate::log::warning(&format!("Failed loading the function libraries of the RDB file: {e}"));
-                return Err(Failed);
-            }
-            Ok(true)
-        }
+        Ok(st) => loaded_stats(sh, srv, &st).map(|_| true),
         Err(e) => {
             log_load_error(&e, pos);
             Err(Failed)
@@ -521,12 +594,17 @@ pub fn load_rdb(sh: &Shared, srv: &mut Server, path: &Path) -> Result<bool, Fail
 struct Counted<'a> {
     inner: &'a mut dyn std::io::Read,
     read: &'a std::cell::Cell<u64>,
+    /// Where INFO reads the progress of a load at startup.
+    shown: Option<&'a AtomicU64>,
 }
 
 impl std::io::Read for Counted<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read.set(self.read.get() + n as u64);
+        if let Some(s) = self.shown {
+            s.store(self.read.get(), Ordering::Relaxed);
+        }
         Ok(n)
     }
 }
@@ -581,19 +659,24 @@ fn load_into(
     file: &mut dyn std::io::Read,
     len: u64,
     opts: &decode::Opts,
+    loading: Option<&Loading>,
 ) -> (Result<decode::Stats, LoadError>, u64) {
     // Keys wait in a short queue before they are added: each one's bucket is
     // prefetched when it is decoded and its chain halfway through the queue,
     // so that the table's cache misses overlap.
     const AHEAD: usize = 8;
     let read = std::cell::Cell::new(0u64);
-    let mut counted = Counted { inner: file, read: &read };
+    let mut counted = Counted { inner: file, read: &read, shown: loading.map(|l| &l.loaded_bytes) };
     let mut r = decode::Reader::new(&mut counted, len, opts.verify_checksum);
     let now = opts.now;
     let state = std::cell::RefCell::new((dbs, std::collections::VecDeque::<Key>::with_capacity(AHEAD + 1)));
     let mut progress = Progress::new();
     let add = |k: Key| {
         progress.key(read.get(), len);
+        if opts.key_load_delay_us > 0 {
+            // `key-load-delay`: tests use it to observe a load in progress.
+            std::thread::sleep(std::time::Duration::from_micros(opts.key_load_delay_us as u64));
+        }
         let (dbs, queue) = &mut *state.borrow_mut();
         dbs[k.db].main().prefetch(&k.key, false);
         queue.push_back(k);
@@ -644,12 +727,7 @@ pub fn debug_reload(ctx: &mut crate::commands::Ctx, args: &[bytes::Bytes]) {
         return;
     }
     let path = rdb_path(&ctx.srv.config);
-    let opts = decode::Opts {
-        lim: rdb::Limits::from_config(&ctx.srv.config),
-        databases: ctx.srv.dbs.len(),
-        verify_checksum: checksum_on(&ctx.srv.config) && !ctx.srv.persist.skip_checksum_validation,
-        now: crate::util::now_ms(),
-    };
+    let opts = load_opts(ctx.srv);
     let mut keys: Vec<Key> = Vec::new();
     let file = open(&path);
     if flush && !matches!(file, Ok(Some(_))) {
@@ -791,6 +869,7 @@ mod tests {
             databases: 16,
             verify_checksum: true,
             now: crate::util::now_ms(),
+            key_load_delay_us: 0,
         };
         let mut keys = Vec::new();
         decode::load(&mut r, &opts, |k| {

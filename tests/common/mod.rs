@@ -327,6 +327,13 @@ pub fn probe_dir(port: u16) -> std::io::Result<Resp> {
         }
         items.push(Resp::Bulk(Some(val.trim_end().as_bytes().to_vec())));
     }
+    // A server still loading its data answers -LOADING: not started yet.
+    w.write_all(&Conn::encode(&[b"PING"]))?;
+    let mut pong = String::new();
+    rd.read_line(&mut pong)?;
+    if pong.starts_with("-LOADING") {
+        return Err(std::io::Error::new(std::io::ErrorKind::WouldBlock, "loading"));
+    }
     Ok(Resp::Array(Some(items)))
 }
 

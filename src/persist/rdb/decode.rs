@@ -488,6 +488,8 @@ pub struct Opts {
     pub databases: usize,
     /// Verify the checksum (`rdbchecksum yes`).
     pub verify_checksum: bool,
+    /// `key-load-delay`: microseconds to wait per key loaded (tests).
+    pub key_load_delay_us: i64,
     /// Keys whose expiry is before this are skipped (as a master does).
     pub now: i64,
 }
