@@ -201,6 +201,7 @@ fn evict(srv: &mut Server, cur: &mut Client, out: &mut Reply) -> Outcome {
     let start = Instant::now();
     let limit = time_limit_us(srv.config.maxmemory_eviction_tenacity);
     let lazy = srv.config.lazyfree_lazy_eviction;
+    let monitor = srv.config.latency_monitor_threshold > 0;
     let mut freed = 0usize;
     let mut keys_freed = 0u64;
     while freed < need {
@@ -216,13 +217,16 @@ fn evict(srv: &mut Server, cur: &mut Client, out: &mut Reply) -> Outcome {
             return Outcome::Fail;
         };
         let before = counted_memory();
-        let t0 = Instant::now();
+        // Timed only for the latency monitor, as Redis's latencyStartMonitor.
+        let t0 = monitor.then(Instant::now);
         if let Some(entry) = srv.dbs[db].evict(&key) {
             crate::storage::lazyfree::free_entry(entry, lazy);
         }
-        let del_ms = t0.elapsed().as_millis() as u64;
-        if del_ms > 0 {
-            crate::commands::server::latency_add_sample_if_needed(srv, "eviction-del", del_ms);
+        if let Some(t0) = t0 {
+            let del_ms = t0.elapsed().as_millis() as u64;
+            if del_ms > 0 {
+                crate::commands::server::latency_add_sample_if_needed(srv, "eviction-del", del_ms);
+            }
         }
         freed += before.saturating_sub(counted_memory());
         srv.evict.evicted_keys += 1;
@@ -246,9 +250,11 @@ fn evict(srv: &mut Server, cur: &mut Client, out: &mut Reply) -> Outcome {
             }
         }
     }
-    let cycle_ms = start.elapsed().as_millis() as u64;
-    if cycle_ms > 0 {
-        crate::commands::server::latency_add_sample_if_needed(srv, "eviction-cycle", cycle_ms);
+    if monitor {
+        let cycle_ms = start.elapsed().as_millis() as u64;
+        if cycle_ms > 0 {
+            crate::commands::server::latency_add_sample_if_needed(srv, "eviction-cycle", cycle_ms);
+        }
     }
     if srv.evict.running {
         Outcome::Running

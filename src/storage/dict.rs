@@ -396,7 +396,9 @@ impl<V> Dict<V> {
     /// Up to `count` entries from a random stretch of buckets (Redis's
     /// `dictGetSomeKeys`): cheaper than `count` calls of `random`, and what
     /// eviction samples. Gives up after `count * 10` buckets, so a sparse table
-    /// may yield fewer; entries are distinct.
+    /// may yield fewer; entries are distinct. The chains' first entries are
+    /// prefetched as their buckets are found and read afterwards, so the
+    /// cache misses of the sample overlap.
     pub fn sample<'a, R: rand::Rng>(&'a self, rng: &mut R, count: usize, mut f: impl FnMut(&'a SBytes, &'a V)) {
         if self.len == 0 || count == 0 {
             return;
@@ -406,9 +408,9 @@ impl<V> Dict<V> {
         let max_mask = tables.iter().map(|t| t.mask()).max().unwrap_or(0);
         let skip_below = self.rehash_idx.unwrap_or(0);
         let mut i = rng.gen::<usize>() & max_mask;
-        let mut got = 0;
+        let mut heads: Vec<&'a Node<V>> = Vec::with_capacity(count);
         let mut empty_run = 0;
-        for _ in 0..count * 10 {
+        'scan: for _ in 0..count * 10 {
             for (n, t) in tables.iter().enumerate() {
                 // Buckets of the old table below the rehash index are empty.
                 if n == 0 && tables.len() == 2 && i < skip_below {
@@ -427,17 +429,26 @@ impl<V> Dict<V> {
                     continue;
                 };
                 empty_run = 0;
-                let mut cur = Some(head);
-                while let Some(x) = cur {
-                    f(&x.key, &x.val);
-                    got += 1;
-                    if got == count {
-                        return;
-                    }
-                    cur = x.next.as_deref();
+                let addr: *const Node<V> = head;
+                prefetch_line(addr.cast());
+                heads.push(head);
+                if heads.len() == count {
+                    break 'scan;
                 }
             }
             i = (i + 1) & max_mask;
+        }
+        let mut got = 0;
+        for head in heads {
+            let mut cur = Some(head);
+            while let Some(x) = cur {
+                f(&x.key, &x.val);
+                got += 1;
+                if got == count {
+                    return;
+                }
+                cur = x.next.as_deref();
+            }
         }
     }
 
