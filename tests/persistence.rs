@@ -2299,6 +2299,38 @@ fn loading_replies_match_redis() {
     assert_eq!(seen[0][9], Resp::int(2000));
 }
 
+/// SHUTDOWN while the dump is still loading does not save the partial
+/// dataset over it, on either server.
+#[test]
+fn shutdown_while_loading_keeps_the_dump() {
+    for redis in [false, true] {
+        let dir = TempDir::new("loading-shutdown");
+        {
+            let f = start_on(false, dir.path(), &[]);
+            let mut c = Conn::connect(f.port);
+            let items: Vec<String> = (0..2000).flat_map(|i| [format!("key:{i}"), "v".repeat(100)]).collect();
+            bulk_args(&mut c, &["MSET"], &items);
+            assert_eq!(c.cmd(&["SAVE"]), Resp::ok());
+        }
+        let extra = ["--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024", "--save", "3600 1"];
+        let (mut child, port, _) = spawn(redis, dir.path(), &extra);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut c = loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break Conn::connect(port);
+            }
+            assert!(Instant::now() < deadline, "no listener");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(c.cmd(&["PING"]), Resp::err("LOADING Redis is loading the dataset in memory"), "redis={redis}");
+        c.send(&[b"SHUTDOWN"]);
+        assert!(c.is_closed(), "redis={redis}");
+        assert_eq!(wait_exit(&mut child), 0, "redis={redis}");
+        let g = start_on(false, dir.path(), &[]);
+        assert_eq!(Conn::connect(g.port).cmd(&["DBSIZE"]), Resp::int(2000), "redis={redis}");
+    }
+}
+
 fn info_value(info: &str, field: &str) -> String {
     info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or("").trim().to_string()
 }

@@ -521,7 +521,8 @@ pub fn start(srv: &mut Server) -> Result<(), Failed> {
     srv.aof.waiting = true;
     srv.aof.file = None;
     sync_dbs(srv);
-    if srv.persist.child.is_some() {
+    if srv.persist.child.is_some() || srv.persist.loading.is_some() {
+        // After the running snapshot, or once the dataset is loaded.
         srv.aof.rewrite_scheduled = true;
         crate::log::warning("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
         return Ok(());

@@ -395,7 +395,10 @@ pub fn prepare_shutdown(srv: &mut Server, save_asked: bool, nosave: bool, force:
         crate::log::warning("There is a child rewriting the AOF. Killing it!");
         kill_child(srv, ChildKind::Aof, true);
     }
-    if (!save_points(&srv.config).is_empty() && !nosave) || save_asked {
+    // Never while the dump is still loading: the dataset is not all there.
+    if srv.persist.loading.is_some() {
+        crate::log::warning("Not saving the dataset on shutdown: it is still loading.");
+    } else if (!save_points(&srv.config).is_empty() && !nosave) || save_asked {
         crate::log::notice("Saving the final RDB snapshot before exiting.");
         if save(srv).is_err() {
             if force {
