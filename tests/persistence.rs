@@ -2260,7 +2260,9 @@ fn loading_replies_match_redis() {
     }
     let mut seen = Vec::new();
     for redis in [false, true] {
-        let extra = ["--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024"];
+        // About 4 s of loading, so that the commands below meet it even on a
+        // busy machine.
+        let extra = ["--key-load-delay", "2000", "--loading-process-events-interval-bytes", "1024"];
         let (mut child, port, log) = spawn(redis, dir.path(), &extra);
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut c = loop {
