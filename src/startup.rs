@@ -322,6 +322,7 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     if aof && crate::persist::load_at_startup(&sh).is_err() {
         return 1;
     }
+    crate::persist::mark_loading(&sh);
     let active = start_accepting(&sh, listeners);
     *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(&sh), active, backlog });
     if !aof {

@@ -503,6 +503,21 @@ pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Before connections are accepted at startup: when a dump is there to load,
+/// the server is loading from the start (no client may see the empty
+/// dataset before the load begins).
+pub fn mark_loading(sh: &Shared) {
+    let mut srv = sh.server.lock();
+    if srv.config.get("appendonly") == Some("yes") {
+        return;
+    }
+    if let Ok(m) = std::fs::metadata(rdb_path(&srv.config)) {
+        let total_bytes = m.len();
+        srv.persist.loading =
+            Some(Arc::new(Loading { start_s: now_s(), total_bytes, loaded_bytes: AtomicU64::new(0) }));
+    }
+}
+
 /// Loads `dbfilename` at startup while connections are served: the keys go
 /// into databases of the loader's own, without the lock, which take the
 /// place of the (empty) live ones at the end; meanwhile INFO shows the
@@ -511,7 +526,10 @@ pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
 fn load_rdb_serving(sh: &Shared, path: &Path) -> Result<bool, Failed> {
     let (mut file, len) = match open(path) {
         Ok(Some(f)) => f,
-        Ok(None) => return Ok(false),
+        Ok(None) => {
+            sh.server.lock().persist.loading = None;
+            return Ok(false);
+        }
         Err(e) => {
             crate::log::warning(&format!("Fatal error loading the DB: {}. Exiting.", strerror(&e)));
             return Err(Failed);
@@ -528,7 +546,10 @@ fn load_rdb_serving(sh: &Shared, path: &Path) -> Result<bool, Failed> {
                 d
             })
             .collect();
-        let loading = Arc::new(Loading { start_s: now_s(), total_bytes: len, loaded_bytes: AtomicU64::new(0) });
+        let loading = match &srv.persist.loading {
+            Some(l) => l.clone(),
+            None => Arc::new(Loading { start_s: now_s(), total_bytes: len, loaded_bytes: AtomicU64::new(0) }),
+        };
         srv.persist.loading = Some(loading.clone());
         (load_opts(&srv), dbs, loading)
     };
