@@ -435,8 +435,11 @@ mod tests {
     use crate::storage::snapshot::{DbSnap, EntryWriter};
     use crate::storage::Value;
 
+    /// (key, string value) pairs.
+    type Written = Vec<(Vec<u8>, Vec<u8>)>;
+
     /// Records the keys and string values written, in order.
-    struct Log(std::sync::Arc<parking_lot::Mutex<Vec<(Vec<u8>, Vec<u8>)>>>);
+    struct Log(std::sync::Arc<parking_lot::Mutex<Written>>);
 
     impl EntryWriter for Log {
         fn write(&mut self, _out: &mut Vec<u8>, key: &[u8], e: &Entry, _expire: Option<i64>) {
