@@ -547,3 +547,46 @@ fn normal_output_buffer_hard_limit_closes_the_client() {
     let got = both_servers(outcome);
     assert_eq!(got, (10, true, Resp::int(30000)));
 }
+
+/// `client-output-buffer-limit normal` with a soft limit: a client that does
+/// not read while its pending replies stay above the soft bytes for longer
+/// than the seconds is disconnected, as by Redis; one that reads stays.
+#[test]
+fn normal_output_buffer_soft_limit_closes_a_client_that_does_not_read() {
+    let outcome = |s: &Server| {
+        let mut c = s.conn();
+        assert_eq!(c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "normal 0 1mb 1"]), Resp::ok());
+        c.cmd_b(&[b"SET", b"big", &vec![b'x'; 1 << 20]]);
+        // A reader gets all its replies.
+        let mut reader = raw_connect(s.port);
+        reader.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let req: Vec<u8> = (0..8).flat_map(|_| Conn::encode(&[b"GET", b"big"])).collect();
+        reader.write_all(&req).expect("send");
+        let mut got = 0;
+        let mut buf = vec![0u8; 1 << 16];
+        while got < 8 * ((1 << 20) + 12) {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        let reader_ok = got == 8 * ((1 << 20) + 12);
+        // A client that asks for 40 MB and reads nothing for 3 s.
+        let mut idle = raw_connect(s.port);
+        let req: Vec<u8> = (0..40).flat_map(|_| Conn::encode(&[b"GET", b"big"])).collect();
+        idle.write_all(&req).expect("send");
+        std::thread::sleep(Duration::from_secs(3));
+        idle.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let mut total = 0usize;
+        loop {
+            match idle.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+        let cut_short = total < 40 * ((1 << 20) + 12);
+        (reader_ok, cut_short, c.cmd(&["PING"]))
+    };
+    let got = both_servers(outcome);
+    assert_eq!(got, (true, true, Resp::simple("PONG")));
+}

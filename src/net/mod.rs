@@ -177,6 +177,33 @@ async fn report_output(sh: &Shared, id: u64, pending: usize) -> bool {
     crate::server::client_evict::account_and_evict(&mut srv, id)
 }
 
+/// Replies of this size or more are written under the soft limit of the
+/// `normal` class of `client-output-buffer-limit` (smaller ones fit the
+/// socket's buffer).
+const SOFT_CHECK_BYTES: usize = 16 * 1024;
+
+/// The soft output limit for client `id`'s replies: bytes and how long the
+/// pending output may stay above them (Redis closes the client once that
+/// lasted longer than the limit's seconds).
+async fn soft_limit(sh: &Shared, id: u64) -> Option<(usize, std::time::Duration)> {
+    let srv = sh.lock_async().await;
+    let l = &srv.config.normal_obuf;
+    let subscriber = srv.clients.get(&id).is_some_and(|c| c.in_pubsub());
+    (l.soft > 0 && !subscriber)
+        .then(|| (l.soft, std::time::Duration::from_millis(l.soft_secs.max(0) as u64 * 1000 + 1)))
+}
+
+/// Logs, as Redis does, that client `id` goes for its output buffer.
+async fn log_obuf_close(sh: &Shared, id: u64) {
+    let srv = sh.lock_async().await;
+    if let Some(c) = srv.clients.get(&id) {
+        crate::log::warning(&format!(
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            c.info_line(crate::util::now_ms())
+        ));
+    }
+}
+
 /// Bytes of messages gathered into one socket write.
 const GATHER_MAX: usize = 64 * 1024;
 
@@ -439,10 +466,18 @@ async fn connection_loop(
             if big && report_output(sh, id, out.buf.len()).await {
                 return;
             }
+            let soft = if out.buf.len() >= SOFT_CHECK_BYTES { soft_limit(sh, id).await } else { None };
             // Under `appendfsync always`, not before the changes are on disk.
             sh.group_commit.durable().await;
             let written = tokio::select! {
-                r = sock.write_all_reading(&out.buf, &mut rbuf, qlimit.saturating_add(1)) => r.is_ok(),
+                r = sock.write_all_reading(&out.buf, &mut rbuf, qlimit.saturating_add(1), soft) => match r {
+                    Ok(()) => true,
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                        log_obuf_close(sh, id).await;
+                        false
+                    }
+                    Err(_) => false,
+                },
                 _ = &mut killed => false,
             };
             if !written {

@@ -76,19 +76,43 @@ impl Sock {
 
     /// Writes all of `data`, waiting for the socket to drain as needed.
     pub async fn write_all(&self, data: &[u8]) -> io::Result<()> {
-        self.write(data, None).await
+        self.write(data, None, None).await
     }
 
     /// Writes all of `data`; while the peer is not reading (its window is full)
     /// keeps reading its requests into `rbuf`, up to `limit` bytes, so that a
     /// client that writes a whole pipeline before reading any reply cannot
     /// deadlock with us. Fails when the peer closes.
-    pub async fn write_all_reading(&self, data: &[u8], rbuf: &mut BytesMut, limit: usize) -> io::Result<()> {
-        self.write(data, Some((rbuf, limit))).await
+    pub async fn write_all_reading(
+        &self,
+        data: &[u8],
+        rbuf: &mut BytesMut,
+        limit: usize,
+        soft: Option<(usize, std::time::Duration)>,
+    ) -> io::Result<()> {
+        self.write(data, Some((rbuf, limit)), soft).await
     }
 
-    async fn write(&self, mut data: &[u8], mut reading: Option<(&mut BytesMut, usize)>) -> io::Result<()> {
+    /// Writes all of `data`, reading meanwhile when `reading` allows. With
+    /// `soft` (the soft output limit, bytes and time), fails with `TimedOut`
+    /// once what is left to write stayed above the bytes for longer than the
+    /// time.
+    async fn write(
+        &self,
+        mut data: &[u8],
+        mut reading: Option<(&mut BytesMut, usize)>,
+        soft: Option<(usize, std::time::Duration)>,
+    ) -> io::Result<()> {
+        let mut over_since: Option<tokio::time::Instant> = None;
         while !data.is_empty() {
+            if let Some((bytes, _)) = soft {
+                if data.len() > bytes {
+                    over_since.get_or_insert_with(tokio::time::Instant::now);
+                } else {
+                    over_since = None;
+                }
+            }
+            let deadline = over_since.zip(soft).map(|(t, (_, d))| t + d);
             // Optimistic first attempt: a socket is almost always writable.
             match send(self.fd.get_ref(), data) {
                 Ok(n) => {
@@ -125,6 +149,9 @@ impl Sock {
                     if r? == 0 {
                         return Err(io::ErrorKind::UnexpectedEof.into());
                     }
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                    return Err(io::ErrorKind::TimedOut.into());
                 }
             }
         }
