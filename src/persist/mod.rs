@@ -438,12 +438,9 @@ fn insert(db: &mut Db, k: Key, now: i64, replace: bool) -> bool {
 /// Adds a loaded key known to be absent.
 fn add_loaded(db: &mut Db, k: Key, now: i64) {
     let lru = db.access.restored(k.freq, k.idle, now);
-    match k.expire {
-        Some(when) => {
-            db.add_entry_key(k.key.clone(), Entry::new(k.value, lru));
-            db.set_expire(&k.key, when);
-        }
-        None => db.add_entry_key(k.key, Entry::new(k.value, lru)),
+    db.add_entry(&k.key, Entry::new(k.value, lru));
+    if let Some(when) = k.expire {
+        db.set_expire(&k.key, when);
     }
 }
 
@@ -666,13 +663,20 @@ impl Progress {
 }
 
 /// Adds a decoded key; a key present already is an error, as in Redis.
-fn add_decoded(dbs: &mut [Db], k: Key, now: i64) -> Result<(), LoadError> {
+fn add_decoded(dbs: &mut [Db], k: Key, h: usize, now: i64) -> Result<(), LoadError> {
     let db = &mut dbs[k.db];
-    if db.main().contains_key(&k.key[..]) {
-        let name = String::from_utf8_lossy(&k.key);
+    let lru = db.access.restored(k.freq, k.idle, now);
+    let key = match k.expire {
+        Some(_) => Some(k.key.clone()),
+        None => None,
+    };
+    if let Err(dup) = db.add_loaded(k.key, h, Entry::new(k.value, lru)) {
+        let name = String::from_utf8_lossy(&dup);
         return Err(LoadError::Fatal(format!("RDB has duplicated key '{name}' in DB {}", k.db)));
     }
-    add_loaded(db, k, now);
+    if let (Some(key), Some(when)) = (key, k.expire) {
+        db.set_expire(&key, when);
+    }
     Ok(())
 }
 
@@ -693,7 +697,7 @@ fn load_into(
     let mut counted = Counted { inner: file, read: &read, shown: loading.map(|l| &l.loaded_bytes) };
     let mut r = decode::Reader::new(&mut counted, len, opts.verify_checksum);
     let now = opts.now;
-    let state = std::cell::RefCell::new((dbs, std::collections::VecDeque::<Key>::with_capacity(AHEAD + 1)));
+    let state = std::cell::RefCell::new((dbs, std::collections::VecDeque::<(Key, usize)>::with_capacity(AHEAD + 1)));
     let mut progress = Progress::new();
     let add = |k: Key| {
         progress.key(read.get(), len);
@@ -702,14 +706,15 @@ fn load_into(
             std::thread::sleep(std::time::Duration::from_micros(opts.key_load_delay_us as u64));
         }
         let (dbs, queue) = &mut *state.borrow_mut();
-        dbs[k.db].main().prefetch(&k.key, false);
-        queue.push_back(k);
-        if let Some(mid) = queue.get(AHEAD / 2) {
-            dbs[mid.db].main().prefetch(&mid.key, true);
+        let h = crate::storage::dict::Dict::<Entry>::hash_of(&k.key);
+        dbs[k.db].main().prefetch(h, false);
+        queue.push_back((k, h));
+        if let Some((mid, h)) = queue.get(AHEAD / 2) {
+            dbs[mid.db].main().prefetch(*h, true);
         }
         if queue.len() > AHEAD {
-            if let Some(k) = queue.pop_front() {
-                add_decoded(dbs, k, now)?;
+            if let Some((k, h)) = queue.pop_front() {
+                add_decoded(dbs, k, h, now)?;
             }
         }
         Ok(())
@@ -721,8 +726,8 @@ fn load_into(
     };
     let mut res = decode::load_sized(&mut r, opts, add, reserve);
     let (dbs, queue) = &mut *state.borrow_mut();
-    while let (Ok(_), Some(k)) = (&res, queue.pop_front()) {
-        if let Err(e) = add_decoded(dbs, k, now) {
+    while let (Ok(_), Some((k, h))) = (&res, queue.pop_front()) {
+        if let Err(e) = add_decoded(dbs, k, h, now) {
             res = Err(e);
         }
     }
@@ -827,6 +832,34 @@ mod tests {
     use crate::storage::set::Set;
     use crate::storage::zset::{AddFlags, ZSet};
     use crate::storage::Value;
+
+    /// A key present twice in a file stops the load with Redis's message;
+    /// the keys before it and their TTLs are in.
+    #[test]
+    fn duplicate_keys_stop_the_load() {
+        crate::log::set_level(crate::log::Level::Nothing);
+        let mut srv = Server::new(Config::new(), std::sync::Weak::new());
+        let o = encode::Opts::from_server(&srv);
+        let access = encode::AccessInfo::from_server(&srv);
+        let mut e = encode::Enc::new(o);
+        e.header(&srv, false);
+        e.select_db(0, Some((3, 1)));
+        let far = crate::util::now_ms() + 100_000;
+        for (k, ttl) in [(&b"a"[..], Some(far)), (b"b", None), (b"a", None)] {
+            e.record(k, &crate::storage::Entry::new(Value::from_bytes(b"v"), 0), ttl, &access);
+        }
+        e.byte(super::rdb::OP_EOF);
+        e.buf.extend_from_slice(&0u64.to_le_bytes());
+        let opts = super::load_opts(&srv);
+        let len = e.buf.len() as u64;
+        let (res, _) = super::load_into(&mut srv.dbs, &mut &e.buf[..], len, &opts, None);
+        match res {
+            Err(Error::Fatal(m)) => assert_eq!(m, "RDB has duplicated key 'a' in DB 0"),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        assert_eq!(srv.dbs[0].len(), 2);
+        assert_eq!(srv.dbs[0].get_expire(b"a"), Some(far));
+    }
 
     /// A server holding every type in small and large encodings.
     fn sample() -> Server {

@@ -334,11 +334,11 @@ impl Db {
         self.notice_new(key);
     }
 
-    /// `add_entry` with the key already built (loading).
-    pub fn add_entry_key(&mut self, key: SBytes, entry: Entry) {
-        self.note(&key, KeyEvent::Written);
-        self.notice_new(&key);
-        self.insert_entry_key(key, entry);
+    /// Adds a loaded key (of table hash `h`) unless it exists; gives the key
+    /// back when it does. Loading records no events.
+    pub fn add_loaded(&mut self, key: SBytes, h: usize, entry: Entry) -> Result<(), SBytes> {
+        entry.saved.set(self.epoch);
+        self.main.insert_absent(key, h, entry).map_err(|(k, _)| k)
     }
 
     /// Adds a key known to be absent (after `contains` returned false).

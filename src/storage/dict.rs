@@ -152,17 +152,40 @@ impl<V> Dict<V> {
         }
     }
 
-    /// Asks the CPU to fetch what a lookup of `key` will read: the bucket
+    /// The hash of `key` as every table uses it (for `prefetch` and
+    /// `insert_absent`, so that a bulk insert hashes each key once).
+    #[inline]
+    pub fn hash_of(key: &[u8]) -> usize {
+        HASHER.hash_one(key) as usize
+    }
+
+    /// Inserts `key` (of hash `h`) unless it is present, walking its chain
+    /// once; gives key and value back when it is present.
+    pub fn insert_absent(&mut self, key: SBytes, h: usize, val: V) -> Result<(), (SBytes, V)> {
+        if self.find_node_h(&key, h).is_some() {
+            return Err((key, val));
+        }
+        self.rehash_step(1);
+        self.expand_if_needed();
+        let t = if self.is_rehashing() { &mut self.t1 } else { &mut self.t0 };
+        let b = h & t.mask();
+        let next = t.buckets[b].take();
+        t.buckets[b] = Some(Box::new(Node { key, val, next }));
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Asks the CPU to fetch what a lookup of the key of hash `h` will read: the bucket
     /// and, once that is in cache, the first entry of its chain. A bulk
     /// insert (loading a file) issues it a few keys ahead, so that the cache
     /// misses of several lookups overlap instead of adding up.
     #[inline]
-    pub fn prefetch(&self, key: &[u8], chain: bool) {
+    pub fn prefetch(&self, h: usize, chain: bool) {
         let t = if self.is_rehashing() { &self.t1 } else { &self.t0 };
         if t.buckets.is_empty() {
             return;
         }
-        let slot = &t.buckets[self.hash(key) & t.mask()];
+        let slot = &t.buckets[h & t.mask()];
         let addr: *const Link<V> = slot;
         prefetch_line(addr.cast());
         if chain {
@@ -189,10 +212,13 @@ impl<V> Dict<V> {
     }
 
     fn find_node(&self, key: &[u8]) -> Option<&Node<V>> {
+        self.find_node_h(key, self.hash(key))
+    }
+
+    fn find_node_h(&self, key: &[u8], h: usize) -> Option<&Node<V>> {
         if self.len == 0 {
             return None;
         }
-        let h = self.hash(key);
         for t in [&self.t0, &self.t1] {
             if t.buckets.is_empty() {
                 continue;
