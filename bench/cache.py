@@ -19,7 +19,6 @@ import argparse
 import bisect
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,51 +35,6 @@ def info(port, field):
         if line.startswith(field + ":"):
             return line.split(":", 1)[1].strip()
     return None
-
-
-class Client:
-    """A minimal pipelining RESP client."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port))
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def send(self, cmds):
-        out = []
-        for args in cmds:
-            out.append(b"*%d\r\n" % len(args))
-            for a in args:
-                a = a if isinstance(a, bytes) else str(a).encode()
-                out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self.buf += self.s.recv(1 << 16)
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def read(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self.buf += self.s.recv(1 << 16)
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data
-        if t == b"*":
-            return [self.read() for _ in range(int(rest))]
-        if t == b":":
-            return int(rest)
-        return rest
-
-    def cmd(self, *args):
-        self.send([args])
-        return self.read()
 
 
 def set_load(port, requests, pipeline, keyspace):
@@ -111,7 +65,7 @@ def zipf_sampler(n, s, rng):
 def hit_rate(port, keyspace, ops, seed):
     rng = random.Random(seed)
     sample = zipf_sampler(keyspace, 1.0, rng)
-    c = Client(port)
+    c = compare.Client(port)
     value = b"v" * 1000
     hits = misses = 0
     batch = 100
@@ -134,7 +88,7 @@ def hit_rate(port, keyspace, ops, seed):
 
 
 def delete_latency(port, verb):
-    c = Client(port)
+    c = compare.Client(port)
     c.cmd("CONFIG", "SET", "maxmemory", "0")
     for b in range(100):
         args = [b"HSET", b"big"]
@@ -146,7 +100,7 @@ def delete_latency(port, verb):
     stop = threading.Event()
 
     def pinger():
-        p = Client(port)
+        p = compare.Client(port)
         while not stop.is_set():
             t = time.perf_counter()
             p.cmd("PING")

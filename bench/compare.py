@@ -167,6 +167,69 @@ def ratio_table(rows, results):
               f"{ratio:.2f} | {fc:.2f} | {rc:.2f} | {fc / rc if rc else float('nan'):.2f} |")
 
 
+class RespError(str):
+    """An error reply."""
+
+
+class Client:
+    """A minimal pipelining RESP client. Replies: bytes (bulk), str (simple),
+    int, list, None (null), RespError. Subclasses may override `_fill` to
+    bound the waits."""
+
+    def __init__(self, port, timeout=None):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def close(self):
+        self.s.close()
+
+    def send(self, cmds):
+        out = []
+        for args in cmds:
+            out.append(b"*%d\r\n" % len(args))
+            for a in args:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(out))
+
+    def _fill(self):
+        data = self.s.recv(1 << 16)
+        if not data:
+            raise ConnectionError("the server closed the connection")
+        self.buf += data
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._fill()
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        if t == b":":
+            return int(rest)
+        if t == b"-":
+            return RespError(rest.decode(errors="replace"))
+        return rest.decode(errors="replace")
+
+    def cmd(self, *args):
+        self.send([args])
+        return self.read()
+
+
 def pipe(port, commands):
     """Sends an iterable of argument lists through redis-cli --pipe."""
     proc = subprocess.Popen(["redis-cli", "-p", str(port), "--pipe"], stdin=subprocess.PIPE,

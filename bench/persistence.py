@@ -124,22 +124,16 @@ class Watchdog:
         return False
 
 
-class RespError(str):
-    pass
+RespError = compare.RespError
 
 
-class Conn:
-    """A minimal RESP client whose waits end at a deadline or when the
-    server process dies."""
+class Conn(compare.Client):
+    """A RESP client whose waits end at a deadline or when the server
+    process dies."""
 
     def __init__(self, port, proc, name, workdir, timeout):
+        super().__init__(port, timeout=0.5)
         self.proc, self.name, self.workdir, self.timeout = proc, name, workdir, timeout
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=0.5)
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def close(self):
-        self.s.close()
 
     def _fill(self):
         while True:
@@ -156,40 +150,9 @@ class Conn:
             self.buf += data
             return
 
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _read(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self._fill()
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        if t == b":":
-            return int(rest)
-        if t == b"-":
-            return RespError(rest.decode(errors="replace"))
-        return rest.decode(errors="replace")
-
     def cmd(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
         self.deadline = time.perf_counter() + self.timeout
-        return self._read()
+        return super().cmd(*args)
 
     def info(self, section):
         r = self.cmd("INFO", section)

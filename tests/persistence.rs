@@ -157,9 +157,12 @@ fn wait_exit(child: &mut Child) -> i32 {
 
 fn info_field(c: &mut Conn, field: &str) -> String {
     let info = c.cmd(&["INFO", "persistence"]).text();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
-        .unwrap_or_else(|| panic!("no {field} in INFO"))
+    info_value(&info, field).unwrap_or_else(|| panic!("no {field} in INFO"))
+}
+
+/// A field of an INFO reply's text.
+fn info_value(info: &str, field: &str) -> Option<String> {
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
 }
 
 fn wait_field_zero(c: &mut Conn, field: &str) {
@@ -188,6 +191,21 @@ fn bulk_args(c: &mut Conn, head: &[&str], items: &[String]) {
     args.extend(items.iter().map(|s| s.as_bytes()));
     let r = c.cmd_b(&args);
     assert!(!r.is_error(), "{head:?}: {r:?}");
+}
+
+/// Runs one command written as redis-cli would take it.
+fn run_line(c: &mut Conn, line: &str) -> Resp {
+    let args = common::split(line);
+    let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    c.cmd_b(&refs)
+}
+
+/// Runs commands, one per line, each of which must succeed.
+fn run_ok(c: &mut Conn, lines: &[&str]) {
+    for line in lines {
+        let r = run_line(c, line);
+        assert!(!r.is_error(), "{line}: {r:?}");
+    }
 }
 
 /// Every type in small and large encodings, TTLs, several databases.
@@ -223,12 +241,7 @@ fn fill(c: &mut Conn) {
         "LPUSH db15list q",
         "SELECT 0",
     ];
-    for line in script {
-        let args = common::split(line);
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        let r = c.cmd_b(&refs);
-        assert!(!r.is_error(), "{line}: {r:?}");
-    }
+    run_ok(c, &script);
     c.cmd_b(&[b"SET", b"long", &b"x".repeat(100)]);
     c.cmd_b(&[b"SET", b"random", &random]);
     c.cmd_b(&[b"SET", b"emb44", &b"e".repeat(44)]);
@@ -1240,9 +1253,7 @@ fn aof_matches_redis_command_for_command() {
         let f = start_on(redis, dir.path(), AOF_ALWAYS);
         let mut c = Conn::connect(f.port);
         for line in script {
-            let args = common::split(line);
-            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-            c.cmd_b(&refs);
+            run_line(&mut c, line);
             if line.starts_with("SET gone") {
                 // Let it expire, then find it so (DEL).
                 std::thread::sleep(Duration::from_millis(5));
@@ -1286,9 +1297,7 @@ fn aof_keeps_every_acknowledged_write_after_kill_9() {
         "SET gone 1",
         "DEL gone",
     ] {
-        let args = common::split(line);
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        assert!(!c.cmd_b(&refs).is_error(), "{line}");
+        run_ok(&mut c, &[line]);
     }
     let before = snapshot(&mut c);
     f.child.kill().expect("SIGKILL");
@@ -1571,9 +1580,7 @@ fn stream_script() -> Vec<String> {
 fn run_stream_script(port: u16) {
     let mut c = Conn::connect(port);
     for line in stream_script() {
-        let args = common::split(&line);
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        c.cmd_b(&refs);
+        run_line(&mut c, &line);
     }
     c.cmd(&["XGROUP", "CREATE", "b1", "g", "$", "MKSTREAM"]);
     c.cmd(&["XGROUP", "CREATE", "b2", "g", "$", "MKSTREAM"]);
@@ -1796,12 +1803,7 @@ fn mutate_during_snapshot(c: &mut Conn) {
         "SWAPDB 9 15",
         "SELECT 0",
     ];
-    for line in script {
-        let args = common::split(line);
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        let r = c.cmd_b(&refs);
-        assert!(!r.is_error(), "{line}: {r:?}");
-    }
+    run_ok(c, &script);
     for i in 0..200 {
         c.cmd(&["SET", &format!("s:{i}"), &format!("new-{i}")]);
     }
@@ -2022,6 +2024,8 @@ fn kill_9_under_load_keeps_every_acknowledged_write() {
 
 /// Under `appendfsync everysec` a kill loses at most about a second of
 /// acknowledged writes: everything acknowledged 2 s before the kill is there.
+/// (A process kill leaves the page cache, so this checks that a write reaches
+/// the file before its reply; losing the unsynced second needs a power cut.)
 #[test]
 fn kill_9_under_everysec_loses_at_most_a_second() {
     let dir = TempDir::new("kill-everysec");
@@ -2092,13 +2096,9 @@ fn aof_timestamps_and_debug_loadaof_match_redis() {
     assert_eq!(seen[0], seen[1]);
     // Each loads the other's directory.
     for (dir, redis) in [(&dirs[0], true), (&dirs[1], false)] {
+        // (start_on returns once the server is done loading.)
         let g = start_on(redis, dir.path(), &["--appendonly", "yes"]);
         let mut c = Conn::connect(g.port);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while c.cmd(&["PING"]).is_error() {
-            assert!(Instant::now() < deadline, "still loading");
-            std::thread::sleep(Duration::from_millis(10));
-        }
         assert_eq!(c.cmd(&["MGET", "a", "b", "n"]), Resp::bulks(&["1", "2", "1"]), "redis={redis}");
     }
 }
@@ -2157,13 +2157,9 @@ fn plain_aof_base_matches_redis() {
     }
     let before = before.expect("dataset");
     for (dir, redis) in [(&dirs[0], true), (&dirs[1], false)] {
+        // (start_on returns once the server is done loading.)
         let g = start_on(redis, dir.path(), &["--appendonly", "yes"]);
         let mut c = Conn::connect(g.port);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while c.cmd(&["PING"]).is_error() {
-            assert!(Instant::now() < deadline, "still loading");
-            std::thread::sleep(Duration::from_millis(10));
-        }
         assert_same(&snapshot(&mut c), &before, false, 5000);
     }
 }
@@ -2192,9 +2188,7 @@ fn debug_digest_matches_redis() {
             "ZADD zfloat 0.1 a 1e-5 b -0.5 c 3 d 1.5 e",
             "SADD mixed 1 -2 a",
         ] {
-            let args = common::split(line);
-            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-            assert!(!c.cmd_b(&refs).is_error(), "{line}");
+            run_ok(&mut c, &[line]);
         }
         got.push(c.cmd(&["DEBUG", "DIGEST"]));
         let mut keys: Vec<String> = c.cmd(&["KEYS", "*"]).items().iter().map(|k| k.text()).collect();
@@ -2251,34 +2245,20 @@ fn debug_checksum_skip_and_flush_sleep_match_redis() {
 #[test]
 fn loading_replies_match_redis() {
     let dir = TempDir::new("loading");
-    {
-        let f = start_on(false, dir.path(), &[]);
-        let mut c = Conn::connect(f.port);
-        let items: Vec<String> = (0..2000).flat_map(|i| [format!("key:{i}"), "v".repeat(100)]).collect();
-        bulk_args(&mut c, &["MSET"], &items);
-        assert_eq!(c.cmd(&["SAVE"]), Resp::ok());
-    }
+    save_2000_keys(&dir);
     let mut seen = Vec::new();
     for redis in [false, true] {
         // About 4 s of loading, so that the commands below meet it even on a
         // busy machine.
         let extra = ["--key-load-delay", "2000", "--loading-process-events-interval-bytes", "1024"];
         let (mut child, port, log) = spawn(redis, dir.path(), &extra);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut c = loop {
-            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                drop(s);
-                break Conn::connect(port);
-            }
-            assert!(Instant::now() < deadline, "no listener; log:\n{}", read_log(&log));
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let mut c = connect_at_start(port, &log);
         let mut got = Vec::new();
         for line in ["PING", "GET key:1", "CONFIG GET dbfilename", "DBSIZE", "MULTI", "GET key:1", "EXEC"] {
             got.push(c.cmd(&line.split(' ').collect::<Vec<_>>()));
         }
         let info = c.cmd(&["INFO", "persistence"]).text();
-        got.push(Resp::Simple(info_value(&info, "loading")));
+        got.push(Resp::Simple(info_value(&info, "loading").unwrap_or_default()));
         let fields: Vec<String> = info
             .lines()
             .filter(|l| l.starts_with("loading_"))
@@ -2307,23 +2287,10 @@ fn loading_replies_match_redis() {
 fn shutdown_while_loading_keeps_the_dump() {
     for redis in [false, true] {
         let dir = TempDir::new("loading-shutdown");
-        {
-            let f = start_on(false, dir.path(), &[]);
-            let mut c = Conn::connect(f.port);
-            let items: Vec<String> = (0..2000).flat_map(|i| [format!("key:{i}"), "v".repeat(100)]).collect();
-            bulk_args(&mut c, &["MSET"], &items);
-            assert_eq!(c.cmd(&["SAVE"]), Resp::ok());
-        }
+        save_2000_keys(&dir);
         let extra = ["--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024", "--save", "3600 1"];
-        let (mut child, port, _) = spawn(redis, dir.path(), &extra);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut c = loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break Conn::connect(port);
-            }
-            assert!(Instant::now() < deadline, "no listener");
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let (mut child, port, log) = spawn(redis, dir.path(), &extra);
+        let mut c = connect_at_start(port, &log);
         assert_eq!(c.cmd(&["PING"]), Resp::err("LOADING Redis is loading the dataset in memory"), "redis={redis}");
         c.send(&[b"SHUTDOWN"]);
         assert!(c.is_closed(), "redis={redis}");
@@ -2333,6 +2300,39 @@ fn shutdown_while_loading_keeps_the_dump() {
     }
 }
 
-fn info_value(info: &str, field: &str) -> String {
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).unwrap_or("").trim().to_string()
+/// A dump.rdb of 2000 keys of 100 bytes in `dir` (written by ferrokv).
+fn save_2000_keys(dir: &TempDir) {
+    let f = start_on(false, dir.path(), &[]);
+    let mut c = Conn::connect(f.port);
+    let items: Vec<String> = (0..2000).flat_map(|i| [format!("key:{i}"), "v".repeat(100)]).collect();
+    bulk_args(&mut c, &["MSET"], &items);
+    assert_eq!(c.cmd(&["SAVE"]), Resp::ok());
+}
+
+/// A connection to a server just spawned, as soon as it accepts (while it
+/// may still be loading).
+fn connect_at_start(port: u16, log: &Path) -> Conn {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "no listener; log:\n{}", read_log(log));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Conn::connect(port)
+}
+
+/// SAVE and DEBUG RELOAD (which reset the change counter) are not written to
+/// the AOF; FLUSHALL is, even when its save resets the counter: the files
+/// match Redis's command for command.
+#[test]
+fn counter_resetting_commands_in_the_aof_match_redis() {
+    let mut files = Vec::new();
+    for redis in [false, true] {
+        let dir = TempDir::new("aof-dirty");
+        let f = start_on(redis, dir.path(), &["--appendonly", "yes", "--save", "3600 1"]);
+        let mut c = Conn::connect(f.port);
+        run_ok(&mut c, &["SET a 1", "SAVE", "SET b 2", "DEBUG RELOAD", "SET c 3", "FLUSHALL", "SET d 4", "FLUSHALL"]);
+        files.push(aof_commands(&incr_file(dir.path(), 1)));
+    }
+    assert_eq!(files[0], files[1]);
+    assert_eq!(files[0].iter().filter(|c| c[0].eq_ignore_ascii_case("flushall")).count(), 2);
 }

@@ -317,6 +317,8 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
     crate::server::tracking::flushed(ctx.srv);
     ctx.dirty(n + 1);
     crate::persist::after_flushall(ctx.srv);
+    // Its save may have reset the dirty counter: propagated all the same.
+    ctx.srv.propagation.force = true;
     ctx.out.ok();
 }
 

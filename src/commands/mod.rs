@@ -557,9 +557,12 @@ pub(crate) fn call(
         srv.tracking.script_keys = None;
     }
     srv.propagation.depth -= 1;
+    // As Redis's `call`: a command that lowered the counter (SAVE, DEBUG
+    // RELOAD) changed nothing to propagate, unless it forced it.
+    let changed = std::mem::take(&mut srv.propagation.force) || srv.dirty > dirty;
     if propagate::wanted(srv) {
         let reply = out.buf.get(reply_at..).unwrap_or_default();
-        propagate::after_call(srv, db_before, &cmd.name, args, reply, srv.dirty != dirty);
+        propagate::after_call(srv, db_before, &cmd.name, args, reply, changed);
         if srv.propagation.depth == 0 {
             propagate::end_unit(srv);
         }

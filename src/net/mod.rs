@@ -177,20 +177,24 @@ async fn report_output(sh: &Shared, id: u64, pending: usize) -> bool {
     crate::server::client_evict::account_and_evict(&mut srv, id)
 }
 
-/// Replies of this size or more are written under the soft limit of the
-/// `normal` class of `client-output-buffer-limit` (smaller ones fit the
-/// socket's buffer).
-const SOFT_CHECK_BYTES: usize = 16 * 1024;
+/// A connection's limits outside the parser, refreshed whenever the lock is
+/// held for a batch.
+struct ConnLimits {
+    /// `client-query-buffer-limit`.
+    query: usize,
+    /// The soft limit of the `normal` class of `client-output-buffer-limit`:
+    /// bytes, and how long the unwritten replies may stay above them (Redis
+    /// closes the client once that lasted longer than the limit's seconds).
+    soft_output: Option<(usize, std::time::Duration)>,
+}
 
-/// The soft output limit for client `id`'s replies: bytes and how long the
-/// pending output may stay above them (Redis closes the client once that
-/// lasted longer than the limit's seconds).
-async fn soft_limit(sh: &Shared, id: u64) -> Option<(usize, std::time::Duration)> {
-    let srv = sh.lock_async().await;
-    let l = &srv.config.normal_obuf;
-    let subscriber = srv.clients.get(&id).is_some_and(|c| c.in_pubsub());
-    (l.soft > 0 && !subscriber)
-        .then(|| (l.soft, std::time::Duration::from_millis(l.soft_secs.max(0) as u64 * 1000 + 1)))
+impl ConnLimits {
+    fn new(srv: &crate::server::Server, subscriber: bool) -> ConnLimits {
+        let l = &srv.config.normal_obuf;
+        let soft_output = (l.soft > 0 && !subscriber)
+            .then(|| (l.soft, std::time::Duration::from_millis(l.soft_secs.max(0) as u64 * 1000 + 1)));
+        ConnLimits { query: srv.config.client_query_buffer_limit, soft_output }
+    }
 }
 
 /// Logs, as Redis does, that client `id` goes for its output buffer.
@@ -304,13 +308,10 @@ async fn connection_loop(
     let mut monitor_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>> = None;
     let mut pushes = Pushes::default();
     // Parser limits, refreshed whenever the lock is held for a batch.
-    let (mut limits, mut qlimit) = {
+    let (mut limits, mut conn_limits) = {
         let srv = sh.lock_async().await;
         let authed = srv.clients.get(&id).map(|c| c.authenticated).unwrap_or(true);
-        (
-            Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: authed },
-            srv.config.client_query_buffer_limit,
-        )
+        (Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: authed }, ConnLimits::new(&srv, false))
     };
     // Fires on CLIENT KILL and at shutdown; armed once for the connection's life.
     let killed = signal.notify.notified();
@@ -388,7 +389,7 @@ async fn connection_loop(
             }
         }
         // Redis checks the limit on what has arrived before parsing it.
-        if rbuf.len() + parser.pending_bytes() > qlimit {
+        if rbuf.len() + parser.pending_bytes() > conn_limits.query {
             sh.server.lock().stats.client_query_buffer_limit_disconnections += 1;
             crate::log::warning("Closing client that reached max query buffer length");
             return;
@@ -409,7 +410,7 @@ async fn connection_loop(
                 }
             }
         }
-        if proto_err.is_none() && rbuf.len() > qlimit {
+        if proto_err.is_none() && rbuf.len() > conn_limits.query {
             // Redis closes a client whose query buffer passes the limit, without a reply.
             sh.server.lock().stats.client_query_buffer_limit_disconnections += 1;
             crate::log::warning("Closing client that reached max query buffer length");
@@ -430,7 +431,7 @@ async fn connection_loop(
                     n,
                     rbuf.len(),
                     &mut limits,
-                    &mut qlimit,
+                    &mut conn_limits,
                     &mut monitor_rx,
                     &mut pushes,
                 );
@@ -466,11 +467,10 @@ async fn connection_loop(
             if big && report_output(sh, id, out.buf.len()).await {
                 return;
             }
-            let soft = if out.buf.len() >= SOFT_CHECK_BYTES { soft_limit(sh, id).await } else { None };
             // Under `appendfsync always`, not before the changes are on disk.
             sh.group_commit.durable().await;
             let written = tokio::select! {
-                r = sock.write_all_reading(&out.buf, &mut rbuf, qlimit.saturating_add(1), soft) => match r {
+                r = sock.write_all_reading(&out.buf, &mut rbuf, conn_limits.query.saturating_add(1), conn_limits.soft_output) => match r {
                     Ok(()) => true,
                     Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                         log_obuf_close(sh, id).await;
@@ -617,7 +617,7 @@ fn run_batch(
     nread: usize,
     pending: usize,
     limits: &mut Limits,
-    qlimit: &mut usize,
+    conn_limits: &mut ConnLimits,
     monitor_rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>,
     pushes: &mut Pushes,
 ) -> Batch {
@@ -684,7 +684,7 @@ fn run_batch(
     client.qbuf = pending;
     srv.stats.net_output_bytes += out.buf.len() as u64;
     *limits = Limits { max_bulk_len: srv.config.proto_max_bulk_len, authenticated: client.authenticated };
-    *qlimit = srv.config.client_query_buffer_limit;
+    *conn_limits = ConnLimits::new(&srv, client.in_pubsub());
     if srv.tracking.observing() {
         // Redis's beforeSleep: BCAST broadcasts, the tracking table's limit.
         crate::server::tracking::before_sleep(&mut srv, Some((&mut client, out)));

@@ -15,6 +15,7 @@
 //! on at runtime, the commands of the first rewrite go to a temp incremental
 //! file, which joins the manifest with the base (Redis's AOF_WAIT_REWRITE).
 
+use super::aof_commands;
 use super::group_commit::GroupCommit;
 use super::snapshot::{self, Outcome};
 use super::{checksum_on, dir_of, fsync_dir, strerror, ChildKind, Failed};
@@ -145,19 +146,6 @@ impl Default for Aof {
     }
 }
 
-fn encode(buf: &mut Vec<u8>, cmd: &[Bytes]) {
-    buf.push(b'*');
-    buf.extend_from_slice(itoa::Buffer::new().format(cmd.len()).as_bytes());
-    buf.extend_from_slice(b"\r\n");
-    for a in cmd {
-        buf.push(b'$');
-        buf.extend_from_slice(itoa::Buffer::new().format(a.len()).as_bytes());
-        buf.extend_from_slice(b"\r\n");
-        buf.extend_from_slice(a);
-        buf.extend_from_slice(b"\r\n");
-    }
-}
-
 impl Aof {
     /// Appends a propagated command run in database `db`; `stamp`: with
     /// `aof-timestamp-enabled`, a `#TS:<unix time>` annotation goes first
@@ -171,15 +159,14 @@ impl Aof {
             let now = crate::util::now_ms() / 1000;
             if now > self.last_ts {
                 self.last_ts = now;
-                self.buf.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+                aof_commands::timestamp(&mut self.buf, now);
             }
         }
         if self.selected != Some(db) {
-            let n = db.to_string();
-            encode(&mut self.buf, &[Bytes::from_static(b"SELECT"), Bytes::from(n)]);
+            aof_commands::select_db(&mut self.buf, db);
             self.selected = Some(db);
         }
-        encode(&mut self.buf, cmd);
+        aof_commands::command(&mut self.buf, cmd);
     }
 
     /// Bytes waiting to be written (INFO `aof_buffer_length`).
@@ -439,21 +426,29 @@ fn install_base(srv: &mut Server, tmp: &std::path::Path) -> std::io::Result<()> 
     std::fs::rename(tmp, d.join(&base.name))?;
     let tmp_name = tmp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     crate::log::notice(&format!("Successfully renamed the temporary AOF base file {tmp_name} into {}", base.name));
-    let old = std::mem::replace(&mut srv.aof.manifest, Manifest { base: Some(base), incrs });
+    switch_manifest(srv, Manifest { base: Some(base), incrs })?;
+    let size = |p: &Part| std::fs::metadata(d.join(&p.name)).map_or(0, |m| m.len());
+    srv.aof.waiting = false;
+    srv.aof.base_size = srv.aof.manifest.base.as_ref().map_or(0, size);
+    srv.aof.current_size = srv.aof.base_size + srv.aof.manifest.incrs.iter().map(size).sum::<u64>();
+    Ok(())
+}
+
+/// Makes `new` the manifest (on disk first; the old one stays when that
+/// fails) and removes the files only the old one listed.
+fn switch_manifest(srv: &mut Server, new: Manifest) -> std::io::Result<()> {
+    let old = std::mem::replace(&mut srv.aof.manifest, new);
     if let Err(e) = write_manifest(srv, &srv.aof.manifest) {
         srv.aof.manifest = old;
         return Err(e);
     }
-    let size = |p: &Part| std::fs::metadata(d.join(&p.name)).map_or(0, |m| m.len());
+    let d = dir(srv);
     for p in old.base.iter().chain(&old.incrs) {
         if !srv.aof.manifest.base.iter().chain(&srv.aof.manifest.incrs).any(|n| n.name == p.name) {
             crate::log::notice(&format!("Removing the history file {} in the background", p.name));
             let _ = std::fs::remove_file(d.join(&p.name));
         }
     }
-    srv.aof.waiting = false;
-    srv.aof.base_size = srv.aof.manifest.base.as_ref().map_or(0, size);
-    srv.aof.current_size = srv.aof.base_size + srv.aof.manifest.incrs.iter().map(size).sum::<u64>();
     Ok(())
 }
 
@@ -493,16 +488,7 @@ fn rewrite_files(srv: &mut Server) -> std::io::Result<()> {
     };
     std::fs::rename(&tmp, d.join(&base.name))?;
     let file = open_append(&d.join(&incr.name))?;
-    let old = std::mem::replace(&mut srv.aof.manifest, Manifest { base: Some(base), incrs: vec![incr] });
-    if let Err(e) = write_manifest(srv, &srv.aof.manifest) {
-        srv.aof.manifest = old;
-        return Err(e);
-    }
-    for p in old.base.iter().chain(&old.incrs) {
-        if !srv.aof.manifest.base.iter().chain(&srv.aof.manifest.incrs).any(|n| n.name == p.name) {
-            let _ = std::fs::remove_file(d.join(&p.name));
-        }
-    }
+    switch_manifest(srv, Manifest { base: Some(base), incrs: vec![incr] })?;
     srv.aof.file = Some(Arc::new(file));
     srv.aof.selected = None;
     srv.aof.base_size = written;

@@ -10,6 +10,7 @@
 
 use crate::storage::hash::Hash;
 use crate::storage::list::{Item as LItem, List};
+use crate::storage::listpack::Ele;
 use crate::storage::set::{Member, Set};
 use crate::storage::stream::{Stream, StreamId};
 use crate::storage::zset::ZSet;
@@ -57,12 +58,17 @@ fn bulk_id(out: &mut Vec<u8>, id: StreamId) {
     bulk(out, &s);
 }
 
-/// A whole command of plain arguments.
-pub(crate) fn command(out: &mut Vec<u8>, args: &[&[u8]]) {
+/// A whole command of plain arguments, in RESP (what the AOF holds).
+pub(crate) fn command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
     header(out, args.len());
     for a in args {
-        bulk(out, a);
+        bulk(out, a.as_ref());
     }
+}
+
+/// The annotation `#TS:<unix seconds>` (`aof-timestamp-enabled`).
+pub(crate) fn timestamp(out: &mut Vec<u8>, unix_s: i64) {
+    out.extend_from_slice(format!("#TS:{unix_s}\r\n").as_bytes());
 }
 
 /// Collects the elements of one collection into commands of at most 64
@@ -124,8 +130,8 @@ pub fn key_commands(out: &mut Vec<u8>, key: &[u8], e: &Entry, expire: Option<i64
             bulk(out, key);
             bulk_int(out, *n);
         }
-        Value::Str(s) => command(out, &[b"SET", key, s.as_slice()]),
-        Value::RawStr(s) => command(out, &[b"SET", key, s.as_slice()]),
+        Value::Str(s) => command::<&[u8]>(out, &[b"SET", key, s.as_slice()]),
+        Value::RawStr(s) => command::<&[u8]>(out, &[b"SET", key, s.as_slice()]),
         Value::List(l) => list(out, key, l),
         Value::Set(s) => set(out, key, s),
         Value::ZSet(z) => zset(out, key, z),
@@ -141,22 +147,28 @@ pub fn key_commands(out: &mut Vec<u8>, key: &[u8], e: &Entry, expire: Option<i64
 }
 
 fn list(out: &mut Vec<u8>, key: &[u8], l: &List) {
-    let mut b = Batches::new(out, b"RPUSH", key, 1);
-    for item in l.iter() {
-        match item {
-            LItem::Int(n) => bulk_int(b.item(), n),
-            LItem::Str(s) => bulk(b.item(), s),
-        }
-    }
-    b.finish();
+    let items = l.iter().map(|i| match i {
+        LItem::Int(n) => Ele::Int(n),
+        LItem::Str(s) => Ele::Str(s),
+    });
+    single_items(out, b"RPUSH", key, items);
 }
 
 fn set(out: &mut Vec<u8>, key: &[u8], s: &Set) {
-    let mut b = Batches::new(out, b"SADD", key, 1);
-    for m in s.iter() {
-        match m {
-            Member::Int(n) => bulk_int(b.item(), n),
-            Member::Str(s) => bulk(b.item(), s),
+    let items = s.iter().map(|m| match m {
+        Member::Int(n) => Ele::Int(n),
+        Member::Str(s) => Ele::Str(s),
+    });
+    single_items(out, b"SADD", key, items);
+}
+
+/// `cmd key element...` in batches, an element an integer or bytes.
+fn single_items<'a>(out: &mut Vec<u8>, cmd: &'static [u8], key: &[u8], items: impl Iterator<Item = Ele<'a>>) {
+    let mut b = Batches::new(out, cmd, key, 1);
+    for item in items {
+        match item {
+            Ele::Int(n) => bulk_int(b.item(), n),
+            Ele::Str(s) => bulk(b.item(), s),
         }
     }
     b.finish();
@@ -228,7 +240,7 @@ fn stream(out: &mut Vec<u8>, key: &[u8], s: &Stream) {
         bulk_int(out, g.entries_read);
         for (cname, c) in &g.consumers {
             if c.pel.is_empty() {
-                command(out, &[b"XGROUP", b"CREATECONSUMER", key, name, cname]);
+                command::<&[u8]>(out, &[b"XGROUP", b"CREATECONSUMER", key, name, cname]);
                 continue;
             }
             for id in &c.pel {
@@ -546,7 +558,7 @@ mod tests {
         pending(g, StreamId::new(3, 5), b"alice", 1795331342192, 2);
         g.consumers.insert(b"carol".to_vec(), Consumer { seen_time: 5, ..Default::default() });
         let mut want = resp(&["XADD st1 1-1 a 1 b 2", "XADD st1 3-5 a x b y", "XADD st1 4-0 a z b w"]);
-        command(&mut want, &[b"XADD", b"st1", b"5-0", b"", b"with space"]);
+        command::<&[u8]>(&mut want, &[b"XADD", b"st1", b"5-0", b"", b"with space"]);
         want.extend(resp(&[
             "XSETID st1 5-0 ENTRIESADDED 5 MAXDELETEDID 2-0",
             "XGROUP CREATE st1 g0 4-0 ENTRIESREAD -1",

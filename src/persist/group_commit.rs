@@ -17,8 +17,10 @@ use std::sync::{Arc, Condvar, Mutex};
 pub struct GroupCommit {
     /// Bytes written to the file(s) under `appendfsync always`, ever.
     written: AtomicU64,
-    /// Of those, how many are known to be on disk.
+    /// Of those, how many are known to be on disk (waited on by connections).
     synced: tokio::sync::watch::Sender<u64>,
+    /// The same figure for the check every reply makes (no lock).
+    synced_now: AtomicU64,
     /// The file the next fsync covers.
     file: Mutex<Option<Arc<File>>>,
     /// Wakes the fsync thread.
@@ -31,6 +33,7 @@ impl Default for GroupCommit {
         GroupCommit {
             written: AtomicU64::new(0),
             synced: tokio::sync::watch::Sender::new(0),
+            synced_now: AtomicU64::new(0),
             file: Mutex::new(None),
             work: Condvar::new(),
             started: AtomicBool::new(false),
@@ -67,6 +70,7 @@ impl GroupCommit {
     }
 
     fn publish(&self, upto: u64) {
+        self.synced_now.fetch_max(upto, Ordering::AcqRel);
         self.synced.send_if_modified(|v| {
             let moved = upto > *v;
             if moved {
@@ -80,7 +84,7 @@ impl GroupCommit {
     /// nothing is pending, the case of every policy but `always`).
     pub async fn durable(&self) {
         let target = self.written.load(Ordering::Acquire);
-        if *self.synced.borrow() >= target {
+        if self.synced_now.load(Ordering::Acquire) >= target {
             return;
         }
         let mut rx = self.synced.subscribe();
@@ -95,7 +99,7 @@ impl GroupCommit {
                 let mut slot = self.file.lock().unwrap_or_else(|e| e.into_inner());
                 loop {
                     let w = self.written.load(Ordering::Acquire);
-                    if w > *self.synced.borrow() {
+                    if w > self.synced_now.load(Ordering::Acquire) {
                         if let Some(f) = slot.clone() {
                             break (f, w);
                         }

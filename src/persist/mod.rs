@@ -423,25 +423,12 @@ pub fn signal_shutdown_flags(c: &Config, directive: &str) -> (bool, bool, bool) 
 // ---------------------------------------------------------------------------
 // Loading
 
-/// Adds a loaded key to `db`. False when it exists and `replace` is off.
-fn insert(db: &mut Db, k: Key, now: i64, replace: bool) -> bool {
-    if db.main().contains_key(&k.key[..]) {
-        if !replace {
-            return false;
-        }
-        db.remove(&k.key);
-    }
-    add_loaded(db, k, now);
-    true
-}
-
-/// Adds a loaded key known to be absent.
-fn add_loaded(db: &mut Db, k: Key, now: i64) {
-    let lru = db.access.restored(k.freq, k.idle, now);
-    db.add_entry(&k.key, Entry::new(k.value, lru));
-    if let Some(when) = k.expire {
-        db.set_expire(&k.key, when);
-    }
+/// Adds a loaded key to `db` in place of the one it may hold (DEBUG RELOAD MERGE).
+fn replace(db: &mut Db, k: Key, now: i64) {
+    db.remove(&k.key);
+    let h = crate::storage::dict::Dict::<Entry>::hash_of(&k.key);
+    // Absent now: this cannot find a duplicate.
+    let _ = add_decoded(db, k, h, now);
 }
 
 /// Opens the RDB file; None when it does not exist.
@@ -663,8 +650,7 @@ impl Progress {
 }
 
 /// Adds a decoded key; a key present already is an error, as in Redis.
-fn add_decoded(dbs: &mut [Db], k: Key, h: usize, now: i64) -> Result<(), LoadError> {
-    let db = &mut dbs[k.db];
+fn add_decoded(db: &mut Db, k: Key, h: usize, now: i64) -> Result<(), LoadError> {
     let lru = db.access.restored(k.freq, k.idle, now);
     let key = match k.expire {
         Some(_) => Some(k.key.clone()),
@@ -714,7 +700,7 @@ fn load_into(
         }
         if queue.len() > AHEAD {
             if let Some((k, h)) = queue.pop_front() {
-                add_decoded(dbs, k, h, now)?;
+                add_decoded(&mut dbs[k.db], k, h, now)?;
             }
         }
         Ok(())
@@ -727,7 +713,7 @@ fn load_into(
     let mut res = decode::load_sized(&mut r, opts, add, reserve);
     let (dbs, queue) = &mut *state.borrow_mut();
     while let (Ok(_), Some((k, h))) = (&res, queue.pop_front()) {
-        if let Err(e) = add_decoded(dbs, k, h, now) {
+        if let Err(e) = add_decoded(&mut dbs[k.db], k, h, now) {
             res = Err(e);
         }
     }
@@ -799,7 +785,7 @@ pub fn debug_reload(ctx: &mut crate::commands::Ctx, args: &[bytes::Bytes]) {
     let now = opts.now;
     for k in keys {
         let db = k.db;
-        insert(&mut ctx.srv.dbs[db], k, now, true);
+        replace(&mut ctx.srv.dbs[db], k, now);
     }
     ctx.srv.persist.last_load_keys_loaded = st.keys_loaded;
     ctx.srv.persist.last_load_keys_expired = st.keys_expired;

@@ -132,11 +132,11 @@ impl EntryWriter for Commands {
 /// `aof-timestamp-enabled`, then FUNCTION LOAD for each library.
 pub(crate) fn commands_header(srv: &Server, out: &mut Vec<u8>) {
     if srv.config.aof_timestamp_enabled {
-        out.extend_from_slice(format!("#TS:{}\r\n", crate::util::now_ms() / 1000).as_bytes());
+        super::aof_commands::timestamp(out, crate::util::now_ms() / 1000);
     }
     if let Some(engine) = srv.lua.as_ref() {
         for lib in engine.libs.libs.values() {
-            super::aof_commands::command(out, &[b"FUNCTION", b"LOAD", &lib.code]);
+            super::aof_commands::command::<&[u8]>(out, &[b"FUNCTION", b"LOAD", &lib.code]);
         }
     }
 }
@@ -145,13 +145,14 @@ pub(crate) fn commands_header(srv: &Server, out: &mut Vec<u8>) {
 /// freed in the background.
 fn end_db_parts(dbs: &mut [Db]) {
     for db in dbs.iter_mut() {
-        if let Some(s) = db.snap.take() {
-            free_frozen(*s);
+        if let Some(mut s) = db.snap.take() {
+            free_frozen(&mut s);
         }
     }
 }
 
-fn free_frozen(mut s: DbSnap) {
+/// Frees, in the background, the tables a flush left to a database's part.
+fn free_frozen(s: &mut DbSnap) {
     if let Some(t) = s.frozen.take() {
         let n = t.0.len();
         crate::storage::lazyfree::free_objects(t, n);
@@ -278,10 +279,7 @@ impl Reader {
             left = left.saturating_sub(seen.max(1));
             if scanned {
                 if let Some(s) = db.snap.as_deref_mut() {
-                    if let Some(t) = s.frozen.take() {
-                        let n = t.0.len();
-                        crate::storage::lazyfree::free_objects(t, n);
-                    }
+                    free_frozen(s);
                 }
                 self.next += 1;
             }

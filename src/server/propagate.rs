@@ -27,6 +27,9 @@ pub struct Pending {
     pub depth: u32,
     /// What the stream command running noted for its propagation.
     pub stream: stream::Notes,
+    /// The running command is propagated even if the dirty counter did not
+    /// grow (Redis's `forceCommandPropagation`: FLUSHALL, whose save resets it).
+    pub force: bool,
 }
 
 /// Is anything consuming propagated commands?
@@ -95,7 +98,8 @@ pub fn end_unit(srv: &mut Server) {
 
 /// After a command ran in database `db` (as selected when it started):
 /// records what it changed. `reply` is its reply (pops take their elements
-/// from it); `changed` says whether the dirty counter moved.
+/// from it); `changed` says whether the dirty counter grew (or the command
+/// forced its propagation).
 pub fn after_call(srv: &mut Server, db: usize, name: &str, args: &[Bytes], reply: &[u8], changed: bool) {
     expired_keys(srv);
     if name.starts_with('x') {
@@ -103,11 +107,6 @@ pub fn after_call(srv: &mut Server, db: usize, name: &str, args: &[Bytes], reply
     }
     if !changed || matches!(name, "exec" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro") {
         // Transactions and scripts propagate the commands they ran.
-        return;
-    }
-    if matches!(name, "save" | "debug") {
-        // They reset the dirty counter (SAVE, DEBUG RELOAD / LOADAOF) and
-        // change nothing to propagate.
         return;
     }
     for cmd in rewrite(srv, db, name, args, reply) {
