@@ -10,7 +10,7 @@ mod common;
 use common::*;
 use std::io::Write;
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Sends `script` (inline commands) on a fresh connection and returns all it got back.
 fn transcript(port: u16, script: &str) -> Vec<u8> {
@@ -153,6 +153,8 @@ fn slow_subscriber_is_disconnected_and_memory_stays_bounded() {
     let mut fast = raw_connect(srv.port);
     fast.write_all(b"SUBSCRIBE feed\r\n").unwrap();
     read_for(&mut fast, "subscribe");
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = received.clone();
     let reader = std::thread::spawn(move || {
         let mut total = 0usize;
         let mut buf = vec![0u8; 1 << 16];
@@ -162,13 +164,23 @@ fn slow_subscriber_is_disconnected_and_memory_stays_bounded() {
                 break;
             }
             total += n;
+            counted.store(total, std::sync::atomic::Ordering::SeqCst);
         }
         total
     });
     let mut p = srv.conn();
     let payload = "x".repeat(64 * 1024);
+    let frame = format!("*3\r\n$7\r\nmessage\r\n$4\r\nfeed\r\n${}\r\n{payload}\r\n", payload.len());
     let mut receivers = Vec::new();
-    for _ in 0..400 {
+    for i in 0..400 {
+        // The reader keeps within 512 KB of what was published, however busy
+        // the machine (its limit is 1 MB soft, 2 MB hard); the lazy one reads nothing.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while i * frame.len() > received.load(std::sync::atomic::Ordering::SeqCst) + (512 << 10)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         receivers.push(p.cmd(&["PUBLISH", "feed", &payload]).as_int());
     }
     // 25 MB were published; the lazy subscriber could not take them and was cut off.
@@ -179,7 +191,6 @@ fn slow_subscriber_is_disconnected_and_memory_stays_bounded() {
     assert!(srv.log().contains("scheduled to be closed ASAP for overcoming of output buffer limits"));
     assert_eq!(p.cmd(&["PUBSUB", "NUMSUB", "feed"]), Resp::arr(vec![Resp::bulk("feed"), Resp::int(1)]));
     let got = reader.join().unwrap();
-    let frame = format!("*3\r\n$7\r\nmessage\r\n$4\r\nfeed\r\n${}\r\n{payload}\r\n", payload.len());
     assert_eq!(got, 400 * frame.len(), "the reading subscriber gets every message, whole");
     // The lazy client's connection is gone.
     let (_, closed) = read_until_quiet(&mut lazy, Duration::from_secs(5));
