@@ -7,6 +7,7 @@
 //! (active expiry, client timeouts), `startup` turns a command line into a
 //! running server.
 
+pub mod alloc;
 pub mod commands;
 pub mod config;
 pub mod cron;

@@ -1,9 +1,8 @@
 //! `ferrokv-server`: runs the server (see `ferrokv::startup`).
 
-/// mimalloc, wrapped to keep the allocated-bytes counter behind INFO's `used_memory`.
+/// mimalloc, keeping the allocated-bytes counter behind INFO's `used_memory`.
 #[global_allocator]
-static GLOBAL: ferrokv::server::stats::CountingAlloc<mimalloc::MiMalloc> =
-    ferrokv::server::stats::CountingAlloc(mimalloc::MiMalloc);
+static GLOBAL: ferrokv::alloc::Counting = ferrokv::alloc::Counting;
 
 fn main() {
     std::process::exit(ferrokv::startup::main());

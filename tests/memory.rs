@@ -310,7 +310,7 @@ fn stats_agree_with_dbsize_and_info() {
         assert_eq!(t[2].text(), "overhead.hashtable.expires");
         assert_eq!(t[4].text(), "overhead.hashtable.slot-to-keys");
         let (main, expires) = (t[1].as_int(), t[3].as_int());
-        assert!(main >= 500 * 64 && expires >= 50 * 40 && expires < main, "{main} {expires}");
+        assert!(main >= 500 * 40 && expires >= 50 * 24 && expires < main, "{main} {expires}");
         tables += main + expires;
     }
     assert!(overhead >= startup + tables);

@@ -176,7 +176,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) {
         .main()
         .iter()
         .filter(|(k, _)| (all || glob_match(pat, k, false)) && !is_stale(db, k, now))
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| crate::storage::SBytes::new(k))
         .collect();
     ctx.out.bulks(found.iter());
 }
@@ -229,7 +229,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) {
     let mut found: Vec<crate::storage::SBytes> = Vec::new();
     let mut iterations = count * 10;
     loop {
-        cursor = db.main().scan(cursor, |k, _| found.push(k.clone()));
+        cursor = db.main().scan(cursor, |k, _| found.push(crate::storage::SBytes::new(k)));
         iterations -= 1;
         if cursor == 0 || iterations <= 0 || found.len() as i64 >= count {
             break;

@@ -7,19 +7,14 @@
 use super::{reply_help, Ctx, Handler};
 use crate::server::client::Client;
 use crate::server::{stats, Server};
-use crate::storage::dict::Node;
+use crate::storage::dict::Dict;
 use crate::storage::{Db, Entry, Value};
 use bytes::Bytes;
 use std::ffi::{c_char, c_void, CStr};
 
-// The allocator's C library is linked through the `mimalloc` crate (the
-// binary's global allocator); these entry points work whether or not it is
-// the global allocator (they then report or collect mimalloc's own heaps).
-use mimalloc as _;
-extern "C" {
-    fn mi_stats_print_out(out: Option<unsafe extern "C" fn(*const c_char, *mut c_void)>, arg: *mut c_void);
-    fn mi_collect(force: bool);
-}
+// mimalloc's entry points work whether or not it is the global allocator
+// (they then report or collect mimalloc's own heaps).
+use libmimalloc_sys::{mi_collect, mi_stats_print_out};
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("memory|doctor", doctor),
@@ -36,24 +31,14 @@ const DEFAULT_SAMPLES: usize = 5;
 /// The name of the allocator, as INFO's `mem_allocator` shows it.
 const ALLOCATOR: &str = "mimalloc";
 
-/// The size mimalloc really hands out for a request of `n` bytes: word
-/// multiples up to 64 bytes, then four size classes per power of two, and
-/// page multiples for huge blocks.
+/// The size mimalloc really hands out for a request of `n` bytes (its size
+/// class, as `crate::alloc` asks for it).
 pub fn alloc_size(n: usize) -> usize {
     if n == 0 {
         return 0;
     }
-    let wsize = n.div_ceil(8);
-    if wsize <= 8 {
-        return wsize * 8;
-    }
-    if n > 128 * 1024 {
-        return n.div_ceil(4096) * 4096;
-    }
-    let w = wsize - 1;
-    let b = usize::BITS - 1 - w.leading_zeros();
-    let top = (w >> (b - 2)) & 3;
-    ((4 + top + 1) << (b - 2)) * 8
+    // SAFETY: mi_good_size is a pure computation on its argument.
+    unsafe { libmimalloc_sys::mi_good_size(n) }
 }
 
 /// Extrapolates the cost of a collection's elements from the first `samples`
@@ -70,15 +55,6 @@ fn sampled(len: usize, samples: usize, costs: impl Iterator<Item = usize>) -> us
     (sum as f64 / n as f64 * len as f64) as usize
 }
 
-/// The heap block of a string kept out of line (`SBytes` keeps up to 22 bytes inline).
-fn out_of_line(len: usize) -> usize {
-    if len > 22 {
-        alloc_size(len)
-    } else {
-        0
-    }
-}
-
 /// Bytes a value owns beyond its place in the keyspace entry. The types know
 /// their structure's size; where that figure leaves out the bytes of long
 /// members (hashtable sets, skiplist sorted sets), those are sampled.
@@ -90,23 +66,27 @@ pub fn value_size(v: &Value, samples: usize) -> usize {
             let extra = sampled(
                 s.len(),
                 samples,
-                s.iter().map(|m| match m {
-                    crate::storage::set::Member::Str(b) => out_of_line(b.len()),
-                    crate::storage::set::Member::Int(_) => 0,
+                s.iter().map(|m| {
+                    let len = m.with_bytes(|b| b.len());
+                    alloc_size(Dict::<()>::entry_bytes(len)) - Dict::<()>::entry_bytes(0)
                 }),
             );
             heap + extra
         }
         Value::ZSet(z) if z.encoding() == "skiplist" => {
-            // Each member sits in the table (out of line when long) and in a
-            // tree leaf (its bytes and score, beyond the short-member slot the
-            // type's figure assumes).
+            // Each member sits in the table's entry and in a tree leaf (its
+            // bytes and score), beyond the short member the type's figure
+            // assumes.
             let mut lens = Vec::with_capacity(samples.min(z.len()));
             z.walk(0, false, |m, _| {
                 lens.push(m.len());
                 lens.len() < samples
             });
-            heap + sampled(z.len(), samples, lens.into_iter().map(|l| out_of_line(l) + (l + 10).saturating_sub(24)))
+            heap + sampled(
+                z.len(),
+                samples,
+                lens.into_iter().map(|l| l.saturating_sub(8) + (l + 10).saturating_sub(24)),
+            )
         }
         // One allocation: what the allocator really gives for it.
         _ if matches!(v.encoding(), "embstr" | "raw" | "listpack" | "intset") => alloc_size(heap),
@@ -115,24 +95,23 @@ pub fn value_size(v: &Value, samples: usize) -> usize {
     }
 }
 
-/// A keyspace node (key, entry, link) as allocated.
-fn main_node() -> usize {
-    alloc_size(std::mem::size_of::<Node<Entry>>())
+/// A keyspace entry (link, entry, key) as allocated.
+fn main_node(klen: usize) -> usize {
+    alloc_size(Dict::<Entry>::entry_bytes(klen))
 }
 
-/// An expires-table node (key copy, time, link) as allocated.
-fn expires_node() -> usize {
-    alloc_size(std::mem::size_of::<Node<i64>>())
+/// An expires-table entry (link, time, key copy) as allocated.
+fn expires_node(klen: usize) -> usize {
+    alloc_size(Dict::<i64>::entry_bytes(klen))
 }
 
 /// What a key costs: its keyspace node, the key's bytes, the value, and the
 /// expires entry when it has a TTL.
 fn key_usage(db: &Db, key: &[u8], samples: usize) -> Option<usize> {
     let (k, e) = db.main().get_key_value(key)?;
-    let key_heap = out_of_line(k.len());
-    let mut n = main_node() + key_heap + value_size(&e.value, samples);
+    let mut n = main_node(k.len()) + value_size(&e.value, samples);
     if e.has_expire {
-        n += expires_node() + key_heap;
+        n += expires_node(k.len());
     }
     Some(n)
 }
@@ -214,8 +193,8 @@ pub fn figures(srv: &mut Server, me: &Client) -> Figures {
             continue;
         }
         keys += db.main().len();
-        let main = db.main().len() * main_node() + db.main().buckets() * ptr;
-        let expires = db.expires().len() * expires_node() + db.expires().buckets() * ptr;
+        let main = db.main().len() * main_node(0) + db.main().buckets() * ptr;
+        let expires = db.expires().len() * expires_node(0) + db.expires().buckets() * ptr;
         dbs.push(DbOverhead { id, main, expires });
     }
     let overhead = startup
@@ -438,9 +417,9 @@ mod tests {
             .iter()
             .map(|&n| alloc_size(n))
             .collect();
-        assert_eq!(got, [8, 8, 16, 24, 40, 64, 80, 80, 96, 112, 128, 160, 160, 192, 224, 256, 320, 1024]);
+        assert_eq!(got, [8, 8, 16, 32, 48, 64, 80, 80, 96, 112, 128, 160, 160, 192, 224, 256, 320, 1024]);
         assert_eq!(alloc_size(0), 0);
-        assert_eq!(alloc_size(200_000), 200_704);
+        assert_eq!(alloc_size(200_000), 229_376);
     }
 
     fn fig(used: usize, rss: usize, peak: usize) -> Figures {

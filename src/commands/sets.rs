@@ -694,7 +694,7 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) {
         Set::Table(d) => {
             let mut budget = count.saturating_mul(10);
             loop {
-                cursor = d.scan(cursor, |k, _| owned.push(k.clone()));
+                cursor = d.scan(cursor, |k, _| owned.push(crate::storage::SBytes::new(k)));
                 if cursor == 0 || budget == 0 || owned.len() as i64 >= count {
                     break;
                 }

@@ -276,9 +276,9 @@ fn pick(srv: &mut Server, policy: Policy) -> Option<(usize, SBytes)> {
                 continue;
             }
             let key = if all {
-                db.main().random(&mut srv.rng).map(|(k, _)| k.clone())
+                db.main().random(&mut srv.rng).map(|(k, _)| SBytes::new(k))
             } else {
-                db.expires().random(&mut srv.rng).map(|(k, _)| k.clone())
+                db.expires().random(&mut srv.rng).map(|(k, _)| SBytes::new(k))
             };
             if let Some(k) = key {
                 return Some((srv.evict.next_db, k));
@@ -319,17 +319,17 @@ fn populate(srv: &mut Server, i: usize, policy: Policy) {
     let access = db.access;
     let pool = &mut evict.pool;
     // A sampled key is copied only when it enters the pool.
-    let mut offer = |rank: u64, key: &SBytes| {
+    let mut offer = |rank: u64, key: &[u8]| {
         if pool.len() == POOL_SIZE && pool.first().is_some_and(|c| c.rank >= rank) {
             // Not better than anything kept.
             return;
         }
-        if pool.iter().any(|c| c.db == i && c.key == *key) {
+        if pool.iter().any(|c| c.db == i && &*c.key == key) {
             return;
         }
         // The first candidate with a greater rank: insert before it.
         let at = pool.iter().position(|c| c.rank >= rank).unwrap_or(pool.len());
-        let c = Candidate { rank, db: i, key: key.clone() };
+        let c = Candidate { rank, db: i, key: SBytes::new(key) };
         if pool.len() == POOL_SIZE {
             pool.remove(0);
             pool.insert(at - 1, c);

@@ -1,11 +1,10 @@
 //! Counters behind INFO stats, commandstats, errorstats and latencystats: per
 //! command calls and latency histograms (HDR, the layout Redis uses, so the
 //! percentiles and LATENCY HISTOGRAM buckets come out the same), instantaneous
-//! rates, and an optional counting allocator for `used_memory`.
+//! rates, and the memory figures (`used_memory` from `crate::alloc`, RSS).
 
-use std::alloc::{GlobalAlloc, Layout};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Per-command counters (INFO commandstats).
 #[derive(Default, Clone, Copy)]
@@ -268,54 +267,6 @@ impl Hdr {
     }
 }
 
-/// Bytes currently allocated through [`CountingAlloc`] (0 when it is not the
-/// global allocator).
-pub static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-/// A global allocator wrapper that keeps [`ALLOCATED`] current, as Redis's
-/// zmalloc does for `used_memory`. Install in the binary with
-/// `#[global_allocator] static A: CountingAlloc<MiMalloc> = CountingAlloc(MiMalloc);`.
-pub struct CountingAlloc<A>(pub A);
-
-// SAFETY: every method forwards to the wrapped allocator with the caller's own
-// arguments and only adds bookkeeping on an atomic counter, so the wrapped
-// allocator's guarantees carry over unchanged.
-unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as our caller's.
-        let p = unsafe { self.0.alloc(layout) };
-        if !p.is_null() {
-            ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as our caller's.
-        let p = unsafe { self.0.alloc_zeroed(layout) };
-        if !p.is_null() {
-            ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { self.0.dealloc(ptr, layout) };
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as our caller's.
-        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
-            ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-}
-
 /// Resident set size of this process in bytes (from /proc/self/statm).
 pub fn rss_bytes() -> usize {
     let page = page_size();
@@ -349,7 +300,7 @@ pub fn total_system_memory() -> u64 {
 
 /// `used_memory`: what the counting allocator reports, else the RSS.
 pub fn used_memory() -> usize {
-    match ALLOCATED.load(Ordering::Relaxed) {
+    match crate::alloc::ALLOCATED.load(Ordering::Relaxed) {
         0 => rss_bytes(),
         n => n,
     }

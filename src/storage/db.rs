@@ -374,7 +374,7 @@ impl Db {
     /// `remove` without recording a write (expiry).
     fn unlink(&mut self, key: &[u8]) -> Option<Entry> {
         self.keep(key);
-        let (_, e) = self.main.remove(key)?;
+        let e = self.main.remove(key)?;
         if e.has_expire {
             self.expires.remove(key);
         }
@@ -456,7 +456,7 @@ impl Db {
         let mut tries = 0;
         loop {
             let (k, e) = self.main.random(rng)?;
-            let k = k.clone();
+            let k = SBytes::new(k);
             if self.is_expired(&k, e, now) {
                 tries += 1;
                 if self.main.len() == self.expires.len() && tries >= 100 {
@@ -489,7 +489,7 @@ impl Db {
             cursor = self.expires.scan(cursor, |k, &when| {
                 res.sampled += 1;
                 if when <= now {
-                    dead.push(k.clone());
+                    dead.push(SBytes::new(k));
                 } else {
                     ttl_sum += when - now;
                     ttl_n += 1;

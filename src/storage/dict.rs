@@ -4,15 +4,114 @@
 //! whole iteration is returned once or more even while the table grows or
 //! shrinks between calls. Rehashing moves one bucket per write so that no
 //! single command pays for a whole resize.
+//!
+//! Each entry is one allocation: the chain link and the value, then the key's
+//! length and bytes. Keeping the key inside the entry, at its exact length,
+//! costs 8 to 24 bytes less per key than a fixed-size key field (and no second
+//! allocation for a long key); a set member takes 9 bytes plus its length.
 
-use super::sbytes::SBytes;
+use std::alloc::Layout;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
 
-type Link<V> = Option<Box<Node<V>>>;
+type Link<V> = Option<NonNull<Head<V>>>;
 
-pub struct Node<V> {
-    pub key: SBytes,
-    pub val: V,
+/// The fixed part of an entry; the key follows it in the same allocation:
+/// one length byte (below 255) or 255 and a 4-byte little-endian length,
+/// then the bytes.
+#[repr(C)]
+struct Head<V> {
     next: Link<V>,
+    val: V,
+}
+
+/// The length byte that says a 4-byte length follows.
+const LONG_KEY: u8 = 0xFF;
+
+impl<V> Head<V> {
+    /// Where the key's length prefix starts.
+    const KEY_AT: usize = std::mem::size_of::<Head<V>>();
+
+    fn layout(klen: usize) -> Layout {
+        let prefix = if klen < LONG_KEY as usize { 1 } else { 5 };
+        Layout::from_size_align(Self::KEY_AT + prefix + klen, std::mem::align_of::<Head<V>>())
+            .expect("key lengths are bounded by the protocol's bulk limit")
+    }
+}
+
+/// Allocates an entry holding `key`, `val` and the link `next`.
+fn new_node<V>(key: &[u8], val: V, next: Link<V>) -> NonNull<Head<V>> {
+    assert!(key.len() <= u32::MAX as usize, "key longer than 4 GiB");
+    let layout = Head::<V>::layout(key.len());
+    // SAFETY: the layout's size is non-zero (it includes the length prefix).
+    let raw = unsafe { std::alloc::alloc(layout) };
+    let Some(raw) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+    let head = raw.cast::<Head<V>>();
+    // SAFETY: `raw` is a fresh block of `layout.size()` bytes aligned for
+    // `Head<V>`: the head fits at its start, and the prefix (1 or 5 bytes)
+    // and the key's bytes fit from KEY_AT to the end, as `layout` counted.
+    unsafe {
+        head.as_ptr().write(Head { next, val });
+        let kp = raw.as_ptr().add(Head::<V>::KEY_AT);
+        let at = if key.len() < LONG_KEY as usize {
+            kp.write(key.len() as u8);
+            kp.add(1)
+        } else {
+            kp.write(LONG_KEY);
+            std::ptr::copy_nonoverlapping((key.len() as u32).to_le_bytes().as_ptr(), kp.add(1), 4);
+            kp.add(5)
+        };
+        std::ptr::copy_nonoverlapping(key.as_ptr(), at, key.len());
+    }
+    head
+}
+
+/// The key of the entry at `p`.
+///
+/// # Safety
+/// `p` must come from `new_node` and not be freed for `'a`.
+#[inline]
+unsafe fn key_of<'a, V>(p: NonNull<Head<V>>) -> &'a [u8] {
+    // SAFETY: by the contract the block is live and was written by
+    // `new_node`: the prefix at KEY_AT tells how many key bytes follow.
+    unsafe {
+        let kp = p.as_ptr().cast::<u8>().add(Head::<V>::KEY_AT);
+        let short = *kp;
+        if short != LONG_KEY {
+            std::slice::from_raw_parts(kp.add(1), short as usize)
+        } else {
+            let mut len = [0u8; 4];
+            std::ptr::copy_nonoverlapping(kp.add(1), len.as_mut_ptr(), 4);
+            std::slice::from_raw_parts(kp.add(5), u32::from_le_bytes(len) as usize)
+        }
+    }
+}
+
+/// The entry at `p`.
+///
+/// # Safety
+/// As for `key_of`; no `&mut` to it may live during `'a`.
+#[inline]
+unsafe fn node<'a, V>(p: NonNull<Head<V>>) -> &'a Head<V> {
+    // SAFETY: by the contract.
+    unsafe { &*p.as_ptr() }
+}
+
+/// Frees the entry at `p` and gives back its value.
+///
+/// # Safety
+/// `p` must come from `new_node`, be unlinked from every chain, and not be
+/// used afterwards.
+unsafe fn free_node<V>(p: NonNull<Head<V>>) -> V {
+    // SAFETY: by the contract the block is live and ours alone: the value is
+    // moved out once, and the block freed with the layout it was made with
+    // (from the key's length, read before the free).
+    unsafe {
+        let layout = Head::<V>::layout(key_of(p).len());
+        let val = std::ptr::read(&(*p.as_ptr()).val);
+        std::alloc::dealloc(p.as_ptr().cast(), layout);
+        val
+    }
 }
 
 struct Table<V> {
@@ -21,9 +120,7 @@ struct Table<V> {
 
 impl<V> Table<V> {
     fn with_size(n: usize) -> Self {
-        let mut buckets = Vec::with_capacity(n);
-        buckets.resize_with(n, || None);
-        Table { buckets }
+        Table { buckets: vec![None; n] }
     }
     fn mask(&self) -> usize {
         self.buckets.len().wrapping_sub(1)
@@ -39,6 +136,14 @@ pub struct Dict<V> {
     rehash_idx: Option<usize>,
     len: usize,
 }
+
+// SAFETY: a Dict owns its entries as a Box owns its contents: nothing else
+// points to them, and they are reached only through `&self`/`&mut self`. So
+// it may move to another thread when its values may, and be shared when they
+// may be shared.
+unsafe impl<V: Send> Send for Dict<V> {}
+// SAFETY: as above; `&Dict` only hands out `&V` and `&[u8]`.
+unsafe impl<V: Sync> Sync for Dict<V> {}
 
 /// A hint that the cache line at `p` will be read soon (no effect on what
 /// the program computes).
@@ -86,6 +191,11 @@ impl<V> Dict<V> {
         self.t0.buckets.len() + self.t1.buckets.len()
     }
 
+    /// Bytes one entry with a key of `klen` bytes asks the allocator for.
+    pub fn entry_bytes(klen: usize) -> usize {
+        Head::<V>::layout(klen).size()
+    }
+
     #[inline]
     fn hash(&self, key: &[u8]) -> usize {
         HASHER.hash_one(key) as usize
@@ -111,11 +221,16 @@ impl<V> Dict<V> {
                 continue;
             }
             let m1 = self.t1.mask();
-            while let Some(mut node) = link {
-                link = node.next.take();
-                let b = self.hash(&node.key) & m1;
-                node.next = self.t1.buckets[b].take();
-                self.t1.buckets[b] = Some(node);
+            while let Some(p) = link {
+                // SAFETY: `p` is an entry of this dict (owned, live); `&mut
+                // self` excludes every other reference to it.
+                let b = unsafe {
+                    link = (*p.as_ptr()).next;
+                    let b = self.hash(key_of(p)) & m1;
+                    (*p.as_ptr()).next = self.t1.buckets[b];
+                    b
+                };
+                self.t1.buckets[b] = Some(p);
             }
             idx += 1;
             moved += 1;
@@ -161,18 +276,22 @@ impl<V> Dict<V> {
 
     /// Inserts `key` (of hash `h`) unless it is present, walking its chain
     /// once; gives key and value back when it is present.
-    pub fn insert_absent(&mut self, key: SBytes, h: usize, val: V) -> Result<(), (SBytes, V)> {
-        if self.find_node_h(&key, h).is_some() {
+    pub fn insert_absent<K: AsRef<[u8]>>(&mut self, key: K, h: usize, val: V) -> Result<(), (K, V)> {
+        if self.find_h(key.as_ref(), h).is_some() {
             return Err((key, val));
         }
+        self.link_new(key.as_ref(), h, val);
+        Ok(())
+    }
+
+    /// Links a new entry for an absent key of hash `h`.
+    fn link_new(&mut self, key: &[u8], h: usize, val: V) {
         self.rehash_step(1);
         self.expand_if_needed();
         let t = if self.is_rehashing() { &mut self.t1 } else { &mut self.t0 };
         let b = h & t.mask();
-        let next = t.buckets[b].take();
-        t.buckets[b] = Some(Box::new(Node { key, val, next }));
+        t.buckets[b] = Some(new_node(key, val, t.buckets[b]));
         self.len += 1;
-        Ok(())
     }
 
     /// Asks the CPU to fetch what a lookup of the key of hash `h` will read: the bucket
@@ -189,9 +308,8 @@ impl<V> Dict<V> {
         let addr: *const Link<V> = slot;
         prefetch_line(addr.cast());
         if chain {
-            if let Some(node) = slot.as_deref() {
-                let addr: *const Node<V> = node;
-                prefetch_line(addr.cast());
+            if let Some(p) = *slot {
+                prefetch_line(p.as_ptr().cast());
             }
         }
     }
@@ -211,11 +329,8 @@ impl<V> Dict<V> {
         }
     }
 
-    fn find_node(&self, key: &[u8]) -> Option<&Node<V>> {
-        self.find_node_h(key, self.hash(key))
-    }
-
-    fn find_node_h(&self, key: &[u8], h: usize) -> Option<&Node<V>> {
+    /// The entry holding `key` (of hash `h`).
+    fn find_h(&self, key: &[u8], h: usize) -> Link<V> {
         if self.len == 0 {
             return None;
         }
@@ -223,12 +338,15 @@ impl<V> Dict<V> {
             if t.buckets.is_empty() {
                 continue;
             }
-            let mut cur = t.buckets[h & t.mask()].as_deref();
-            while let Some(n) = cur {
-                if n.key.as_slice() == key {
-                    return Some(n);
+            let mut cur = t.buckets[h & t.mask()];
+            while let Some(p) = cur {
+                // SAFETY: `p` is a live entry of this dict, borrowed with `&self`.
+                unsafe {
+                    if key_of(p) == key {
+                        return Some(p);
+                    }
+                    cur = node(p).next;
                 }
-                cur = n.next.as_deref();
             }
             if !self.is_rehashing() {
                 break;
@@ -237,72 +355,54 @@ impl<V> Dict<V> {
         None
     }
 
-    fn find_node_mut(&mut self, key: &[u8]) -> Option<&mut Node<V>> {
-        if self.len == 0 {
-            return None;
-        }
-        let h = self.hash(key);
-        let rehashing = self.is_rehashing();
-        for t in [&mut self.t0, &mut self.t1] {
-            if t.buckets.is_empty() {
-                continue;
-            }
-            let m = t.mask();
-            let mut cur = t.buckets[h & m].as_deref_mut();
-            while let Some(n) = cur {
-                if n.key.as_slice() == key {
-                    return Some(n);
-                }
-                cur = n.next.as_deref_mut();
-            }
-            if !rehashing {
-                break;
-            }
-        }
-        None
+    #[inline]
+    fn find(&self, key: &[u8]) -> Link<V> {
+        self.find_h(key, self.hash(key))
     }
 
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&V> {
-        self.find_node(key).map(|n| &n.val)
+        // SAFETY: the entry lives as long as the `&self` borrow.
+        self.find(key).map(|p| unsafe { &node(p).val })
     }
 
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
-        self.find_node_mut(key).map(|n| &mut n.val)
+        // SAFETY: the entry is owned by this dict and `&mut self` is the
+        // only access to it for the returned borrow.
+        self.find(key).map(|p| unsafe { &mut (*p.as_ptr()).val })
     }
 
-    pub fn get_key_value(&self, key: &[u8]) -> Option<(&SBytes, &V)> {
-        self.find_node(key).map(|n| (&n.key, &n.val))
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&[u8], &V)> {
+        // SAFETY: the entry lives as long as the `&self` borrow.
+        self.find(key).map(|p| unsafe { (key_of(p), &node(p).val) })
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
-        self.find_node(key).is_some()
+        self.find(key).is_some()
     }
 
     /// Inserts or replaces; returns the previous value.
-    pub fn insert(&mut self, key: SBytes, val: V) -> Option<V> {
-        if let Some(n) = self.find_node_mut(&key) {
-            return Some(std::mem::replace(&mut n.val, val));
+    pub fn insert<K: AsRef<[u8]>>(&mut self, key: K, val: V) -> Option<V> {
+        let key = key.as_ref();
+        let h = self.hash(key);
+        if let Some(p) = self.find_h(key, h) {
+            // SAFETY: as in `get_mut`.
+            return Some(std::mem::replace(unsafe { &mut (*p.as_ptr()).val }, val));
         }
-        self.insert_new(key, val);
+        self.link_new(key, h, val);
         None
     }
 
     /// Inserts a key known to be absent.
-    pub fn insert_new(&mut self, key: SBytes, val: V) {
-        self.rehash_step(1);
-        self.expand_if_needed();
-        let h = self.hash(&key);
-        let t = if self.is_rehashing() { &mut self.t1 } else { &mut self.t0 };
-        let b = h & t.mask();
-        let next = t.buckets[b].take();
-        t.buckets[b] = Some(Box::new(Node { key, val, next }));
-        self.len += 1;
+    pub fn insert_new<K: AsRef<[u8]>>(&mut self, key: K, val: V) {
+        let key = key.as_ref();
+        let h = self.hash(key);
+        self.link_new(key, h, val);
     }
 
-    /// Removes a key, returning its stored key and value.
-    pub fn remove(&mut self, key: &[u8]) -> Option<(SBytes, V)> {
+    /// Removes a key, returning its value.
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
         if self.len == 0 {
             return None;
         }
@@ -315,28 +415,29 @@ impl<V> Dict<V> {
                 continue;
             }
             let b = h & t.mask();
-            let mut link = &mut t.buckets[b];
-            loop {
-                match link {
-                    None => break,
-                    Some(n) if n.key.as_slice() == key => {
-                        let mut node = link.take().expect("checked above");
-                        *link = node.next.take();
-                        found = Some(node);
+            let mut link: *mut Link<V> = &mut t.buckets[b];
+            // SAFETY: `link` points to a bucket of this table or to the
+            // `next` field of one of its live entries, all ours under `&mut
+            // self`; an unlinked entry is not reached again.
+            unsafe {
+                while let Some(p) = *link {
+                    if key_of(p) == key {
+                        *link = node(p).next;
+                        found = Some(p);
                         break 'tables;
                     }
-                    Some(n) => link = &mut n.next,
+                    link = &mut (*p.as_ptr()).next;
                 }
             }
             if !rehashing {
                 break;
             }
         }
-        let node = found?;
+        let p = found?;
         self.len -= 1;
         self.shrink_if_needed();
-        let Node { key, val, .. } = *node;
-        Some((key, val))
+        // SAFETY: `p` was unlinked above and is referenced nowhere else.
+        Some(unsafe { free_node(p) })
     }
 
     /// Removes everything and returns the old contents as a standalone dict
@@ -347,16 +448,18 @@ impl<V> Dict<V> {
 
     /// Visits the buckets at `cursor` and returns the next cursor (0 when done),
     /// with Redis's reverse-binary cursor algorithm.
-    pub fn scan<'a, F: FnMut(&'a SBytes, &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
+    pub fn scan<'a, F: FnMut(&'a [u8], &'a V)>(&'a self, cursor: u64, mut f: F) -> u64 {
         if self.len == 0 {
             return 0;
         }
         let mut v = cursor as usize;
         let emit = |t: &'a Table<V>, idx: usize, f: &mut F| {
-            let mut cur = t.buckets[idx].as_deref();
-            while let Some(n) = cur {
-                f(&n.key, &n.val);
-                cur = n.next.as_deref();
+            let mut cur = t.buckets[idx];
+            while let Some(p) = cur {
+                // SAFETY: a live entry, borrowed for 'a with `&'a self`.
+                let n = unsafe { node(p) };
+                f(unsafe { key_of(p) }, &n.val);
+                cur = n.next;
             }
         };
         if !self.is_rehashing() {
@@ -386,7 +489,7 @@ impl<V> Dict<V> {
     }
 
     /// A uniformly chosen non-empty bucket, then a random element of its chain.
-    pub fn random<R: rand::Rng>(&self, rng: &mut R) -> Option<(&SBytes, &V)> {
+    pub fn random<R: rand::Rng>(&self, rng: &mut R) -> Option<(&[u8], &V)> {
         if self.len == 0 {
             return None;
         }
@@ -403,19 +506,10 @@ impl<V> Dict<V> {
             } else {
                 (&self.t0, rng.gen_range(0..self.t0.buckets.len()))
             };
-            let Some(head) = t.buckets[idx].as_deref() else { continue };
-            let mut n = 0;
-            let mut cur = Some(head);
-            while let Some(x) = cur {
-                n += 1;
-                cur = x.next.as_deref();
-            }
-            let pick = rng.gen_range(0..n);
-            let mut cur = head;
-            for _ in 0..pick {
-                cur = cur.next.as_deref().expect("chain length counted");
-            }
-            return Some((&cur.key, &cur.val));
+            let Some(head) = t.buckets[idx] else { continue };
+            let chain = Chain::<V> { cur: Some(head), _dict: PhantomData };
+            let pick = rng.gen_range(0..chain.count());
+            return Chain::<V> { cur: Some(head), _dict: PhantomData }.nth(pick);
         }
     }
 
@@ -425,7 +519,7 @@ impl<V> Dict<V> {
     /// may yield fewer; entries are distinct. The chains' first entries are
     /// prefetched as their buckets are found and read afterwards, so the
     /// cache misses of the sample overlap.
-    pub fn sample<'a, R: rand::Rng>(&'a self, rng: &mut R, count: usize, mut f: impl FnMut(&'a SBytes, &'a V)) {
+    pub fn sample<'a, R: rand::Rng>(&'a self, rng: &mut R, count: usize, mut f: impl FnMut(&'a [u8], &'a V)) {
         if self.len == 0 || count == 0 {
             return;
         }
@@ -434,7 +528,7 @@ impl<V> Dict<V> {
         let max_mask = tables.iter().map(|t| t.mask()).max().unwrap_or(0);
         let skip_below = self.rehash_idx.unwrap_or(0);
         let mut i = rng.gen::<usize>() & max_mask;
-        let mut heads: Vec<&'a Node<V>> = Vec::with_capacity(count);
+        let mut heads: Vec<NonNull<Head<V>>> = Vec::with_capacity(count);
         let mut empty_run = 0;
         'scan: for _ in 0..count * 10 {
             for (n, t) in tables.iter().enumerate() {
@@ -445,7 +539,7 @@ impl<V> Dict<V> {
                 if i > t.mask() {
                     continue;
                 }
-                let Some(head) = t.buckets[i].as_deref() else {
+                let Some(head) = t.buckets[i] else {
                     empty_run += 1;
                     if empty_run >= 5 && empty_run > count {
                         // A long empty run: jump elsewhere.
@@ -455,8 +549,7 @@ impl<V> Dict<V> {
                     continue;
                 };
                 empty_run = 0;
-                let addr: *const Node<V> = head;
-                prefetch_line(addr.cast());
+                prefetch_line(head.as_ptr().cast());
                 heads.push(head);
                 if heads.len() == count {
                     break 'scan;
@@ -466,20 +559,29 @@ impl<V> Dict<V> {
         }
         let mut got = 0;
         for head in heads {
-            let mut cur = Some(head);
-            while let Some(x) = cur {
-                f(&x.key, &x.val);
+            for (k, v) in (Chain::<'a, V> { cur: Some(head), _dict: PhantomData }) {
+                f(k, v);
                 got += 1;
                 if got == count {
                     return;
                 }
-                cur = x.next.as_deref();
             }
         }
     }
 
     pub fn iter(&self) -> Iter<'_, V> {
-        Iter { tables: [&self.t0, &self.t1], t: 0, bucket: 0, node: None }
+        Iter { tables: [&self.t0, &self.t1], t: 0, bucket: 0, chain: Chain { cur: None, _dict: PhantomData } }
+    }
+}
+
+impl<V: Clone> Clone for Dict<V> {
+    fn clone(&self) -> Self {
+        let mut d = Dict::new();
+        d.reserve(self.len);
+        for (k, v) in self.iter() {
+            d.insert_new(k, v.clone());
+        }
+        d
     }
 }
 
@@ -489,11 +591,36 @@ impl<V> Drop for Dict<V> {
         for t in [&mut self.t0, &mut self.t1] {
             for b in t.buckets.iter_mut() {
                 let mut link = b.take();
-                while let Some(mut n) = link {
-                    link = n.next.take();
+                while let Some(p) = link {
+                    // SAFETY: every entry is reachable from one bucket only;
+                    // its link is read before it is freed, and the bucket
+                    // was emptied, so nothing reaches it again.
+                    unsafe {
+                        link = node(p).next;
+                        drop(free_node(p));
+                    }
                 }
             }
         }
+    }
+}
+
+/// The entries of one chain, borrowed from their dict for `'a`.
+struct Chain<'a, V> {
+    cur: Link<V>,
+    _dict: PhantomData<&'a Dict<V>>,
+}
+
+impl<'a, V> Iterator for Chain<'a, V> {
+    type Item = (&'a [u8], &'a V);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let p = self.cur?;
+        // SAFETY: the chain was taken from a dict borrowed for 'a, whose
+        // entries live and are not mutated during that borrow.
+        let n = unsafe { node(p) };
+        self.cur = n.next;
+        Some((unsafe { key_of(p) }, &n.val))
     }
 }
 
@@ -501,16 +628,15 @@ pub struct Iter<'a, V> {
     tables: [&'a Table<V>; 2],
     t: usize,
     bucket: usize,
-    node: Option<&'a Node<V>>,
+    chain: Chain<'a, V>,
 }
 
 impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a SBytes, &'a V);
+    type Item = (&'a [u8], &'a V);
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(n) = self.node {
-                self.node = n.next.as_deref();
-                return Some((&n.key, &n.val));
+            if let Some(item) = self.chain.next() {
+                return Some(item);
             }
             if self.t >= 2 {
                 return None;
@@ -521,7 +647,7 @@ impl<'a, V> Iterator for Iter<'a, V> {
                 self.bucket = 0;
                 continue;
             }
-            self.node = t.buckets[self.bucket].as_deref();
+            self.chain.cur = t.buckets[self.bucket];
             self.bucket += 1;
         }
     }
@@ -530,6 +656,7 @@ impl<'a, V> Iterator for Iter<'a, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::SBytes;
     use std::collections::HashSet;
 
     #[test]

@@ -348,7 +348,8 @@ impl<'a> Iterator for LpIter<'a> {
 #[derive(Default)]
 pub struct Table {
     dict: Dict<SBytes>,
-    /// Heap bytes held by long fields and values (for `heap_size`).
+    /// Bytes of the fields (held in the table's entries) and heap bytes of
+    /// long values (for `heap_size`).
     str_heap: usize,
 }
 
@@ -361,16 +362,15 @@ impl Table {
             self.str_heap -= old.heap_size();
             return false;
         }
-        let f = SBytes::new(field);
-        self.str_heap += f.heap_size();
-        self.dict.insert_new(f, v);
+        self.str_heap += field.len();
+        self.dict.insert_new(field, v);
         true
     }
 
     fn delete(&mut self, field: &[u8]) -> bool {
         match self.dict.remove(field) {
-            Some((f, v)) => {
-                self.str_heap -= f.heap_size() + v.heap_size();
+            Some(v) => {
+                self.str_heap -= field.len() + v.heap_size();
                 true
             }
             None => false,
@@ -402,13 +402,7 @@ impl Clone for Hash {
     fn clone(&self) -> Self {
         match self {
             Hash::Listpack(lp) => Hash::Listpack(lp.clone()),
-            Hash::Table(t) => {
-                let mut d = Dict::new();
-                for (k, v) in t.dict.iter() {
-                    d.insert_new(k.clone(), v.clone());
-                }
-                Hash::Table(Box::new(Table { dict: d, str_heap: t.str_heap }))
-            }
+            Hash::Table(t) => Hash::Table(Box::new(Table { dict: t.dict.clone(), str_heap: t.str_heap })),
         }
     }
 }
@@ -424,7 +418,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Iter::Listpack(it) => it.next(),
-            Iter::Table(it) => it.next().map(|(k, v)| (Item::Str(k.as_slice()), Item::Str(v.as_slice()))),
+            Iter::Table(it) => it.next().map(|(k, v)| (Item::Str(k), Item::Str(v.as_slice()))),
         }
     }
 }
@@ -464,9 +458,12 @@ impl Hash {
         match self {
             Hash::Listpack(lp) => lp.buf.len(),
             Hash::Table(t) => {
-                // A chained node holds two 24-byte strings and a link (plus the
-                // allocator's header); each bucket is one pointer.
-                std::mem::size_of::<Table>() + t.dict.len() * 64 + t.dict.buckets() * 8 + t.str_heap
+                // An entry holds a link, the value's 24-byte string and the
+                // field's bytes; each bucket is one pointer.
+                std::mem::size_of::<Table>()
+                    + t.dict.len() * Dict::<SBytes>::entry_bytes(0)
+                    + t.dict.buckets() * 8
+                    + t.str_heap
             }
         }
     }
@@ -491,9 +488,10 @@ impl Hash {
         let Hash::Listpack(lp) = self else { return };
         let mut t = Box::<Table>::default();
         for (f, v) in lp.iter() {
-            let f = f.to_sbytes();
+            let mut nb = itoa::Buffer::new();
+            let f = f.bytes(&mut nb);
             let v = v.to_sbytes();
-            t.str_heap += f.heap_size() + v.heap_size();
+            t.str_heap += f.len() + v.heap_size();
             t.dict.insert_new(f, v);
         }
         *self = Hash::Table(t);
@@ -544,7 +542,7 @@ impl Hash {
                 }
                 lp.iter().nth(rng.gen_range(0..n))
             }
-            Hash::Table(t) => t.dict.random(rng).map(|(k, v)| (Item::Str(k.as_slice()), Item::Str(v.as_slice()))),
+            Hash::Table(t) => t.dict.random(rng).map(|(k, v)| (Item::Str(k), Item::Str(v.as_slice()))),
         }
     }
 
@@ -564,7 +562,7 @@ impl Hash {
             Hash::Table(t) => {
                 for _ in 0..n {
                     if let Some((k, v)) = t.dict.random(rng) {
-                        f(Item::Str(k.as_slice()), Item::Str(v.as_slice()));
+                        f(Item::Str(k), Item::Str(v.as_slice()));
                     }
                 }
             }
@@ -595,7 +593,7 @@ impl Hash {
                         match next.peek() {
                             Some(&p) if p == i => {
                                 next.next();
-                                f(Item::Str(k.as_slice()), Item::Str(v.as_slice()));
+                                f(Item::Str(k), Item::Str(v.as_slice()));
                             }
                             Some(_) => {}
                             None => break,
@@ -606,8 +604,8 @@ impl Hash {
                     let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::with_capacity(n);
                     while seen.len() < n {
                         let Some((k, v)) = t.dict.random(rng) else { break };
-                        if seen.insert(k.as_slice()) {
-                            f(Item::Str(k.as_slice()), Item::Str(v.as_slice()));
+                        if seen.insert(k) {
+                            f(Item::Str(k), Item::Str(v.as_slice()));
                         }
                     }
                 }
@@ -626,7 +624,7 @@ impl Hash {
                 }
                 0
             }
-            Hash::Table(t) => t.dict.scan(cursor, |k, v| f(Item::Str(k.as_slice()), Item::Str(v.as_slice()))),
+            Hash::Table(t) => t.dict.scan(cursor, |k, v| f(Item::Str(k), Item::Str(v.as_slice()))),
         }
     }
 }

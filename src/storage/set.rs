@@ -207,13 +207,7 @@ impl Clone for Set {
     fn clone(&self) -> Self {
         match self {
             Set::Ints(i) => Set::Ints(i.clone()),
-            Set::Table(d) => {
-                let mut n = Dict::new();
-                for (k, _) in d.iter() {
-                    n.insert_new(k.clone(), ());
-                }
-                Set::Table(Box::new(n))
-            }
+            Set::Table(d) => Set::Table(d.clone()),
         }
     }
 }
@@ -259,7 +253,7 @@ impl Set {
     pub fn heap_size(&self) -> usize {
         match self {
             Set::Ints(i) => i.heap_size(),
-            Set::Table(d) => d.len() * 32 + d.buckets() * 8,
+            Set::Table(d) => d.len() * Dict::<()>::entry_bytes(8) + d.buckets() * 8,
         }
     }
 
@@ -369,7 +363,7 @@ impl Set {
                     Some(Member::Int(is.get(rng.gen_range(0..n))))
                 }
             }
-            Set::Table(d) => fair_random(d, rng).map(|k| Member::Str(k.as_slice())),
+            Set::Table(d) => fair_random(d, rng).map(Member::Str),
         }
     }
 }
@@ -383,13 +377,12 @@ impl Set {
 /// throwaway step aligns a random cursor on a group's start). If rejection
 /// keeps failing: a run of consecutive groups from a random start holding at
 /// least 20 members (or the whole table), one of them chosen uniformly.
-fn fair_random<'a, R: rand::Rng>(d: &'a Dict<()>, rng: &mut R) -> Option<&'a SBytes> {
+fn fair_random<'a, R: rand::Rng>(d: &'a Dict<()>, rng: &mut R) -> Option<&'a [u8]> {
     const WANT: usize = 20;
     const MAX_CHAIN: usize = 6;
     if d.is_empty() {
         return None;
     }
-    let found = |pick: Option<SBytes>| pick.and_then(|p| d.get_key_value(&p).map(|(k, _)| k));
     for _ in 0..1000 {
         let c: u64 = if d.is_rehashing() { d.scan(rng.gen(), |_, _| {}) } else { rng.gen() };
         let mut n = 0usize;
@@ -402,23 +395,23 @@ fn fair_random<'a, R: rand::Rng>(d: &'a Dict<()>, rng: &mut R) -> Option<&'a SBy
         let mut pick = None;
         d.scan(c, |k, _| {
             if i == j {
-                pick = Some(k.clone());
+                pick = Some(k);
             }
             i += 1;
         });
-        return found(pick);
+        return pick;
     }
     // One throwaway step turns a random number into a cursor of the table's cycle.
     let start = d.scan(rng.gen(), |_, _| {});
     let mut cursor = start;
     let mut seen = 0usize;
     let mut steps = 0usize;
-    let mut pick: Option<SBytes> = None;
+    let mut pick: Option<&[u8]> = None;
     loop {
         cursor = d.scan(cursor, |k, _| {
             seen += 1;
             if rng.gen_range(0..seen) == 0 {
-                pick = Some(k.clone());
+                pick = Some(k);
             }
         });
         steps += 1;
@@ -426,7 +419,7 @@ fn fair_random<'a, R: rand::Rng>(d: &'a Dict<()>, rng: &mut R) -> Option<&'a SBy
             break;
         }
     }
-    found(pick)
+    pick
 }
 
 /// Iterator over a set's members.
@@ -447,7 +440,7 @@ impl<'a> Iterator for Iter<'a> {
                 *i += 1;
                 Some(Member::Int(v))
             }
-            Iter::Table(it) => it.next().map(|(k, _)| Member::Str(k.as_slice())),
+            Iter::Table(it) => it.next().map(|(k, _)| Member::Str(k)),
         }
     }
 }

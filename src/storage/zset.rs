@@ -697,11 +697,7 @@ struct Big {
 
 impl Clone for Big {
     fn clone(&self) -> Self {
-        let mut dict = Dict::new();
-        for (k, v) in self.dict.iter() {
-            dict.insert_new(k.clone(), *v);
-        }
-        Big { dict, tree: self.tree.clone() }
+        Big { dict: self.dict.clone(), tree: self.tree.clone() }
     }
 }
 
@@ -807,7 +803,7 @@ impl ZSet {
             Repr::Big(b) => {
                 // An O(1) estimate: a table node and bucket per member, and a
                 // leaf entry of a short member (long members' bytes not counted).
-                let node = std::mem::size_of::<SBytes>() + 2 * std::mem::size_of::<usize>();
+                let node = Dict::<f64>::entry_bytes(8);
                 let slot = 24;
                 std::mem::size_of::<Big>()
                     + b.dict.buckets() * std::mem::size_of::<usize>()
@@ -901,8 +897,8 @@ impl ZSet {
                 None => false,
             },
             Repr::Big(b) => match b.dict.remove(member) {
-                Some((m, s)) => {
-                    b.tree.remove(Loc::Key(s, &m));
+                Some(s) => {
+                    b.tree.remove(Loc::Key(s, member));
                     true
                 }
                 None => false,
