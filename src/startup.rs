@@ -315,22 +315,15 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     crate::log::notice(&format!("Running mode=standalone, port={port}."));
     crate::commands::server::startup_memory(crate::server::stats::used_memory());
     crate::log::warning(&format!("Server initialized, PID: {pid}"));
-    // An RDB file loads while connections are accepted (they get -LOADING,
-    // as from Redis); the append-only file replays commands under the lock
-    // before any connection is accepted.
-    let aof = sh.server.lock().config.get("appendonly") == Some("yes");
-    if aof && crate::persist::load_at_startup(&sh).is_err() {
-        return 1;
-    }
+    // The data (an RDB file, or the append-only files) loads while
+    // connections are accepted: they get -LOADING, as from Redis.
     crate::persist::mark_loading(&sh);
     let active = start_accepting(&sh, listeners);
     *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(&sh), active, backlog });
-    if !aof {
-        let loader = sh.clone();
-        let loaded = tokio::task::spawn_blocking(move || crate::persist::load_at_startup(&loader)).await;
-        if !matches!(loaded, Ok(Ok(()))) {
-            return 1;
-        }
+    let loader = sh.clone();
+    let loaded = tokio::task::spawn_blocking(move || crate::persist::load_at_startup(&loader)).await;
+    if !matches!(loaded, Ok(Ok(()))) {
+        return 1;
     }
     crate::log::notice("Ready to accept connections tcp");
     if let Some(l) = unix_listener {

@@ -2246,11 +2246,37 @@ fn debug_checksum_skip_and_flush_sleep_match_redis() {
 fn loading_replies_match_redis() {
     let dir = TempDir::new("loading");
     save_2000_keys(&dir);
+    check_loading_replies(&dir, &[], 2000);
+}
+
+/// The same while the append-only files load at startup: the RDB preamble
+/// of the base, then the commands of the incremental file.
+#[test]
+fn aof_loading_replies_match_redis() {
+    let dir = TempDir::new("aof-loading");
+    {
+        let f = start_on(false, dir.path(), &["--appendonly", "yes"]);
+        let mut c = Conn::connect(f.port);
+        let items: Vec<String> = (0..2000).flat_map(|i| [format!("key:{i}"), "v".repeat(100)]).collect();
+        bulk_args(&mut c, &["MSET"], &items);
+        assert_eq!(c.cmd(&["BGREWRITEAOF"]), Resp::Simple("Background append only file rewriting started".into()));
+        wait_rewrite_done(&mut c);
+        for i in 0..3000 {
+            c.cmd(&["INCR", &format!("n:{}", i % 3)]);
+        }
+    }
+    check_loading_replies(&dir, &["--appendonly", "yes"], 2003);
+}
+
+/// Starts ferrokv and Redis in turn on `dir` with a slowed-down load and
+/// compares their replies while loading and the `keys` there afterwards.
+fn check_loading_replies(dir: &TempDir, args: &[&str], keys: i64) {
     let mut seen = Vec::new();
     for redis in [false, true] {
         // About 4 s of loading, so that the commands below meet it even on a
         // busy machine.
-        let extra = ["--key-load-delay", "2000", "--loading-process-events-interval-bytes", "1024"];
+        let mut extra = vec!["--key-load-delay", "2000", "--loading-process-events-interval-bytes", "1024"];
+        extra.extend_from_slice(args);
         let (mut child, port, log) = spawn(redis, dir.path(), &extra);
         let mut c = connect_at_start(port, &log);
         let mut got = Vec::new();
@@ -2278,7 +2304,7 @@ fn loading_replies_match_redis() {
     }
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[0][0], Resp::err("LOADING Redis is loading the dataset in memory"));
-    assert_eq!(seen[0][9], Resp::int(2000));
+    assert_eq!(seen[0][9], Resp::int(keys));
 }
 
 /// SHUTDOWN while the dump is still loading does not save the partial

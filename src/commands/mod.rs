@@ -390,7 +390,10 @@ fn run(sh: &Shared, srv: &mut Server, client: &mut Client, out: &mut Reply, args
         reject(srv, client, out, args, Some(cmd), &msg);
         return;
     }
-    if srv.persist.loading.is_some() && denied_while_loading(sh, client, cmd) {
+    if srv.persist.loading.is_some()
+        && client.id != crate::server::client::AOF_CLIENT_ID
+        && denied_while_loading(sh, client, cmd)
+    {
         reject(srv, client, out, args, Some(cmd), crate::persist::LOADING_ERR);
         return;
     }

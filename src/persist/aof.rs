@@ -18,7 +18,7 @@
 use super::aof_commands;
 use super::group_commit::GroupCommit;
 use super::snapshot::{self, Outcome};
-use super::{checksum_on, dir_of, fsync_dir, strerror, ChildKind, Failed};
+use super::{checksum_on, dir_of, fsync_dir, strerror, ChildKind, Failed, Held};
 use crate::resp::{Limits, Parser, Reply};
 use crate::server::{Server, Shared};
 use bytes::{Bytes, BytesMut};
@@ -560,23 +560,25 @@ pub fn sync_dbs(srv: &mut Server) {
 
 /// Startup with `appendonly yes`: loads the files the manifest lists, or
 /// creates the first base and incremental file when there is none.
-pub fn load_at_startup(sh: &Shared, srv: &mut Server) -> Result<(), Failed> {
+pub fn load_at_startup(sh: &Shared, g: &mut parking_lot::MutexGuard<Server>) -> Result<(), Failed> {
     let start = std::time::Instant::now();
-    let d = dir(srv);
+    let d = dir(g);
     if let Err(e) = std::fs::create_dir_all(&d) {
         crate::log::warning(&format!(
             "Can't open or create append-only dir {}: {}",
-            srv.config.get("appenddirname").unwrap_or(""),
+            g.config.get("appenddirname").unwrap_or(""),
             strerror(&e)
         ));
         return Err(Failed);
     }
-    let Some((manifest, total)) = load_files(sh, srv)? else {
+    let Some((manifest, total)) = load_files(sh, &mut Held::Locked(g))? else {
+        let srv = &mut **g;
         // No AOF yet: the first base (of the empty dataset) and incremental file.
         srv.aof.on = true;
         sync_dbs(srv);
         return rewrite_now(srv);
     };
+    let srv = &mut **g;
     let incr = manifest.incrs.last().cloned();
     srv.aof.manifest = manifest;
     let Some(incr) = incr else {
@@ -602,12 +604,19 @@ pub fn load_at_startup(sh: &Shared, srv: &mut Server) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The total size of the files the manifest lists (None: no manifest).
+pub fn files_size(srv: &Server) -> Option<u64> {
+    let m = Manifest::parse(&std::fs::read_to_string(manifest_path(srv)).ok()?).ok()?;
+    let d = dir(srv);
+    Some(m.base.iter().chain(&m.incrs).map(|p| std::fs::metadata(d.join(&p.name)).map(|m| m.len()).unwrap_or(0)).sum())
+}
+
 /// Redis's `loadAppendOnlyFiles`: reads the manifest and loads the base and
 /// incremental files it lists into the dataset. None: there is no manifest.
 /// Otherwise the manifest and the total size of its files.
-fn load_files(sh: &Shared, srv: &mut Server) -> Result<Option<(Manifest, u64)>, Failed> {
-    let d = dir(srv);
-    let manifest = match std::fs::read_to_string(manifest_path(srv)) {
+fn load_files(sh: &Shared, held: &mut Held) -> Result<Option<(Manifest, u64)>, Failed> {
+    let d = dir(held.srv());
+    let manifest = match std::fs::read_to_string(manifest_path(held.srv())) {
         Ok(t) => match Manifest::parse(&t) {
             Ok(m) => m,
             Err(e) => {
@@ -625,15 +634,15 @@ fn load_files(sh: &Shared, srv: &mut Server) -> Result<Option<(Manifest, u64)>, 
         let path = d.join(&base.name);
         if base.name.ends_with(".rdb") {
             crate::log::notice(&format!("Loading RDB preamble from AOF file {}", base.name));
-            super::load_rdb(sh, srv, &path)?;
+            super::load_rdb(sh, held, &path)?;
         } else {
-            replay(sh, srv, &path, false)?;
+            replay(sh, held, &path, false)?;
         }
-        srv.aof.base_size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        held.srv().aof.base_size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     }
     let last = manifest.incrs.len();
     for (i, incr) in manifest.incrs.iter().enumerate() {
-        replay(sh, srv, &d.join(&incr.name), i + 1 == last)?;
+        replay(sh, held, &d.join(&incr.name), i + 1 == last)?;
     }
     let total: u64 = manifest
         .base
@@ -653,7 +662,7 @@ pub fn debug_loadaof(ctx: &mut crate::commands::Ctx) {
     }
     super::flush_all(ctx);
     let was_on = std::mem::replace(&mut ctx.srv.aof.on, false);
-    let res = load_files(ctx.sh, ctx.srv);
+    let res = load_files(ctx.sh, &mut Held::In(ctx.srv));
     ctx.srv.aof.on = was_on;
     for db in ctx.srv.dbs.iter_mut() {
         db.expired_log.clear();
@@ -667,10 +676,14 @@ pub fn debug_loadaof(ctx: &mut crate::commands::Ctx) {
     ctx.out.ok();
 }
 
+/// Commands replayed between two moments when waiting connections may take
+/// the lock (and get -LOADING) during a load at startup.
+const REPLAY_STEP: u32 = 1024;
+
 /// Runs the commands of one AOF file. A truncated last command of the last
 /// file is cut off (with `aof-load-truncated yes`) as Redis does; anything
 /// else unreadable stops the server.
-fn replay(sh: &Shared, srv: &mut Server, path: &std::path::Path, last_file: bool) -> Result<(), Failed> {
+fn replay(sh: &Shared, held: &mut Held, path: &std::path::Path, last_file: bool) -> Result<(), Failed> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut data = Vec::new();
     match File::open(path).and_then(|mut f| f.read_to_end(&mut data)) {
@@ -704,6 +717,10 @@ fn replay(sh: &Shared, srv: &mut Server, path: &std::path::Path, last_file: bool
     let mut out = Reply::new();
     // Position after the last complete command outside a transaction.
     let mut valid = 0usize;
+    // Progress shown by INFO at startup, and where it was last reported.
+    let loading = held.srv().persist.loading.clone();
+    let mut reported = 0usize;
+    let mut steps = 0u32;
     loop {
         let before = total - buf.len();
         // Annotations (`#TS:...`) are skipped, as Redis's loader does.
@@ -725,9 +742,18 @@ fn replay(sh: &Shared, srv: &mut Server, path: &std::path::Path, last_file: bool
                     continue;
                 }
                 out.buf.clear();
-                crate::commands::execute(sh, srv, &mut client, &mut out, &args);
+                crate::commands::execute(sh, held.srv(), &mut client, &mut out, &args);
                 if client.multi < 0 {
                     valid = total - buf.len();
+                }
+                steps += 1;
+                if steps % REPLAY_STEP == 0 {
+                    let done = total - buf.len();
+                    if let Some(l) = &loading {
+                        l.loaded_bytes.fetch_add((done - reported) as u64, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    reported = done;
+                    held.pause();
                 }
             }
             Ok(None) => {
@@ -746,6 +772,7 @@ fn replay(sh: &Shared, srv: &mut Server, path: &std::path::Path, last_file: bool
         }
     }
     // The file ends inside a command or a transaction.
+    let srv = held.srv();
     let truncated_ok = srv.config.get("aof-load-truncated") != Some("no");
     if !last_file || !truncated_ok {
         crate::log::warning(&format!(

@@ -474,11 +474,12 @@ fn log_load_error(e: &LoadError, pos: u64) {
 /// Err: the data could not be loaded; the server must exit with status 1.
 pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
     let mut guard = sh.server.lock();
-    let srv = &mut *guard;
-    if srv.config.get("appendonly") == Some("yes") {
-        return aof::load_at_startup(sh, srv);
+    if guard.config.get("appendonly") == Some("yes") {
+        let res = aof::load_at_startup(sh, &mut guard);
+        guard.persist.loading = None;
+        return res;
     }
-    let path = rdb_path(&srv.config);
+    let path = rdb_path(&guard.config);
     drop(guard);
     let start = std::time::Instant::now();
     if load_rdb_serving(sh, &path)? {
@@ -492,14 +493,51 @@ pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
 /// dataset before the load begins).
 pub fn mark_loading(sh: &Shared) {
     let mut srv = sh.server.lock();
-    if srv.config.get("appendonly") == Some("yes") {
-        return;
-    }
-    if let Ok(m) = std::fs::metadata(rdb_path(&srv.config)) {
-        let total_bytes = m.len();
+    let total = if srv.config.get("appendonly") == Some("yes") {
+        aof::files_size(&srv)
+    } else {
+        std::fs::metadata(rdb_path(&srv.config)).ok().map(|m| m.len())
+    };
+    if let Some(total_bytes) = total {
         srv.persist.loading =
             Some(Arc::new(Loading { start_s: now_s(), total_bytes, loaded_bytes: AtomicU64::new(0) }));
     }
+}
+
+/// The server as a load sees it: borrowed by a command (DEBUG LOADAOF), or
+/// locked by the loader at startup, which lets connections in between
+/// steps (they get -LOADING) and reads a preamble without the lock.
+pub(crate) enum Held<'a, 'g> {
+    In(&'a mut Server),
+    Locked(&'a mut parking_lot::MutexGuard<'g, Server>),
+}
+
+impl Held<'_, '_> {
+    pub(crate) fn srv(&mut self) -> &mut Server {
+        match self {
+            Held::In(s) => s,
+            Held::Locked(g) => g,
+        }
+    }
+
+    /// Lets waiting connections take the lock for a moment (no-op inside a command).
+    pub(crate) fn pause(&mut self) {
+        if let Held::Locked(g) = self {
+            parking_lot::MutexGuard::bump(g);
+        }
+    }
+}
+
+/// Databases to load into apart from the live ones (keeping their LRU/LFU mode).
+fn fresh_dbs(srv: &Server) -> Vec<Db> {
+    srv.dbs
+        .iter()
+        .map(|live| {
+            let mut d = Db::new();
+            d.access = live.access;
+            d
+        })
+        .collect()
 }
 
 /// Loads `dbfilename` at startup while connections are served: the keys go
@@ -521,15 +559,7 @@ fn load_rdb_serving(sh: &Shared, path: &Path) -> Result<bool, Failed> {
     };
     let (opts, mut dbs, loading) = {
         let mut srv = sh.server.lock();
-        let dbs: Vec<Db> = srv
-            .dbs
-            .iter()
-            .map(|live| {
-                let mut d = Db::new();
-                d.access = live.access;
-                d
-            })
-            .collect();
+        let dbs = fresh_dbs(&srv);
         let loading = match &srv.persist.loading {
             Some(l) => l.clone(),
             None => Arc::new(Loading { start_s: now_s(), total_bytes: len, loaded_bytes: AtomicU64::new(0) }),
@@ -578,7 +608,9 @@ fn loaded_stats(sh: &Shared, srv: &mut Server, st: &decode::Stats) -> Result<(),
 }
 
 /// Loads an RDB file into the (empty) dataset; false when it does not exist.
-pub fn load_rdb(sh: &Shared, srv: &mut Server, path: &Path) -> Result<bool, Failed> {
+/// The startup loader reads it without the lock, into databases of its own
+/// that then take the live ones' place.
+pub(crate) fn load_rdb(sh: &Shared, held: &mut Held, path: &Path) -> Result<bool, Failed> {
     let (mut file, len) = match open(path) {
         Ok(Some(f)) => f,
         Ok(None) => return Ok(false),
@@ -587,8 +619,21 @@ pub fn load_rdb(sh: &Shared, srv: &mut Server, path: &Path) -> Result<bool, Fail
             return Err(Failed);
         }
     };
-    let opts = load_opts(srv);
-    let (res, pos) = load_into(&mut srv.dbs, &mut file, len, &opts, None);
+    let opts = load_opts(held.srv());
+    let (res, pos) = match held {
+        Held::In(srv) => load_into(&mut srv.dbs, &mut file, len, &opts, None),
+        Held::Locked(g) => {
+            let mut dbs = fresh_dbs(g);
+            let loading = g.persist.loading.clone();
+            let res =
+                parking_lot::MutexGuard::unlocked(g, || load_into(&mut dbs, &mut file, len, &opts, loading.as_deref()));
+            for (live, loaded) in g.dbs.iter_mut().zip(dbs.iter_mut()) {
+                live.swap_data(loaded);
+            }
+            res
+        }
+    };
+    let srv = held.srv();
     match res {
         Ok(st) => loaded_stats(sh, srv, &st).map(|_| true),
         Err(e) => {
