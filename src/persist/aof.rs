@@ -747,7 +747,7 @@ fn replay(sh: &Shared, held: &mut Held, path: &std::path::Path, last_file: bool)
                     valid = total - buf.len();
                 }
                 steps += 1;
-                if steps % REPLAY_STEP == 0 {
+                if steps.is_multiple_of(REPLAY_STEP) {
                     let done = total - buf.len();
                     if let Some(l) = &loading {
                         l.loaded_bytes.fetch_add((done - reported) as u64, std::sync::atomic::Ordering::Relaxed);
