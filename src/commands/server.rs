@@ -389,7 +389,7 @@ fn info_string(sh: &Shared, srv: &mut Server, me: &Client, sec: &Sections) -> St
             let eta = if elapsed == 0 { 1 } else { elapsed * remaining as i64 / (loaded as i64 + 1) };
             line!(out, "loading_start_time:{}", l.start_s);
             line!(out, "loading_total_bytes:{}", l.total_bytes);
-            line!(out, "loading_rdb_used_mem:0");
+            line!(out, "loading_rdb_used_mem:{}", l.rdb_used_mem.load(std::sync::atomic::Ordering::Relaxed));
             line!(out, "loading_loaded_bytes:{}", loaded);
             line!(out, "loading_loaded_perc:{:.2}", loaded as f64 * 100.0 / l.total_bytes.max(1) as f64);
             line!(out, "loading_eta_seconds:{}", eta);

@@ -59,6 +59,8 @@ pub struct Loading {
     pub start_s: i64,
     pub total_bytes: u64,
     pub loaded_bytes: AtomicU64,
+    /// The `used-mem` the file records (its server's memory when it was written).
+    pub rdb_used_mem: AtomicU64,
 }
 
 /// Redis's reply to commands without the `loading` flag while it loads.
@@ -499,8 +501,12 @@ pub fn mark_loading(sh: &Shared) {
         std::fs::metadata(rdb_path(&srv.config)).ok().map(|m| m.len())
     };
     if let Some(total_bytes) = total {
-        srv.persist.loading =
-            Some(Arc::new(Loading { start_s: now_s(), total_bytes, loaded_bytes: AtomicU64::new(0) }));
+        srv.persist.loading = Some(Arc::new(Loading {
+            start_s: now_s(),
+            total_bytes,
+            loaded_bytes: AtomicU64::new(0),
+            rdb_used_mem: AtomicU64::new(0),
+        }));
     }
 }
 
@@ -562,7 +568,12 @@ fn load_rdb_serving(sh: &Shared, path: &Path) -> Result<bool, Failed> {
         let dbs = fresh_dbs(&srv);
         let loading = match &srv.persist.loading {
             Some(l) => l.clone(),
-            None => Arc::new(Loading { start_s: now_s(), total_bytes: len, loaded_bytes: AtomicU64::new(0) }),
+            None => Arc::new(Loading {
+                start_s: now_s(),
+                total_bytes: len,
+                loaded_bytes: AtomicU64::new(0),
+                rdb_used_mem: AtomicU64::new(0),
+            }),
         };
         srv.persist.loading = Some(loading.clone());
         (load_opts(&srv), dbs, loading)
@@ -593,6 +604,7 @@ fn load_opts(srv: &Server) -> decode::Opts {
         verify_checksum: checksum_on(&srv.config) && !srv.persist.skip_checksum_validation,
         now: crate::util::now_ms(),
         key_load_delay_us: srv.config.get("key-load-delay").and_then(|v| v.parse().ok()).unwrap_or(0),
+        loading: srv.persist.loading.clone(),
     }
 }
 
@@ -958,6 +970,7 @@ mod tests {
             verify_checksum: true,
             now: crate::util::now_ms(),
             key_load_delay_us: 0,
+            loading: None,
         };
         let mut keys = Vec::new();
         decode::load(&mut r, &opts, |k| {

@@ -492,6 +492,8 @@ pub struct Opts {
     pub key_load_delay_us: i64,
     /// Keys whose expiry is before this are skipped (as a master does).
     pub now: i64,
+    /// The load INFO shows at startup (it gets the file's `used-mem`).
+    pub loading: Option<std::sync::Arc<crate::persist::Loading>>,
 }
 
 /// Reads a whole RDB file, handing every live key to `put` (which returns
@@ -567,6 +569,9 @@ pub fn load_sized(
                 let k = r.string()?;
                 let v = r.string()?;
                 aux_field(&k, &v);
+                if let Some(l) = o.loading.as_ref().filter(|_| k.eq_ignore_ascii_case(b"used-mem")) {
+                    l.rdb_used_mem.store(atoi(&v).max(0) as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 continue;
             }
             OP_MODULE_AUX => {
