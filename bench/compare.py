@@ -12,7 +12,7 @@ With --suite collections it measures the collection commands instead (LPUSH,
 RPOP, LRANGE_100, SADD, SPOP, HSET, ZADD, ZRANGE, ZRANGEBYSCORE) and the RSS
 per key of 100k small hashes, lists, sets (integers and strings) and sorted
 sets, and of one sorted set of 1M members. With --suite types: XADD,
-XREADGROUP, XRANGE, PFADD, PFCOUNT, GEOADD, GEOSEARCH and the RSS of a
+XREADGROUP, XACK (of entries pending in a group), XRANGE, PFADD, PFCOUNT, GEOADD, GEOSEARCH and the RSS of a
 1M-entry stream.
 
 Usage: bench/compare.py [--suite strings|collections|types] [--rounds 3] [--requests 200000] [--skip-memory]
@@ -48,6 +48,7 @@ COLLECTION_TESTS = [
 TYPES_TESTS = [
     ("XADD", ["xadd", "xs", "*", "f", "__rand_int__"]),
     ("XREADGROUP NOACK", ["xreadgroup", "group", "g", "c", "count", "1", "noack", "streams", "xbig", ">"]),
+    ("XACK", ["xack", "xpel", "g", "__rand_int__-0"]),
     ("XRANGE 10", ["xrange", "xbig", "-", "+", "count", "10"]),
     ("PFADD", ["pfadd", "hll", "__rand_int__"]),
     ("PFCOUNT", ["pfcount", "hllbig"]),
@@ -282,6 +283,9 @@ def prepare_types(port):
     # in the dense encoding and a geo set of 10k points around Sicily.
     pipe(port, (["XADD", "xbig", "*", "f", "v%d" % i] for i in range(250000)))
     pipe(port, [["XGROUP", "CREATE", "xbig", "g", "0"]])
+    # 100k entries read by a consumer and not acknowledged yet (for XACK).
+    pipe(port, (["XADD", "xpel", "%d-0" % (i + 1), "f", "v"] for i in range(100000)))
+    pipe(port, [["XGROUP", "CREATE", "xpel", "g", "0"], ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "xpel", ">"]])
     pipe(port, (["PFADD", "hllbig"] + ["e%d" % (i * 100 + j) for j in range(100)] for i in range(1000)))
     pipe(port, (["GEOADD", "geobig", "%.6f" % (12 + (i % 100) * 0.05), "%.6f" % (36 + (i // 100) * 0.03), "p%d" % i]
                 for i in range(10000)))
