@@ -38,11 +38,24 @@ pub struct Runner<'c, 'a> {
 }
 
 impl<'c, 'a> Runner<'c, 'a> {
-    pub fn new(ctx: &'c mut Ctx<'a>, mode: Mode, watch: std::sync::Arc<super::Watch>) -> Self {
-        let mut client = Box::new(Client::new(super::LUA_CLIENT_ID, "lua".into(), String::new(), -1, ctx.now));
+    /// A runner whose commands run as `client` (kept between runs, as
+    /// Redis keeps its Lua client), in the caller's database; None makes one.
+    pub fn new(
+        ctx: &'c mut Ctx<'a>,
+        mode: Mode,
+        watch: std::sync::Arc<super::Watch>,
+        client: Option<Box<Client>>,
+    ) -> Self {
+        let mut client = client
+            .unwrap_or_else(|| Box::new(Client::new(super::LUA_CLIENT_ID, "lua".into(), String::new(), -1, ctx.now)));
         client.db = ctx.client.db;
         client.authenticated = true;
         Runner { ctx, mode, client, scratch: Reply::new(), resp: 2, watch, allow_oom: false, wrote: false }
+    }
+
+    /// The client, for the next run.
+    pub fn into_client(self) -> Box<Client> {
+        self.client
     }
 
     /// The shared server parts (command table).

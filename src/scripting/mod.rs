@@ -158,7 +158,11 @@ pub struct Engine {
     /// SHA1 of the body as sent → (body, compiled function, shebang flags).
     /// The functions are kept in the Lua registry (a Rust-held handle per
     /// script would exhaust mlua's handle stack after a few thousand scripts).
-    scripts: HashMap<String, (Bytes, mlua::RegistryKey, Declared)>,
+    scripts: HashMap<String, (Bytes, mlua::RegistryKey, Declared), ahash::RandomState>,
+    /// The globals table (where each run sets KEYS and ARGV).
+    globals: Table,
+    /// The client `redis.call` runs commands as, between runs.
+    client: Option<Box<crate::server::client::Client>>,
     /// Script runs since the last collector step.
     gc_count: u32,
     /// The running script's `redis.call` state (see `ActiveRunner`).
@@ -208,7 +212,19 @@ impl Engine {
         let libs = functions::Libraries::new(lib_env);
         let active = Arc::new(ActiveRunner::default());
         install_calls(&lua, &redis, &active)?;
-        Ok(Engine { lua, runner, env, watch, libs, scripts: HashMap::new(), gc_count: 0, active })
+        let globals = lua.globals();
+        Ok(Engine {
+            lua,
+            runner,
+            env,
+            watch,
+            libs,
+            scripts: HashMap::default(),
+            globals,
+            client: None,
+            gc_count: 0,
+            active,
+        })
     }
 
     /// Compiles `code` (the script `body` as sent, its shebang line turned
@@ -260,9 +276,8 @@ impl Engine {
                 return true;
             }
         };
-        let lua = &self.lua;
+        let (lua, g) = (&self.lua, &self.globals);
         let set_globals = || -> mlua::Result<()> {
-            let g = lua.globals();
             g.raw_set("KEYS", strings_table(lua, keys)?)?;
             g.raw_set("ARGV", strings_table(lua, argv)?)?;
             Ok(())
@@ -320,22 +335,19 @@ impl Engine {
         self.watch.wrote.store(false, Ordering::Relaxed);
         self.watch.handed_off.store(false, Ordering::Relaxed);
         self.watch.started_ms.store(crate::util::now_ms().max(1), Ordering::Release);
-        let mut runner = convert::Runner::new(ctx, mode, self.watch.clone());
+        let mut runner = convert::Runner::new(ctx, mode, self.watch.clone(), self.client.take());
         runner.allow_oom = allow_oom;
         let result = {
             let _active = self.active.enter(&mut runner);
             match args {
-                Some((k, a)) => self.runner.call::<MultiValue>((f, k, a)),
-                None => self.runner.call::<MultiValue>(f),
+                Some((k, a)) => self.runner.call::<(bool, Value)>((f, k, a)),
+                None => self.runner.call::<(bool, Value)>(f),
             }
         };
-        drop(runner);
+        self.client = Some(runner.into_client());
         self.watch.started_ms.store(0, Ordering::Release);
         match result {
-            Ok(values) => {
-                let mut it = values.into_iter();
-                let ok = matches!(it.next(), Some(Value::Boolean(true)));
-                let v = it.next().unwrap_or(Value::Nil);
+            Ok((ok, v)) => {
                 if ok {
                     convert::lua_to_reply(ctx, &v, 0);
                 } else {
