@@ -492,22 +492,22 @@ pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
 
 /// Before connections are accepted at startup: when a dump is there to load,
 /// the server is loading from the start (no client may see the empty
-/// dataset before the load begins).
-pub fn mark_loading(sh: &Shared) {
+/// dataset before the load begins). False when there is nothing to load.
+pub fn mark_loading(sh: &Shared) -> bool {
     let mut srv = sh.server.lock();
     let total = if srv.config.get("appendonly") == Some("yes") {
         aof::files_size(&srv)
     } else {
         std::fs::metadata(rdb_path(&srv.config)).ok().map(|m| m.len())
     };
-    if let Some(total_bytes) = total {
-        srv.persist.loading = Some(Arc::new(Loading {
-            start_s: now_s(),
-            total_bytes,
-            loaded_bytes: AtomicU64::new(0),
-            rdb_used_mem: AtomicU64::new(0),
-        }));
-    }
+    let Some(total_bytes) = total else { return false };
+    srv.persist.loading = Some(Arc::new(Loading {
+        start_s: now_s(),
+        total_bytes,
+        loaded_bytes: AtomicU64::new(0),
+        rdb_used_mem: AtomicU64::new(0),
+    }));
+    true
 }
 
 /// The server as a load sees it: borrowed by a command (DEBUG LOADAOF), or
