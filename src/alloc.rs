@@ -36,6 +36,15 @@ fn class(size: usize) -> usize {
     unsafe { mi::mi_good_size(size) }
 }
 
+/// Counts a new block of `size` bytes (none when the allocation failed).
+#[inline]
+fn counted(p: *mut c_void, size: usize) -> *mut u8 {
+    if !p.is_null() {
+        ALLOCATED.fetch_add(class(size), Ordering::Relaxed);
+    }
+    p.cast()
+}
+
 /// True when plain `mi_malloc` gives the alignment `layout` needs.
 #[inline]
 fn plain(layout: &Layout) -> bool {
@@ -60,10 +69,7 @@ unsafe impl GlobalAlloc for Counting {
                 mi::mi_malloc_aligned(layout.size(), layout.align())
             }
         };
-        if !p.is_null() {
-            ALLOCATED.fetch_add(class(layout.size()), Ordering::Relaxed);
-        }
-        p.cast()
+        counted(p, layout.size())
     }
 
     #[inline]
@@ -76,10 +82,7 @@ unsafe impl GlobalAlloc for Counting {
                 mi::mi_zalloc_aligned(layout.size(), layout.align())
             }
         };
-        if !p.is_null() {
-            ALLOCATED.fetch_add(class(layout.size()), Ordering::Relaxed);
-        }
-        p.cast()
+        counted(p, layout.size())
     }
 
     #[inline]
@@ -102,8 +105,12 @@ unsafe impl GlobalAlloc for Counting {
             }
         };
         if !p.is_null() {
-            ALLOCATED.fetch_add(class(new_size), Ordering::Relaxed);
-            ALLOCATED.fetch_sub(class(layout.size()), Ordering::Relaxed);
+            let (new, old) = (class(new_size), class(layout.size()));
+            if new >= old {
+                ALLOCATED.fetch_add(new - old, Ordering::Relaxed);
+            } else {
+                ALLOCATED.fetch_sub(old - new, Ordering::Relaxed);
+            }
         }
         p.cast()
     }

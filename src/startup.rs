@@ -316,16 +316,29 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     crate::commands::server::startup_memory(crate::server::stats::used_memory());
     crate::log::warning(&format!("Server initialized, PID: {pid}"));
     // The data (an RDB file, or the append-only files) loads while
-    // connections are accepted: they get -LOADING, as from Redis.
-    crate::persist::mark_loading(&sh);
-    let active = start_accepting(&sh, listeners);
-    *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(&sh), active, backlog });
-    let loader = sh.clone();
-    let loaded = tokio::task::spawn_blocking(move || crate::persist::load_at_startup(&loader)).await;
-    if !matches!(loaded, Ok(Ok(()))) {
+    // connections are accepted: they get -LOADING, as from Redis. With
+    // nothing to load, the server is ready (and has logged so) before the
+    // first client comes, which may change the log level.
+    let mut listeners = Some(listeners);
+    let mut accept = |sh: &Arc<Shared>| {
+        if let Some(l) = listeners.take() {
+            let active = start_accepting(sh, l);
+            *LISTENERS.lock() = Some(Listeners { sh: Arc::downgrade(sh), active, backlog });
+        }
+    };
+    let loaded = if crate::persist::mark_loading(&sh) {
+        accept(&sh);
+        let loader = sh.clone();
+        let loaded = tokio::task::spawn_blocking(move || crate::persist::load_at_startup(&loader)).await;
+        matches!(loaded, Ok(Ok(())))
+    } else {
+        crate::persist::load_at_startup(&sh).is_ok()
+    };
+    if !loaded {
         return 1;
     }
     crate::log::notice("Ready to accept connections tcp");
+    accept(&sh);
     if let Some(l) = unix_listener {
         crate::log::notice("Ready to accept connections unix");
         tokio::spawn(crate::net::serve_unix(sh.clone(), l, unixsocket.clone()));

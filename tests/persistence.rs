@@ -2164,6 +2164,16 @@ fn plain_aof_base_matches_redis() {
     }
 }
 
+/// Redis or ferrokv with DEBUG enabled.
+fn debug_server(redis: bool) -> Server {
+    let args = ["--enable-debug-command", "yes"];
+    if redis {
+        Server::redis_with(&args)
+    } else {
+        Server::ferrokv_with(&args)
+    }
+}
+
 /// DEBUG DIGEST and DEBUG DIGEST-VALUE give Redis's exact digests for the
 /// same data (every type and encoding, TTLs, several databases), change with
 /// the content, and are all zeros for nothing.
@@ -2171,11 +2181,7 @@ fn plain_aof_base_matches_redis() {
 fn debug_digest_matches_redis() {
     let mut seen = Vec::new();
     for redis in [false, true] {
-        let s = if redis {
-            Server::redis_with(&["--enable-debug-command", "yes"])
-        } else {
-            Server::ferrokv_with(&["--enable-debug-command", "yes"])
-        };
+        let s = debug_server(redis);
         let mut c = s.conn();
         let mut got = vec![c.cmd(&["DEBUG", "DIGEST"]), c.cmd(&["DEBUG", "DIGEST-VALUE", "nothing"])];
         fill(&mut c);
@@ -2213,11 +2219,7 @@ fn debug_digest_matches_redis() {
 fn debug_checksum_skip_and_flush_sleep_match_redis() {
     let mut seen = Vec::new();
     for redis in [false, true] {
-        let s = if redis {
-            Server::redis_with(&["--enable-debug-command", "yes"])
-        } else {
-            Server::ferrokv_with(&["--enable-debug-command", "yes"])
-        };
+        let s = debug_server(redis);
         let mut c = s.conn();
         c.cmd(&["SET", "k", "hello"]);
         let Resp::Bulk(Some(mut p)) = c.cmd(&["DUMP", "k"]) else { panic!("dump") };

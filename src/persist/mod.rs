@@ -474,20 +474,24 @@ fn log_load_error(e: &LoadError, pos: u64) {
 /// Loads the data at startup (Redis's `loadDataFromDisk`): the append-only
 /// file when `appendonly` is on, else `dir/dbfilename` if present.
 /// Err: the data could not be loaded; the server must exit with status 1.
+/// While connections are served (see `mark_loading`), commands without the
+/// `loading` flag get -LOADING and INFO shows the progress, as while Redis
+/// loads.
 pub fn load_at_startup(sh: &Shared) -> Result<(), Failed> {
     let mut guard = sh.server.lock();
-    if guard.config.get("appendonly") == Some("yes") {
-        let res = aof::load_at_startup(sh, &mut guard);
-        guard.persist.loading = None;
-        return res;
-    }
-    let path = rdb_path(&guard.config);
-    drop(guard);
-    let start = std::time::Instant::now();
-    if load_rdb_serving(sh, &path)? {
-        crate::log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
-    }
-    Ok(())
+    let res = if guard.config.get("appendonly") == Some("yes") {
+        aof::load_at_startup(sh, &mut guard)
+    } else {
+        let path = rdb_path(&guard.config);
+        let start = std::time::Instant::now();
+        load_rdb(sh, &mut Held::Locked(&mut guard), &path).map(|loaded| {
+            if loaded {
+                crate::log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
+            }
+        })
+    };
+    guard.persist.loading = None;
+    res
 }
 
 /// Before connections are accepted at startup: when a dump is there to load,
@@ -546,56 +550,6 @@ fn fresh_dbs(srv: &Server) -> Vec<Db> {
         .collect()
 }
 
-/// Loads `dbfilename` at startup while connections are served: the keys go
-/// into databases of the loader's own, without the lock, which take the
-/// place of the (empty) live ones at the end; meanwhile INFO shows the
-/// progress and commands without the `loading` flag get -LOADING, as while
-/// Redis loads.
-fn load_rdb_serving(sh: &Shared, path: &Path) -> Result<bool, Failed> {
-    let (mut file, len) = match open(path) {
-        Ok(Some(f)) => f,
-        Ok(None) => {
-            sh.server.lock().persist.loading = None;
-            return Ok(false);
-        }
-        Err(e) => {
-            crate::log::warning(&format!("Fatal error loading the DB: {}. Exiting.", strerror(&e)));
-            return Err(Failed);
-        }
-    };
-    let (opts, mut dbs, loading) = {
-        let mut srv = sh.server.lock();
-        let dbs = fresh_dbs(&srv);
-        let loading = match &srv.persist.loading {
-            Some(l) => l.clone(),
-            None => Arc::new(Loading {
-                start_s: now_s(),
-                total_bytes: len,
-                loaded_bytes: AtomicU64::new(0),
-                rdb_used_mem: AtomicU64::new(0),
-            }),
-        };
-        srv.persist.loading = Some(loading.clone());
-        (load_opts(&srv), dbs, loading)
-    };
-    let (res, pos) = load_into(&mut dbs, &mut file, len, &opts, Some(&loading));
-    let mut guard = sh.server.lock();
-    let srv = &mut *guard;
-    srv.persist.loading = None;
-    match res {
-        Ok(st) => {
-            for (live, loaded) in srv.dbs.iter_mut().zip(dbs.iter_mut()) {
-                live.swap_data(loaded);
-            }
-            loaded_stats(sh, srv, &st).map(|_| true)
-        }
-        Err(e) => {
-            log_load_error(&e, pos);
-            Err(Failed)
-        }
-    }
-}
-
 /// Loading settings from the configuration.
 fn load_opts(srv: &Server) -> decode::Opts {
     decode::Opts {
@@ -621,7 +575,8 @@ fn loaded_stats(sh: &Shared, srv: &mut Server, st: &decode::Stats) -> Result<(),
 
 /// Loads an RDB file into the (empty) dataset; false when it does not exist.
 /// The startup loader reads it without the lock, into databases of its own
-/// that then take the live ones' place.
+/// that then take the live ones' place (clients meanwhile get -LOADING, so
+/// nothing else writes to the live ones).
 pub(crate) fn load_rdb(sh: &Shared, held: &mut Held, path: &Path) -> Result<bool, Failed> {
     let (mut file, len) = match open(path) {
         Ok(Some(f)) => f,
@@ -633,12 +588,10 @@ pub(crate) fn load_rdb(sh: &Shared, held: &mut Held, path: &Path) -> Result<bool
     };
     let opts = load_opts(held.srv());
     let (res, pos) = match held {
-        Held::In(srv) => load_into(&mut srv.dbs, &mut file, len, &opts, None),
+        Held::In(srv) => load_into(&mut srv.dbs, &mut file, len, &opts),
         Held::Locked(g) => {
             let mut dbs = fresh_dbs(g);
-            let loading = g.persist.loading.clone();
-            let res =
-                parking_lot::MutexGuard::unlocked(g, || load_into(&mut dbs, &mut file, len, &opts, loading.as_deref()));
+            let res = parking_lot::MutexGuard::unlocked(g, || load_into(&mut dbs, &mut file, len, &opts));
             for (live, loaded) in g.dbs.iter_mut().zip(dbs.iter_mut()) {
                 live.swap_data(loaded);
             }
@@ -709,15 +662,12 @@ impl Progress {
 /// Adds a decoded key; a key present already is an error, as in Redis.
 fn add_decoded(db: &mut Db, k: Key, h: usize, now: i64) -> Result<(), LoadError> {
     let lru = db.access.restored(k.freq, k.idle, now);
-    let key = match k.expire {
-        Some(_) => Some(k.key.clone()),
-        None => None,
-    };
+    let ttl = k.expire.map(|when| (k.key.clone(), when));
     if let Err(dup) = db.add_loaded(k.key, h, Entry::new(k.value, lru)) {
         let name = String::from_utf8_lossy(&dup);
         return Err(LoadError::Fatal(format!("RDB has duplicated key '{name}' in DB {}", k.db)));
     }
-    if let (Some(key), Some(when)) = (key, k.expire) {
+    if let Some((key, when)) = ttl {
         db.set_expire(&key, when);
     }
     Ok(())
@@ -730,14 +680,13 @@ fn load_into(
     file: &mut dyn std::io::Read,
     len: u64,
     opts: &decode::Opts,
-    loading: Option<&Loading>,
 ) -> (Result<decode::Stats, LoadError>, u64) {
     // Keys wait in a short queue before they are added: each one's bucket is
     // prefetched when it is decoded and its chain halfway through the queue,
     // so that the table's cache misses overlap.
     const AHEAD: usize = 8;
     let read = std::cell::Cell::new(0u64);
-    let mut counted = Counted { inner: file, read: &read, shown: loading.map(|l| &l.loaded_bytes) };
+    let mut counted = Counted { inner: file, read: &read, shown: opts.loading.as_ref().map(|l| &l.loaded_bytes) };
     let mut r = decode::Reader::new(&mut counted, len, opts.verify_checksum);
     let now = opts.now;
     let state = std::cell::RefCell::new((dbs, std::collections::VecDeque::<(Key, usize)>::with_capacity(AHEAD + 1)));
@@ -895,7 +844,7 @@ mod tests {
         e.buf.extend_from_slice(&0u64.to_le_bytes());
         let opts = super::load_opts(&srv);
         let len = e.buf.len() as u64;
-        let (res, _) = super::load_into(&mut srv.dbs, &mut &e.buf[..], len, &opts, None);
+        let (res, _) = super::load_into(&mut srv.dbs, &mut &e.buf[..], len, &opts);
         match res {
             Err(Error::Fatal(m)) => assert_eq!(m, "RDB has duplicated key 'a' in DB 0"),
             other => panic!("{:?}", other.map(|_| ())),

@@ -128,11 +128,6 @@ impl Db {
     /// does not hold it (it did not exist when the snapshot began).
     #[inline]
     fn insert_entry(&mut self, key: &[u8], e: Entry) {
-        self.insert_entry_key(SBytes::new(key), e);
-    }
-
-    #[inline]
-    fn insert_entry_key(&mut self, key: SBytes, e: Entry) {
         e.saved.set(self.epoch);
         self.main.insert_new(key, e);
     }
@@ -386,7 +381,7 @@ impl Db {
         self.keep(key);
         if let Some(e) = self.main.get_mut(key) {
             e.has_expire = true;
-            self.expires.insert(SBytes::new(key), when_ms);
+            self.expires.insert(key, when_ms);
             self.note(key, KeyEvent::Written);
         }
     }

@@ -5,7 +5,6 @@
 //! `hashtable`, a `Dict` with no values, which a set never leaves.
 
 use super::dict::Dict;
-use super::sbytes::SBytes;
 use crate::util::parse_i64;
 
 /// A sorted array of distinct integers stored little-endian at one width
@@ -253,7 +252,7 @@ impl Set {
     pub fn heap_size(&self) -> usize {
         match self {
             Set::Ints(i) => i.heap_size(),
-            Set::Table(d) => d.len() * Dict::<()>::entry_bytes(8) + d.buckets() * 8,
+            Set::Table(d) => d.len() * Dict::<()>::entry_bytes(0) + d.buckets() * 8,
         }
     }
 
@@ -263,7 +262,7 @@ impl Set {
             let mut d = Dict::new();
             let mut b = itoa::Buffer::new();
             for v in is.iter() {
-                d.insert_new(SBytes::new(b.format(v).as_bytes()), ());
+                d.insert_new(b.format(v).as_bytes(), ());
             }
             *self = Set::Table(Box::new(d));
         }
@@ -291,7 +290,7 @@ impl Set {
                 if d.contains_key(m) {
                     false
                 } else {
-                    d.insert_new(SBytes::new(m), ());
+                    d.insert_new(m, ());
                     true
                 }
             }
@@ -501,14 +500,14 @@ mod tests {
         for n in [10usize, 100, 513, 700, 5000] {
             let mut d: Dict<()> = Dict::new();
             for i in 0..n {
-                d.insert_new(SBytes::new(format!("m{i}").as_bytes()), ());
+                d.insert_new(format!("m{i}"), ());
             }
             let x = chi_per_df(&d, (n * 50).max(20000));
             assert!(x < chi_bound(n), "n={n} rehashing={} chi2/df={x}", d.is_rehashing());
         }
         let mut d: Dict<()> = Dict::new();
         for i in 0..1000 {
-            d.insert_new(SBytes::new(format!("m{i}").as_bytes()), ());
+            d.insert_new(format!("m{i}"), ());
         }
         for i in 60..1000 {
             d.remove(format!("m{i}").as_bytes());

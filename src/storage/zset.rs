@@ -707,7 +707,7 @@ impl Big {
     }
 
     fn insert_new(&mut self, member: &[u8], score: f64) {
-        self.dict.insert_new(SBytes::new(member), score);
+        self.dict.insert_new(member, score);
         self.tree.insert(score, member);
     }
 }
