@@ -1,6 +1,6 @@
 //! Background duties run `hz` times a second: the adaptive active-expiry cycle
 //! (with the `expired` keyspace notifications of the keys it deletes),
-//! closing idle clients (`timeout`), and the persistence duties (finished
+//! closing idle clients (`timeout`), rehashing idle key tables, and the persistence duties (finished
 //! background saves, save points). Work is done in short slices that each
 //! take the server lock briefly, so other clients never see a long pause.
 
@@ -36,9 +36,30 @@ pub async fn run(sh: Arc<Shared>) {
         }
         active_expire_cycle(&sh, period);
         close_idle_clients(&sh);
+        active_rehash(&sh);
         crate::persist::cron(&sh);
         crate::persist::aof::cron(&sh);
         sh.server.lock().stats.track_instantaneous(crate::util::now_ms());
+    }
+}
+
+/// Time `active_rehash` spends per call, as Redis's `activerehashing`.
+const REHASH_SLICE: Duration = Duration::from_millis(1);
+
+/// Finishes the growing or shrinking of a database's key or expiry table
+/// while the server is idle (`activerehashing`), 1 ms per call and one
+/// database at a time, as Redis does: without it a table that stopped
+/// receiving writes would keep its old bucket array alive.
+fn active_rehash(sh: &Shared) {
+    let mut srv = sh.server.lock();
+    if !srv.config.activerehashing {
+        return;
+    }
+    let start = Instant::now();
+    for db in srv.dbs.iter_mut() {
+        if db.rehash_for(start, REHASH_SLICE) {
+            return;
+        }
     }
 }
 

@@ -1619,6 +1619,17 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
                 ctx.out.status(&d);
             }
         }
+        ("populate", 3..=5) => debug_populate(ctx, args),
+        ("htstats", 3) => {
+            let Some(id) = ctx.int_arg(&args[2]) else { return };
+            let Some(db) = usize::try_from(id).ok().and_then(|i| ctx.srv.dbs.get(i)) else {
+                ctx.err("ERR Out of range database");
+                return;
+            };
+            let text = format!("[Dictionary HT]\n{}[Expires HT]\n{}", db.main().stats(), db.expires().stats());
+            ctx.out.verbatim(text.as_bytes());
+        }
+        ("htstats-key", 3) => debug_htstats_key(ctx, &args[2]),
         ("set-skip-checksum-validation", 3) => {
             ctx.srv.persist.skip_checksum_validation = atoi(&args[2]) != 0;
             ctx.out.ok();
@@ -1890,6 +1901,72 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
         crate::storage::db::idle_secs(e.lru, now)
     );
     ctx.out.status(&line);
+}
+
+/// DEBUG POPULATE count [prefix] [size]: adds the absent keys
+/// `<prefix>:<n>` (prefix `key`) for n below count, holding `value:<n>` cut
+/// or zero-padded to `size` bytes when a size is given. As in Redis the keys
+/// are neither propagated nor counted as changes, and existing keys stay.
+fn debug_populate(ctx: &mut Ctx, args: &[Bytes]) {
+    const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
+    let positive = |a: &[u8]| crate::util::parse_i64(a).filter(|n| *n >= 0);
+    let Some(count) = positive(&args[2]) else {
+        ctx.err(NOT_POSITIVE);
+        return;
+    };
+    let size = match args.get(4) {
+        Some(a) => match positive(a) {
+            Some(n) => n as usize,
+            None => {
+                ctx.err(NOT_POSITIVE);
+                return;
+            }
+        },
+        None => 0,
+    };
+    let prefix: &[u8] = args.get(3).map_or(b"key", |p| &p[..]);
+    let now = ctx.now;
+    let db = ctx.db();
+    // Sized up front as Redis does, up to a bound a typo cannot turn into an
+    // allocation failure.
+    db.reserve((count as usize).min(1 << 24), 0);
+    let mut key = Vec::new();
+    for n in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.extend_from_slice(format!(":{n}").as_bytes());
+        // Redis formats the key into a 128-byte buffer.
+        key.truncate(127);
+        if db.contains(&key, now) {
+            continue;
+        }
+        let mut value = format!("value:{n}").into_bytes();
+        if size > 0 {
+            value.resize(size, 0);
+        }
+        db.add(&key, crate::storage::Value::from_bytes(&value), now);
+    }
+    ctx.out.ok();
+}
+
+/// DEBUG HTSTATS-KEY: the chain statistics of a value held in a hash table.
+fn debug_htstats_key(ctx: &mut Ctx, key: &[u8]) {
+    use crate::storage::Value;
+    let now = ctx.now;
+    let Some(e) = ctx.db().peek(key, now) else {
+        ctx.err(err::NO_SUCH_KEY);
+        return;
+    };
+    let stats = match &e.value {
+        Value::Hash(h) => h.table_stats(),
+        Value::Set(s) => s.table_stats(),
+        Value::ZSet(z) => z.table_stats(),
+        _ => None,
+    };
+    match stats {
+        Some(text) => ctx.out.verbatim(text.as_bytes()),
+        None => ctx.err("ERR The value stored at the specified key is not represented using an hash table"),
+    }
 }
 
 fn debug_protocol(ctx: &mut Ctx, ty: &[u8]) {

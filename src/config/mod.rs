@@ -118,6 +118,7 @@ pub struct Config {
     pub lfu_decay_time: u32,
     pub lazyfree_lazy_eviction: bool,
     pub lazyfree_lazy_expire: bool,
+    pub activerehashing: bool,
     pub lazyfree_lazy_server_del: bool,
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
@@ -203,6 +204,7 @@ impl Config {
             lfu_decay_time: 1,
             lazyfree_lazy_eviction: false,
             lazyfree_lazy_expire: false,
+            activerehashing: true,
             lazyfree_lazy_server_del: false,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
@@ -560,6 +562,7 @@ impl Config {
         self.lfu_decay_time = self.num("lfu-decay-time", 1);
         self.lazyfree_lazy_eviction = self.yes("lazyfree-lazy-eviction");
         self.lazyfree_lazy_expire = self.yes("lazyfree-lazy-expire");
+        self.activerehashing = self.yes("activerehashing");
         self.lazyfree_lazy_server_del = self.yes("lazyfree-lazy-server-del");
         self.hash_max_listpack_entries = self.num("hash-max-listpack-entries", 512);
         self.hash_max_listpack_value = self.num("hash-max-listpack-value", 64);

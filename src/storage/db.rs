@@ -108,6 +108,22 @@ impl Db {
         &self.main
     }
 
+    /// Moves buckets of a rehashing key table (or, when that is done, the
+    /// expiry table) until `budget` has passed since `start`; true when it
+    /// had a table to rehash.
+    pub fn rehash_for(&mut self, start: std::time::Instant, budget: std::time::Duration) -> bool {
+        fn run<V>(d: &mut Dict<V>, start: std::time::Instant, budget: std::time::Duration) -> bool {
+            if !d.is_rehashing() {
+                return false;
+            }
+            while d.is_rehashing() && start.elapsed() < budget {
+                d.rehash_step(100);
+            }
+            true
+        }
+        run(&mut self.main, start, budget) || run(&mut self.expires, start, budget)
+    }
+
     /// The expiry table, to read.
     #[inline]
     pub fn expires(&self) -> &Dict<i64> {

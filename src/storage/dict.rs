@@ -129,6 +129,50 @@ impl<V> Table<V> {
 
 const INITIAL_SIZE: usize = 4;
 
+/// Chain lengths DEBUG HTSTATS counts separately (longer ones share the last).
+const STATS_VECTLEN: usize = 50;
+
+impl<V> Table<V> {
+    /// Statistics of this table (`which` 0: the main one, 1: the rehashing
+    /// target), with Redis's single-precision averages and percentages.
+    fn stats(&self, which: usize) -> String {
+        let name = if which == 0 { "main hash table" } else { "rehashing target" };
+        let mut lengths = [0usize; STATS_VECTLEN];
+        let (mut slots, mut max, mut total) = (0usize, 0usize, 0usize);
+        for b in &self.buckets {
+            let mut n = 0;
+            let mut link = *b;
+            while let Some(p) = link {
+                n += 1;
+                // SAFETY: `p` is a live entry of this table (owned by the
+                // dict borrowed through `self`).
+                link = unsafe { node(p) }.next;
+            }
+            lengths[n.min(STATS_VECTLEN - 1)] += 1;
+            if n > 0 {
+                slots += 1;
+                max = max.max(n);
+                total += n;
+            }
+        }
+        if total == 0 {
+            return format!("Hash table {which} stats ({name}):\nNo stats available for empty dictionaries\n");
+        }
+        let size = self.buckets.len();
+        let mut out = format!(
+            "Hash table {which} stats ({name}):\n table size: {size}\n number of elements: {total}\n different slots: {slots}\n max chain length: {max}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n Chain length distribution:\n",
+            total as f32 / slots as f32,
+            total as f32 / slots as f32,
+        );
+        for (len, &count) in lengths.iter().enumerate().take(STATS_VECTLEN - 1) {
+            if count > 0 {
+                out.push_str(&format!("   {len}: {count} ({:.2}%)\n", count as f32 / size as f32 * 100.0));
+            }
+        }
+        out
+    }
+}
+
 pub struct Dict<V> {
     t0: Table<V>,
     t1: Table<V>,
@@ -444,6 +488,16 @@ impl<V> Dict<V> {
     /// (so that a caller may free it elsewhere).
     pub fn take(&mut self) -> Dict<V> {
         std::mem::take(self)
+    }
+
+    /// The chain statistics DEBUG HTSTATS prints, in Redis's words: the
+    /// main table, then the rehashing target while a rehash runs.
+    pub fn stats(&self) -> String {
+        let mut out = self.t0.stats(0);
+        if self.is_rehashing() {
+            out.push_str(&self.t1.stats(1));
+        }
+        out
     }
 
     /// Visits the buckets at `cursor` and returns the next cursor (0 when done),

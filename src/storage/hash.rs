@@ -442,6 +442,14 @@ impl Hash {
     }
 
     /// The name OBJECT ENCODING reports.
+    /// DEBUG HTSTATS-KEY's statistics, for the hashtable encoding.
+    pub fn table_stats(&self) -> Option<String> {
+        match self {
+            Hash::Table(t) => Some(t.dict.stats()),
+            Hash::Listpack(_) => None,
+        }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self {
             Hash::Listpack(_) => "listpack",

@@ -240,6 +240,14 @@ impl Set {
     }
 
     /// The name OBJECT ENCODING reports.
+    /// DEBUG HTSTATS-KEY's statistics, for the hashtable encoding.
+    pub fn table_stats(&self) -> Option<String> {
+        match self {
+            Set::Table(d) => Some(d.stats()),
+            Set::Ints(_) => None,
+        }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self {
             Set::Ints(_) => "intset",

@@ -789,6 +789,15 @@ impl ZSet {
     }
 
     /// The name OBJECT ENCODING reports.
+    /// DEBUG HTSTATS-KEY's statistics, for the skiplist encoding (its
+    /// member-to-score table).
+    pub fn table_stats(&self) -> Option<String> {
+        match &self.repr {
+            Repr::Big(b) => Some(b.dict.stats()),
+            Repr::Pack(_) => None,
+        }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match &self.repr {
             Repr::Pack(_) => "listpack",
