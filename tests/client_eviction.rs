@@ -134,3 +134,46 @@ fn replies_a_client_does_not_read_count_and_get_it_evicted() {
     });
     assert_eq!(got.0, "1");
 }
+
+/// The `omem` of the client whose last command was `cmd` in CLIENT LIST.
+fn omem_of(admin: &mut Conn, cmd: &str) -> i64 {
+    let list = admin.cmd(&["CLIENT", "LIST"]).text();
+    let line = list.lines().find(|l| l.contains(&format!(" cmd={cmd} "))).unwrap_or_else(|| panic!("{list}"));
+    let field = line.split(' ').find_map(|f| f.strip_prefix("omem=")).unwrap();
+    field.parse().unwrap()
+}
+
+/// Replies smaller than a big one that a client leaves unread (one request
+/// at a time, each reply 40 KB) count as its output memory once the socket
+/// stops taking them, in CLIENT LIST `omem` and `mem_clients_normal`, and
+/// stop counting once the client reads them.
+#[test]
+fn small_replies_left_unread_count_as_output_memory() {
+    both_servers(|srv| {
+        let mut admin = srv.conn();
+        admin.cmd(&["SET", "k", &"v".repeat(40_000)]);
+        let base: i64 = info_field(&mut admin, "memory", "mem_clients_normal").parse().unwrap();
+        let mut reader = raw_connect(srv.port);
+        for _ in 0..400 {
+            reader.write_all(b"GET k\r\n").unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let omem = omem_of(&mut admin, "get");
+        let clients: i64 = info_field(&mut admin, "memory", "mem_clients_normal").parse().unwrap();
+        assert!(omem > 0, "{}: omem {omem}", srv.name);
+        assert!(clients - base >= omem, "{}: mem_clients_normal {clients} (from {base}), omem {omem}", srv.name);
+        // Reading every reply empties the buffers.
+        let mut got = 0;
+        let want = 400 * (40_000 + "$40000\r\n\r\n".len());
+        let mut buf = vec![0u8; 1 << 20];
+        reader.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        while got < want {
+            let n = std::io::Read::read(&mut reader, &mut buf).unwrap();
+            assert!(n > 0, "{}: closed after {got} bytes", srv.name);
+            got += n;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(omem_of(&mut admin, "get"), 0, "{}", srv.name);
+    });
+}

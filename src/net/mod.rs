@@ -461,11 +461,13 @@ async fn connection_loop(
         }
         if !out.buf.is_empty() {
             let before = rbuf.len();
-            // Large pending replies count toward client memory (and client
-            // eviction) until they are written; an evicted client stops
-            // waiting for a reader that does not read.
-            let big = out.buf.len() >= EVICT_CHECK_BYTES;
-            if big && report_output(sh, id, out.buf.len()).await {
+            // Replies count toward the client's output memory (CLIENT LIST
+            // `omem`, `mem_clients_normal`, client eviction) while they wait
+            // to be written, as Redis's reply buffers: large ones from the
+            // start, the others when the socket does not take them at once.
+            // An evicted client stops waiting for a reader that does not read.
+            let mut reported = out.buf.len() >= EVICT_CHECK_BYTES;
+            if reported && report_output(sh, id, out.buf.len()).await {
                 return;
             }
             if pipelined {
@@ -477,21 +479,30 @@ async fn connection_loop(
             }
             // Under `appendfsync always`, not before the changes are on disk.
             sh.group_commit.durable().await;
-            let written = tokio::select! {
-                r = sock.write_all_reading(&out.buf, &mut rbuf, conn_limits.query.saturating_add(1), conn_limits.soft_output) => match r {
-                    Ok(()) => true,
-                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                        log_obuf_close(sh, id).await;
-                        false
-                    }
-                    Err(_) => false,
-                },
-                _ = &mut killed => false,
-            };
+            let Ok(sent) = sock.try_write(&out.buf) else { return };
+            let rest = &out.buf[sent..];
+            if !rest.is_empty() && !reported {
+                reported = true;
+                if report_output(sh, id, rest.len()).await {
+                    return;
+                }
+            }
+            let written = rest.is_empty()
+                || tokio::select! {
+                    r = sock.write_all_reading(rest, &mut rbuf, conn_limits.query.saturating_add(1), conn_limits.soft_output) => match r {
+                        Ok(()) => true,
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                            log_obuf_close(sh, id).await;
+                            false
+                        }
+                        Err(_) => false,
+                    },
+                    _ = &mut killed => false,
+                };
             if !written {
                 return;
             }
-            if big && report_output(sh, id, 0).await {
+            if reported && report_output(sh, id, 0).await {
                 return;
             }
             unparsed = rbuf.len() > before;

@@ -93,6 +93,21 @@ impl Sock {
         self.write(data, Some((rbuf, limit)), soft).await
     }
 
+    /// Writes what the socket takes of `data` now, without waiting; returns
+    /// how many bytes went out.
+    pub fn try_write(&self, data: &[u8]) -> io::Result<usize> {
+        let mut sent = 0;
+        while sent < data.len() {
+            match send(self.fd.get_ref(), &data[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(sent)
+    }
+
     /// Writes all of `data`, reading meanwhile when `reading` allows. With
     /// `soft` (the soft output limit, bytes and time), fails with `TimedOut`
     /// once what is left to write stayed above the bytes for longer than the
