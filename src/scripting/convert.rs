@@ -1,12 +1,13 @@
 //! Between Redis replies and Lua values, with Redis's rules.
 //!
-//! `redis.call` runs a command into a scratch reply buffer (RESP2, or RESP3
-//! after `redis.setresp(3)`) and parses it back into Lua: integers → numbers,
-//! bulks → strings, nil → false (RESP2) or nil (RESP3), arrays → tables,
-//! status → {ok=...}, errors → {err=...}, and RESP3's map/set/double/boolean/
-//! big number/verbatim forms → their tables. A script's return value goes the
-//! other way: numbers are truncated to integers, false → nil, true → 1, a
-//! table with `err`/`ok` → error/status, other tables → arrays up to the first nil.
+//! `redis.call` (`Runner::dispatch`) runs a command into a scratch reply
+//! buffer (RESP2, or RESP3 after `redis.setresp(3)`), which `rawcall.rs`
+//! pushes into Lua: integers → numbers, bulks → strings, nil → false (RESP2)
+//! or nil (RESP3), arrays → tables, status → {ok=...}, errors → {err=...},
+//! and RESP3's map/set/double/boolean/big number/verbatim forms → their
+//! tables. A script's return value goes the other way (here): numbers are
+//! truncated to integers, false → nil, true → 1, a table with `err`/`ok` →
+//! error/status, other tables → arrays up to the first nil.
 
 use super::Mode;
 use crate::commands::table::flag;
@@ -14,7 +15,7 @@ use crate::commands::Ctx;
 use crate::resp::Reply;
 use crate::server::client::Client;
 use bytes::Bytes;
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{Table, Value};
 
 /// Deepest table nesting converted to a reply (deeper levels become nil).
 const MAX_DEPTH: usize = 1000;
@@ -63,50 +64,34 @@ impl<'c, 'a> Runner<'c, 'a> {
         self.ctx.sh
     }
 
-    /// Runs a command for `redis.call`/`redis.pcall`; returns (ok, reply)
-    /// where a failed command gives (false, {err=...}).
-    pub fn raw_call(&mut self, lua: &Lua, args: MultiValue) -> mlua::Result<(bool, Value)> {
+    /// Runs a command for `redis.call`/`redis.pcall` (`argv` not empty);
+    /// its reply (an error reply when it failed) is then in `reply()`. A
+    /// command the script may not run is refused with the error text.
+    pub fn dispatch(&mut self, argv: &[Bytes]) -> Result<(), &'static str> {
         let resp = self.resp;
-        let it = args.into_iter();
-        let mut argv: Vec<Bytes> = Vec::new();
-        for v in it {
-            match &v {
-                Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-                Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone())? {
-                    Some(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-                    None => return err(lua, "ERR Lua redis lib command arguments must be strings or integers"),
-                },
-                _ => return err(lua, "ERR Lua redis lib command arguments must be strings or integers"),
-            }
-        }
-        if argv.is_empty() {
-            return err(lua, "ERR Please specify at least one argument for this redis lib call");
-        }
         let sh = self.ctx.sh;
         let Some(cmd) = sh.table.lookup(&argv[0]) else {
-            return err(lua, "ERR Unknown Redis command called from script");
+            return Err("ERR Unknown Redis command called from script");
         };
         let cmd = match cmd.subcommands.is_empty() {
             true => cmd,
             false => {
                 match argv.get(1).and_then(|s| cmd.subcommands.get(&String::from_utf8_lossy(s).to_ascii_lowercase())) {
                     Some(sub) => sub,
-                    None if argv.len() < 2 => {
-                        return err(lua, "ERR Wrong number of args calling Redis command from script")
-                    }
-                    None => return err(lua, "ERR Unknown Redis command called from script"),
+                    None if argv.len() < 2 => return Err("ERR Wrong number of args calling Redis command from script"),
+                    None => return Err("ERR Unknown Redis command called from script"),
                 }
             }
         };
         if !cmd.arity_ok(argv.len()) || cmd.handler.is_none() {
-            return err(lua, "ERR Wrong number of args calling Redis command from script");
+            return Err("ERR Wrong number of args calling Redis command from script");
         }
         // Refusals from here on count as rejected calls of the command.
         if cmd.has(flag::NOSCRIPT) {
-            return self.rejected(lua, cmd, "ERR This Redis command is not allowed from script");
+            return self.rejected(cmd, "ERR This Redis command is not allowed from script");
         }
         if self.mode == Mode::ReadOnly && (cmd.has(flag::WRITE) || cmd.has(flag::MAY_REPLICATE)) {
-            return self.rejected(lua, cmd, "ERR Write commands are not allowed from read-only scripts.");
+            return self.rejected(cmd, "ERR Write commands are not allowed from read-only scripts.");
         }
         // Redis's scriptVerifyOOM: memory was over the limit with nothing to
         // evict when the script started, and it has not written yet.
@@ -117,7 +102,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             && srv.config.maxmemory != 0
             && srv.evict.pre_command_oom
         {
-            return self.rejected(lua, cmd, crate::commands::err::OOM);
+            return self.rejected(cmd, crate::commands::err::OOM);
         }
         if cmd.has(flag::WRITE) {
             self.wrote = true;
@@ -126,127 +111,26 @@ impl<'c, 'a> Runner<'c, 'a> {
         self.scratch.resp = resp;
         self.client.resp = resp;
         let dirty = self.ctx.srv.dirty;
-        crate::commands::call(sh, self.ctx.srv, &mut self.client, &mut self.scratch, &argv, cmd, true);
+        crate::commands::call(sh, self.ctx.srv, &mut self.client, &mut self.scratch, argv, cmd, true);
         if self.ctx.srv.dirty != dirty {
             // A script that changed the dataset can no longer be killed.
             self.watch.note_write();
         }
-        let buf = std::mem::take(&mut self.scratch.buf);
-        let mut pos = 0;
-        let v = parse_reply(lua, &buf, &mut pos, resp)?;
-        let failed = matches!(buf.first(), Some(b'-' | b'!'));
-        self.scratch.buf = buf;
-        Ok((!failed, v))
+        Ok(())
+    }
+
+    /// The reply of the last command `dispatch` ran (RESP `resp`).
+    pub fn reply(&self) -> &[u8] {
+        &self.scratch.buf
     }
 }
 
 impl Runner<'_, '_> {
     /// A command the script may not run here: counted as a rejected call.
-    fn rejected(&mut self, lua: &Lua, cmd: &crate::commands::table::Command, msg: &str) -> mlua::Result<(bool, Value)> {
+    fn rejected(&mut self, cmd: &crate::commands::table::Command, msg: &'static str) -> Result<(), &'static str> {
         self.ctx.srv.stats.cmd(cmd.id).rejected_calls += 1;
-        err(lua, msg)
+        Err(msg)
     }
-}
-
-fn err(lua: &Lua, msg: &str) -> mlua::Result<(bool, Value)> {
-    let t = lua.create_table()?;
-    t.raw_set("err", msg)?;
-    Ok((false, Value::Table(t)))
-}
-
-fn line(buf: &[u8], pos: &mut usize) -> mlua::Result<Vec<u8>> {
-    let rest = &buf[*pos..];
-    let end = rest
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .ok_or_else(|| mlua::Error::RuntimeError("truncated reply".into()))?;
-    let l = rest[..end].to_vec();
-    *pos += end + 2;
-    Ok(l)
-}
-
-fn num(l: &[u8]) -> i64 {
-    crate::util::parse_i64(l).unwrap_or(0)
-}
-
-fn table_with(lua: &Lua, field: &str, v: impl mlua::IntoLua) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    t.raw_set(field, v)?;
-    Ok(Value::Table(t))
-}
-
-/// Parses one reply at `pos` into a Lua value.
-fn parse_reply(lua: &Lua, buf: &[u8], pos: &mut usize, resp: u8) -> mlua::Result<Value> {
-    let Some(&kind) = buf.get(*pos) else { return Ok(Value::Nil) };
-    *pos += 1;
-    let l = line(buf, pos)?;
-    Ok(match kind {
-        b':' => Value::Integer(num(&l) as _),
-        b'+' => table_with(lua, "ok", lua.create_string(&l)?)?,
-        b'-' => table_with(lua, "err", lua.create_string(&l)?)?,
-        b'$' | b'=' | b'!' => {
-            let n = num(&l);
-            if n < 0 {
-                return Ok(if resp >= 3 { Value::Nil } else { Value::Boolean(false) });
-            }
-            let n = n as usize;
-            let data = buf.get(*pos..*pos + n).unwrap_or(&[]);
-            *pos += n + 2;
-            match kind {
-                b'!' => table_with(lua, "err", lua.create_string(data)?)?,
-                b'=' => {
-                    let (fmt, text) = if data.len() >= 4 { (&data[..3], &data[4..]) } else { (&b"txt"[..], data) };
-                    let t = lua.create_table()?;
-                    t.raw_set("format", lua.create_string(fmt)?)?;
-                    t.raw_set("string", lua.create_string(text)?)?;
-                    table_with(lua, "verbatim_string", t)?
-                }
-                _ => Value::String(lua.create_string(data)?),
-            }
-        }
-        b'*' | b'>' | b'~' => {
-            let n = num(&l);
-            if n < 0 {
-                return Ok(if resp >= 3 { Value::Nil } else { Value::Boolean(false) });
-            }
-            let t = lua.create_table_with_capacity(n as usize, 0)?;
-            if kind == b'~' {
-                for _ in 0..n {
-                    let v = parse_reply(lua, buf, pos, resp)?;
-                    t.raw_set(v, true)?;
-                }
-                return table_with(lua, "set", t);
-            }
-            for i in 0..n as usize {
-                let v = parse_reply(lua, buf, pos, resp)?;
-                t.raw_seti(i + 1, v)?;
-            }
-            Value::Table(t)
-        }
-        b'%' => {
-            let n = num(&l);
-            let t = lua.create_table()?;
-            for _ in 0..n {
-                let k = parse_reply(lua, buf, pos, resp)?;
-                let v = parse_reply(lua, buf, pos, resp)?;
-                t.raw_set(k, v)?;
-            }
-            table_with(lua, "map", t)?
-        }
-        b'_' => Value::Nil,
-        b'#' => Value::Boolean(l.first() == Some(&b't')),
-        b',' => {
-            let s = String::from_utf8_lossy(&l);
-            let d = match s.as_ref() {
-                "inf" => f64::INFINITY,
-                "-inf" => f64::NEG_INFINITY,
-                other => other.parse().unwrap_or(f64::NAN),
-            };
-            table_with(lua, "double", d)?
-        }
-        b'(' => table_with(lua, "big_number", lua.create_string(&l)?)?,
-        _ => Value::Nil,
-    })
 }
 
 /// Writes a script's return value as the reply.

@@ -14,6 +14,7 @@ mod cmsgpack;
 mod convert;
 pub mod functions;
 mod libs;
+mod rawcall;
 mod structlib;
 
 use crate::commands::Ctx;
@@ -394,11 +395,18 @@ impl ActiveRunner {
     /// Runs `f` on the running script's runner; an error when no script runs
     /// (a function kept from an earlier run) or when already inside `f`.
     fn with<R>(&self, f: impl FnOnce(&mut convert::Runner<'_, '_>) -> mlua::Result<R>) -> mlua::Result<R> {
+        self.with_runner(f)
+            .unwrap_or_else(|| Err(raise("ERR Please specify at least one argument for this redis lib call")))
+    }
+
+    /// Runs `f` on the running script's runner; None when no script runs
+    /// or when already inside `f`.
+    fn with_runner<R>(&self, f: impl FnOnce(&mut convert::Runner<'_, '_>) -> R) -> Option<R> {
         // Taking the pointer out leaves null behind, so a nested use fails
         // instead of making a second `&mut` to the runner.
         let p = self.0.swap(std::ptr::null_mut(), Ordering::AcqRel);
         if p.is_null() {
-            return Err(raise("ERR Please specify at least one argument for this redis lib call"));
+            return None;
         }
         // SAFETY: a non-null pointer was stored by `enter` from a
         // `&mut Runner` that `execute` keeps alive, and does not otherwise
@@ -411,26 +419,13 @@ impl ActiveRunner {
         let runner = unsafe { &mut *p.cast::<convert::Runner<'static, 'static>>() };
         let out = f(runner);
         self.0.store(p, Ordering::Release);
-        out
+        Some(out)
     }
 }
 
-/// Creates `redis.call` and its siblings, bound to `active`.
+/// Creates `redis.call` (see `rawcall.rs`) and its siblings, bound to `active`.
 fn install_calls(lua: &Lua, redis: &Table, active: &Arc<ActiveRunner>) -> mlua::Result<()> {
-    let a = active.clone();
-    let call = lua.create_function(move |lua, args: MultiValue| {
-        let (ok, v) = a.with(|r| r.raw_call(lua, args))?;
-        if ok {
-            return Ok(v);
-        }
-        let msg = match &v {
-            Value::Table(t) => t.raw_get::<String>("err").unwrap_or_default(),
-            _ => String::new(),
-        };
-        Err(raise(&msg))
-    })?;
-    let a = active.clone();
-    let pcall = lua.create_function(move |lua, args: MultiValue| Ok(a.with(|r| r.raw_call(lua, args))?.1))?;
+    rawcall::install(lua, redis, active)?;
     let a = active.clone();
     let setresp = lua.create_function(move |_, v: Value| {
         let n = match v {
@@ -456,8 +451,6 @@ fn install_calls(lua: &Lua, redis: &Table, active: &Arc<ActiveRunner>) -> mlua::
         }
     })?;
     redis.raw_set("acl_check_cmd", acl_check)?;
-    redis.raw_set("call", call)?;
-    redis.raw_set("pcall", pcall)?;
     redis.raw_set("setresp", setresp)?;
     Ok(())
 }
