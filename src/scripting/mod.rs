@@ -160,8 +160,6 @@ pub struct Engine {
     /// The functions are kept in the Lua registry (a Rust-held handle per
     /// script would exhaust mlua's handle stack after a few thousand scripts).
     scripts: HashMap<String, (Bytes, mlua::RegistryKey, Declared), ahash::RandomState>,
-    /// The globals table (where each run sets KEYS and ARGV).
-    globals: Table,
     /// The client `redis.call` runs commands as, between runs.
     client: Option<Box<crate::server::client::Client>>,
     /// Script runs since the last collector step.
@@ -213,19 +211,7 @@ impl Engine {
         let libs = functions::Libraries::new(lib_env);
         let active = Arc::new(ActiveRunner::default());
         install_calls(&lua, &redis, &active)?;
-        let globals = lua.globals();
-        Ok(Engine {
-            lua,
-            runner,
-            env,
-            watch,
-            libs,
-            scripts: HashMap::default(),
-            globals,
-            client: None,
-            gc_count: 0,
-            active,
-        })
+        Ok(Engine { lua, runner, env, watch, libs, scripts: HashMap::default(), client: None, gc_count: 0, active })
     }
 
     /// Compiles `code` (the script `body` as sent, its shebang line turned
@@ -269,25 +255,28 @@ impl Engine {
     /// Returns false when no such script is loaded.
     pub fn run(&mut self, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: Mode) -> bool {
         let Some((_, key, declared)) = self.scripts.get(sha) else { return false };
-        let allow_oom = declared.allow_oom;
-        let f: Function = match self.lua.registry_value(key) {
-            Ok(f) => f,
-            Err(e) => {
-                ctx.err(&format!("ERR {}", lua_error_text(&e)));
-                return true;
+        let (allow_oom, id) = (declared.allow_oom, key.id());
+        let invoke = |lua: &Lua, runner: &Function| {
+            // SAFETY: `exec_raw` runs the closure in protected mode, inside a
+            // C function (which Lua gives LUA_MINSTACK, 20, free slots), with
+            // the runner (its argument) on the stack; it uses at most 5.
+            // The closure pushes the script's function (registry entry `id`,
+            // which the script cache keeps), sets the KEYS and ARGV globals
+            // to new tables of strings (each push checked for room), and
+            // calls the runner with the function, leaving its two results.
+            // It owns nothing (only borrows), so a Lua error unwinding
+            // through it (memory) has nothing to skip; the runner itself
+            // catches the script's errors.
+            unsafe {
+                lua.exec_raw::<(bool, Value)>(runner, |l| {
+                    mlua::ffi::lua_rawgeti(l, mlua::ffi::LUA_REGISTRYINDEX, id as mlua::ffi::lua_Integer);
+                    set_strings_global(l, c"KEYS", keys);
+                    set_strings_global(l, c"ARGV", argv);
+                    mlua::ffi::lua_call(l, 1, 2);
+                })
             }
         };
-        let (lua, g) = (&self.lua, &self.globals);
-        let set_globals = || -> mlua::Result<()> {
-            g.raw_set("KEYS", strings_table(lua, keys)?)?;
-            g.raw_set("ARGV", strings_table(lua, argv)?)?;
-            Ok(())
-        };
-        if let Err(e) = set_globals() {
-            ctx.err(&format!("ERR {}", lua_error_text(&e)));
-            return true;
-        }
-        self.execute(ctx, f, None, (mode, allow_oom), sha, false);
+        self.execute(ctx, invoke, (mode, allow_oom), sha, false);
         true
     }
 
@@ -312,18 +301,18 @@ impl Engine {
         };
         let name = String::from_utf8_lossy(name).into_owned();
         let allow_oom = flags.contains(&functions::Flag::AllowOom);
-        self.execute(ctx, f, Some(args), (mode, allow_oom), &name, true);
+        let invoke = |_: &Lua, runner: &Function| runner.call::<(bool, Value)>((f, args.0, args.1));
+        self.execute(ctx, invoke, (mode, allow_oom), &name, true);
     }
 
-    /// Runs `f` (a script body, or a library function with its keys and
-    /// arguments) with `redis.call` & co. bound to this command's context,
-    /// and writes the reply. `name` is what error texts call the script;
-    /// `allow_oom` what it declared.
+    /// Runs a script body or a library function through `invoke` (which
+    /// calls the runner of bootstrap.lua) with `redis.call` & co. bound to
+    /// this command's context, and writes the reply. `name` is what error
+    /// texts call the script; `allow_oom` what it declared.
     fn execute(
         &mut self,
         ctx: &mut Ctx,
-        f: Function,
-        args: Option<(Table, Table)>,
+        invoke: impl FnOnce(&Lua, &Function) -> mlua::Result<(bool, Value)>,
         (mode, allow_oom): (Mode, bool),
         name: &str,
         function: bool,
@@ -335,15 +324,13 @@ impl Engine {
         self.watch.kill.store(false, Ordering::Relaxed);
         self.watch.wrote.store(false, Ordering::Relaxed);
         self.watch.handed_off.store(false, Ordering::Relaxed);
-        self.watch.started_ms.store(crate::util::now_ms().max(1), Ordering::Release);
+        // The command's start instant (read when it began).
+        self.watch.started_ms.store(ctx.now.max(1), Ordering::Release);
         let mut runner = convert::Runner::new(ctx, mode, self.watch.clone(), self.client.take());
         runner.allow_oom = allow_oom;
         let result = {
             let _active = self.active.enter(&mut runner);
-            match args {
-                Some((k, a)) => self.runner.call::<(bool, Value)>((f, k, a)),
-                None => self.runner.call::<(bool, Value)>(f),
-            }
+            invoke(lua, &self.runner)
         };
         self.client = Some(runner.into_client());
         self.watch.started_ms.store(0, Ordering::Release);
@@ -364,6 +351,26 @@ impl Engine {
             self.gc_count = 0;
             let _ = lua.gc_step();
         }
+    }
+}
+
+/// Sets the global `name` to a new array of `items` as strings.
+///
+/// # Safety
+/// `l` must be a live state in protected mode with room for 3 more values;
+/// may raise (memory), and owns nothing.
+unsafe fn set_strings_global(l: *mut mlua::ffi::lua_State, name: &std::ffi::CStr, items: &[Bytes]) {
+    use mlua::ffi;
+    // SAFETY: by the contract: the name, then the table, which is at -2
+    // while each string is set; a raw set, as the globals refuse writes.
+    unsafe {
+        ffi::lua_pushstring(l, name.as_ptr());
+        ffi::lua_createtable(l, items.len().min(1 << 24) as std::ffi::c_int, 0);
+        for (i, a) in items.iter().enumerate() {
+            ffi::lua_pushlstring(l, a.as_ptr().cast(), a.len());
+            ffi::lua_rawseti(l, -2, i as ffi::lua_Integer + 1);
+        }
+        ffi::lua_rawset(l, ffi::LUA_GLOBALSINDEX);
     }
 }
 
