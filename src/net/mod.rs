@@ -359,6 +359,11 @@ async fn connection_loop(
                     continue;
                 }
                 Some(first) = recv_monitor(&mut pushes.rx) => {
+                    // Let the connections with requests ready (publishers)
+                    // run theirs first, so that their messages go out in one
+                    // write, as Redis writes a client's buffer once per
+                    // event-loop pass.
+                    tokio::task::yield_now().await;
                     let data = pushes.gather(first);
                     // A subscriber that does not read is cut off by the output
                     // limit: the kill must end a write that cannot complete.
