@@ -181,9 +181,9 @@ impl<'a> Reader<'a> {
         if len == 0 {
             return Ok(Vec::new());
         }
-        match lzf::decompress(&data, len as usize) {
-            Ok(v) if v.len() as u64 == len => Ok(v),
-            _ => corrupt("Invalid LZF compressed string"),
+        match super::lzf::decompress(&data, len as usize) {
+            Some(v) => Ok(v),
+            None => corrupt("Invalid LZF compressed string"),
         }
     }
 

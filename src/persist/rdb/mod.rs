@@ -5,6 +5,7 @@
 
 pub mod decode;
 pub mod encode;
+pub mod lzf;
 pub mod packed;
 pub mod stream;
 
