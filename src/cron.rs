@@ -1,8 +1,9 @@
 //! Background duties run `hz` times a second: the adaptive active-expiry cycle
 //! (with the `expired` keyspace notifications of the keys it deletes),
-//! closing idle clients (`timeout`), rehashing idle key tables, and the persistence duties (finished
-//! background saves, save points). Work is done in short slices that each
-//! take the server lock briefly, so other clients never see a long pause.
+//! closing idle clients (`timeout`), active rehashing of the key tables,
+//! and the persistence duties (finished background saves, save points).
+//! Work is done in short slices that each take the server lock briefly, so
+//! other clients never see a long pause.
 
 use crate::server::Shared;
 use std::sync::atomic::Ordering;
@@ -46,10 +47,10 @@ pub async fn run(sh: Arc<Shared>) {
 /// Time `active_rehash` spends per call, as Redis's `activerehashing`.
 const REHASH_SLICE: Duration = Duration::from_millis(1);
 
-/// Finishes the growing or shrinking of a database's key or expiry table
-/// while the server is idle (`activerehashing`), 1 ms per call and one
-/// database at a time, as Redis does: without it a table that stopped
-/// receiving writes would keep its old bucket array alive.
+/// Moves on the growing or shrinking of a database's key or expiry table
+/// (`activerehashing`), 1 ms per call and one database at a time, as Redis
+/// does: without it a table that stopped receiving writes would keep its
+/// old bucket array alive.
 fn active_rehash(sh: &Shared) {
     let mut srv = sh.server.lock();
     if !srv.config.activerehashing {

@@ -1914,15 +1914,9 @@ fn debug_populate(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.err(NOT_POSITIVE);
         return;
     };
-    let size = match args.get(4) {
-        Some(a) => match positive(a) {
-            Some(n) => n as usize,
-            None => {
-                ctx.err(NOT_POSITIVE);
-                return;
-            }
-        },
-        None => 0,
+    let Some(size) = args.get(4).map_or(Some(0), |a| positive(a)) else {
+        ctx.err(NOT_POSITIVE);
+        return;
     };
     let prefix: &[u8] = args.get(3).map_or(b"key", |p| &p[..]);
     let now = ctx.now;
@@ -1942,7 +1936,7 @@ fn debug_populate(ctx: &mut Ctx, args: &[Bytes]) {
         }
         let mut value = format!("value:{n}").into_bytes();
         if size > 0 {
-            value.resize(size, 0);
+            value.resize(size as usize, 0);
         }
         db.add(&key, crate::storage::Value::from_bytes(&value), now);
     }

@@ -119,7 +119,12 @@ impl Sock {
         soft: Option<(usize, std::time::Duration)>,
     ) -> io::Result<()> {
         let mut over_since: Option<tokio::time::Instant> = None;
-        while !data.is_empty() {
+        loop {
+            // Optimistic first attempt: a socket is almost always writable.
+            data = &data[self.try_write(data)?..];
+            if data.is_empty() {
+                return Ok(());
+            }
             if let Some((bytes, _)) = soft {
                 if data.len() > bytes {
                     over_since.get_or_insert_with(tokio::time::Instant::now);
@@ -128,16 +133,6 @@ impl Sock {
                 }
             }
             let deadline = over_since.zip(soft).map(|(t, (_, d))| t + d);
-            // Optimistic first attempt: a socket is almost always writable.
-            match send(self.fd.get_ref(), data) {
-                Ok(n) => {
-                    data = &data[n..];
-                    continue;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
             let read_into = match reading.as_mut() {
                 Some((rbuf, limit)) if rbuf.len() < *limit => {
                     if rbuf.capacity() - rbuf.len() < 1024 {
@@ -170,7 +165,6 @@ impl Sock {
                 }
             }
         }
-        Ok(())
     }
 }
 

@@ -24,7 +24,7 @@ use crate::server::{Server, Shared};
 use bytes::{Bytes, BytesMut};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// `appendfsync`.
@@ -607,8 +607,12 @@ pub fn load_at_startup(sh: &Shared, g: &mut parking_lot::MutexGuard<Server>) -> 
 /// The total size of the files the manifest lists (None: no manifest).
 pub fn files_size(srv: &Server) -> Option<u64> {
     let m = Manifest::parse(&std::fs::read_to_string(manifest_path(srv)).ok()?).ok()?;
-    let d = dir(srv);
-    Some(m.base.iter().chain(&m.incrs).map(|p| std::fs::metadata(d.join(&p.name)).map(|m| m.len()).unwrap_or(0)).sum())
+    Some(listed_size(&dir(srv), &m))
+}
+
+/// The total size of the files `m` lists in `d`.
+fn listed_size(d: &Path, m: &Manifest) -> u64 {
+    m.base.iter().chain(&m.incrs).map(|p| std::fs::metadata(d.join(&p.name)).map(|m| m.len()).unwrap_or(0)).sum()
 }
 
 /// Redis's `loadAppendOnlyFiles`: reads the manifest and loads the base and
@@ -644,12 +648,7 @@ fn load_files(sh: &Shared, held: &mut Held) -> Result<Option<(Manifest, u64)>, F
     for (i, incr) in manifest.incrs.iter().enumerate() {
         replay(sh, held, &d.join(&incr.name), i + 1 == last)?;
     }
-    let total: u64 = manifest
-        .base
-        .iter()
-        .chain(&manifest.incrs)
-        .map(|p| std::fs::metadata(d.join(&p.name)).map(|m| m.len()).unwrap_or(0))
-        .sum();
+    let total = listed_size(&d, &manifest);
     Ok(Some((manifest, total)))
 }
 

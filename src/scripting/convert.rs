@@ -38,25 +38,34 @@ pub struct Runner<'c, 'a> {
     wrote: bool,
 }
 
+/// What `redis.call` runs commands as, kept between runs as Redis keeps its
+/// Lua client: the client and the buffer its replies go to.
+pub struct LuaClient {
+    client: Box<Client>,
+    scratch: Reply,
+}
+
 impl<'c, 'a> Runner<'c, 'a> {
-    /// A runner whose commands run as `client` (kept between runs, as
-    /// Redis keeps its Lua client), in the caller's database; None makes one.
-    pub fn new(
-        ctx: &'c mut Ctx<'a>,
-        mode: Mode,
-        watch: std::sync::Arc<super::Watch>,
-        client: Option<Box<Client>>,
-    ) -> Self {
-        let mut client = client
-            .unwrap_or_else(|| Box::new(Client::new(super::LUA_CLIENT_ID, "lua".into(), String::new(), -1, ctx.now)));
+    /// A runner whose commands run as `kept` (None makes one), in the
+    /// caller's database.
+    pub fn new(ctx: &'c mut Ctx<'a>, mode: Mode, watch: std::sync::Arc<super::Watch>, kept: Option<LuaClient>) -> Self {
+        let LuaClient { mut client, scratch } = kept.unwrap_or_else(|| LuaClient {
+            client: Box::new(Client::new(super::LUA_CLIENT_ID, "lua".into(), String::new(), -1, ctx.now)),
+            scratch: Reply::new(),
+        });
         client.db = ctx.client.db;
         client.authenticated = true;
-        Runner { ctx, mode, client, scratch: Reply::new(), resp: 2, watch, allow_oom: false, wrote: false }
+        Runner { ctx, mode, client, scratch, resp: 2, watch, allow_oom: false, wrote: false }
     }
 
-    /// The client, for the next run.
-    pub fn into_client(self) -> Box<Client> {
-        self.client
+    /// The client and its reply buffer, for the next run (a buffer grown
+    /// past 1 MB by a big reply is let go).
+    pub fn into_client(self) -> LuaClient {
+        let mut scratch = self.scratch;
+        if scratch.buf.capacity() > 1 << 20 {
+            scratch = Reply::new();
+        }
+        LuaClient { client: self.client, scratch }
     }
 
     /// The shared server parts (command table).

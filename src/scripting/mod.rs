@@ -160,8 +160,8 @@ pub struct Engine {
     /// The functions are kept in the Lua registry (a Rust-held handle per
     /// script would exhaust mlua's handle stack after a few thousand scripts).
     scripts: HashMap<String, (Bytes, mlua::RegistryKey, Declared), ahash::RandomState>,
-    /// The client `redis.call` runs commands as, between runs.
-    client: Option<Box<crate::server::client::Client>>,
+    /// What `redis.call` runs commands as, between runs.
+    client: Option<convert::LuaClient>,
     /// Script runs since the last collector step.
     gc_count: u32,
     /// The running script's `redis.call` state (see `ActiveRunner`).
@@ -257,18 +257,12 @@ impl Engine {
         let Some((_, key, declared)) = self.scripts.get(sha) else { return false };
         let (allow_oom, id) = (declared.allow_oom, key.id());
         let invoke = |lua: &Lua, runner: &Function| {
-            // SAFETY: `exec_raw` runs the closure in protected mode, inside a
-            // C function (which Lua gives LUA_MINSTACK, 20, free slots), with
-            // the runner (its argument) on the stack; it uses at most 5.
-            // The closure pushes the script's function (registry entry `id`,
-            // which the script cache keeps), sets the KEYS and ARGV globals
-            // to new tables of strings (each push checked for room), and
-            // calls the runner with the function, leaving its two results.
-            // It owns nothing (only borrows), so a Lua error unwinding
-            // through it (memory) has nothing to skip; the runner itself
-            // catches the script's errors.
+            // SAFETY: (see `call_raw`) the closure pushes the script's
+            // function (registry entry `id`, which the script cache keeps),
+            // sets the KEYS and ARGV globals (3 slots each at most) and calls
+            // the runner with the function, leaving its two results.
             unsafe {
-                lua.exec_raw::<(bool, Value)>(runner, |l| {
+                call_raw(lua, runner, |l| {
                     mlua::ffi::lua_rawgeti(l, mlua::ffi::LUA_REGISTRYINDEX, id as mlua::ffi::lua_Integer);
                     set_strings_global(l, c"KEYS", keys);
                     set_strings_global(l, c"ARGV", argv);
@@ -292,16 +286,21 @@ impl Engine {
             return;
         }
         let mode = if no_writes { Mode::ReadOnly } else { Mode::ReadWrite };
-        let args = match (strings_table(&self.lua, keys), strings_table(&self.lua, argv)) {
-            (Ok(k), Ok(a)) => (k, a),
-            (Err(e), _) | (_, Err(e)) => {
-                ctx.err(&format!("ERR {}", lua_error_text(&e)));
-                return;
-            }
-        };
         let name = String::from_utf8_lossy(name).into_owned();
         let allow_oom = flags.contains(&functions::Flag::AllowOom);
-        let invoke = |_: &Lua, runner: &Function| runner.call::<(bool, Value)>((f, args.0, args.1));
+        let invoke = |lua: &Lua, runner: &Function| {
+            // SAFETY: (see `call_raw`) with the runner and the function on
+            // the stack, the closure pushes the keys and the arguments as two
+            // tables (2 slots each at most) and calls the runner with the
+            // three, leaving its two results.
+            unsafe {
+                call_raw(lua, (runner, f), |l| {
+                    push_strings(l, keys);
+                    push_strings(l, argv);
+                    mlua::ffi::lua_call(l, 3, 2);
+                })
+            }
+        };
         self.execute(ctx, invoke, (mode, allow_oom), &name, true);
     }
 
@@ -354,22 +353,51 @@ impl Engine {
     }
 }
 
-/// Sets the global `name` to a new array of `items` as strings.
+/// Calls bootstrap.lua's runner through `build`, which finds `args` (the
+/// runner first) on the stack and must leave the runner's two results there.
 ///
 /// # Safety
-/// `l` must be a live state in protected mode with room for 3 more values;
+/// `build` runs in protected mode inside a C function (which Lua gives
+/// LUA_MINSTACK, 20, free slots) and may use at most 6 of them; it must own
+/// nothing, so that a Lua error unwinding through it (memory) has nothing
+/// to skip. The runner catches the script's own errors.
+unsafe fn call_raw(
+    lua: &Lua,
+    args: impl mlua::IntoLuaMulti,
+    build: impl FnOnce(*mut mlua::ffi::lua_State),
+) -> mlua::Result<(bool, Value)> {
+    // SAFETY: by the contract.
+    unsafe { lua.exec_raw::<(bool, Value)>(args, build) }
+}
+
+/// Pushes a new array of `items` as strings.
+///
+/// # Safety
+/// `l` must be a live state in protected mode with room for 2 more values;
 /// may raise (memory), and owns nothing.
-unsafe fn set_strings_global(l: *mut mlua::ffi::lua_State, name: &std::ffi::CStr, items: &[Bytes]) {
+unsafe fn push_strings(l: *mut mlua::ffi::lua_State, items: &[Bytes]) {
     use mlua::ffi;
-    // SAFETY: by the contract: the name, then the table, which is at -2
-    // while each string is set; a raw set, as the globals refuse writes.
+    // SAFETY: by the contract: the table is at -2 while each string is set.
     unsafe {
-        ffi::lua_pushstring(l, name.as_ptr());
         ffi::lua_createtable(l, items.len().min(1 << 24) as std::ffi::c_int, 0);
         for (i, a) in items.iter().enumerate() {
             ffi::lua_pushlstring(l, a.as_ptr().cast(), a.len());
             ffi::lua_rawseti(l, -2, i as ffi::lua_Integer + 1);
         }
+    }
+}
+
+/// Sets the global `name` to a new array of `items` as strings.
+///
+/// # Safety
+/// As `push_strings`, with room for 3 more values.
+unsafe fn set_strings_global(l: *mut mlua::ffi::lua_State, name: &std::ffi::CStr, items: &[Bytes]) {
+    use mlua::ffi;
+    // SAFETY: by the contract: the name, then the table; a raw set, as the
+    // globals refuse writes.
+    unsafe {
+        ffi::lua_pushstring(l, name.as_ptr());
+        push_strings(l, items);
         ffi::lua_rawset(l, ffi::LUA_GLOBALSINDEX);
     }
 }
@@ -402,8 +430,7 @@ impl ActiveRunner {
     /// Runs `f` on the running script's runner; an error when no script runs
     /// (a function kept from an earlier run) or when already inside `f`.
     fn with<R>(&self, f: impl FnOnce(&mut convert::Runner<'_, '_>) -> mlua::Result<R>) -> mlua::Result<R> {
-        self.with_runner(f)
-            .unwrap_or_else(|| Err(raise("ERR Please specify at least one argument for this redis lib call")))
+        self.with_runner(f).unwrap_or_else(|| Err(raise(NO_ARGS)))
     }
 
     /// Runs `f` on the running script's runner; None when no script runs
@@ -448,7 +475,7 @@ fn install_calls(lua: &Lua, redis: &Table, active: &Arc<ActiveRunner>) -> mlua::
     let a = active.clone();
     let acl_check = lua.create_function(move |_, args: MultiValue| {
         let Some(Value::String(name)) = args.into_iter().next() else {
-            return Err(raise("ERR Please specify at least one argument for this redis lib call"));
+            return Err(raise(NO_ARGS));
         };
         let known = a.with(|r| Ok(r.shared().table.lookup(&name.as_bytes()).is_some()))?;
         if known {
@@ -462,18 +489,14 @@ fn install_calls(lua: &Lua, redis: &Table, active: &Arc<ActiveRunner>) -> mlua::
     Ok(())
 }
 
+/// Redis's error for a `redis` library call with nothing to run (also what
+/// it says when no script is running).
+const NO_ARGS: &str = "ERR Please specify at least one argument for this redis lib call";
+
 /// A Lua error carrying a Redis error text (bootstrap.lua's handler turns it
 /// into Redis's {err=...} table).
 pub fn raise(msg: &str) -> mlua::Error {
     mlua::Error::external(format!("\u{1}{msg}\u{2}"))
-}
-
-fn strings_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, a) in items.iter().enumerate() {
-        t.raw_seti(i + 1, lua.create_string(&a[..])?)?;
-    }
-    Ok(t)
 }
 
 /// The message of a Lua error without mlua's decorations.

@@ -116,7 +116,7 @@ unsafe fn run(l: *mut ffi::lua_State, slot: &ActiveRunner) -> Outcome {
         Err(msg) => return Outcome::Refused(msg),
     };
     if argv.is_empty() {
-        return Outcome::Refused("ERR Please specify at least one argument for this redis lib call");
+        return Outcome::Refused(super::NO_ARGS);
     }
     let done = slot.with_runner(|r: &mut Runner<'_, '_>| match r.dispatch(&argv) {
         Ok(()) => {
@@ -125,7 +125,7 @@ unsafe fn run(l: *mut ffi::lua_State, slot: &ActiveRunner) -> Outcome {
         }
         Err(msg) => Outcome::Refused(msg),
     });
-    done.unwrap_or(Outcome::Refused("ERR Please specify at least one argument for this redis lib call"))
+    done.unwrap_or(Outcome::Refused(super::NO_ARGS))
 }
 
 /// The call's arguments: strings as they are, numbers formatted with 17

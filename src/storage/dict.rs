@@ -159,10 +159,11 @@ impl<V> Table<V> {
             return format!("Hash table {which} stats ({name}):\nNo stats available for empty dictionaries\n");
         }
         let size = self.buckets.len();
+        // Redis divides the chains' total and its element count by the
+        // slots: the same number here, where the elements are counted.
+        let avg = total as f32 / slots as f32;
         let mut out = format!(
-            "Hash table {which} stats ({name}):\n table size: {size}\n number of elements: {total}\n different slots: {slots}\n max chain length: {max}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n Chain length distribution:\n",
-            total as f32 / slots as f32,
-            total as f32 / slots as f32,
+            "Hash table {which} stats ({name}):\n table size: {size}\n number of elements: {total}\n different slots: {slots}\n max chain length: {max}\n avg chain length (counted): {avg:.2}\n avg chain length (computed): {avg:.2}\n Chain length distribution:\n",
         );
         for (len, &count) in lengths.iter().enumerate().take(STATS_VECTLEN - 1) {
             if count > 0 {

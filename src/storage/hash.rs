@@ -441,7 +441,6 @@ impl Hash {
         self.len() == 0
     }
 
-    /// The name OBJECT ENCODING reports.
     /// DEBUG HTSTATS-KEY's statistics, for the hashtable encoding.
     pub fn table_stats(&self) -> Option<String> {
         match self {
@@ -450,6 +449,7 @@ impl Hash {
         }
     }
 
+    /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
         match self {
             Hash::Listpack(_) => "listpack",

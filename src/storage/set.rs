@@ -239,7 +239,6 @@ impl Set {
         self.len() == 0
     }
 
-    /// The name OBJECT ENCODING reports.
     /// DEBUG HTSTATS-KEY's statistics, for the hashtable encoding.
     pub fn table_stats(&self) -> Option<String> {
         match self {
@@ -248,6 +247,7 @@ impl Set {
         }
     }
 
+    /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
         match self {
             Set::Ints(_) => "intset",

@@ -788,7 +788,6 @@ impl ZSet {
         self.len() == 0
     }
 
-    /// The name OBJECT ENCODING reports.
     /// DEBUG HTSTATS-KEY's statistics, for the skiplist encoding (its
     /// member-to-score table).
     pub fn table_stats(&self) -> Option<String> {
@@ -798,6 +797,7 @@ impl ZSet {
         }
     }
 
+    /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
         match &self.repr {
             Repr::Pack(_) => "listpack",

@@ -4,9 +4,11 @@
 //! decoder copies back-references one byte at a time. This one copies them
 //! in blocks (a run of one byte as a fill, a reference that does not
 //! overlap its output as one copy), and only a reference overlapping its
-//! own output byte by byte. The format: a control byte below 32 is a literal run of
-//! `ctrl + 1` bytes; otherwise its top 3 bits are a length (7: plus the next
-//! byte) and the rest with the next byte a distance back into the output.
+//! own output byte by byte.
+//!
+//! The format: a control byte below 32 is a literal run of `ctrl + 1`
+//! bytes; otherwise its top 3 bits are a length (7: plus the next byte) and
+//! the rest with the next byte a distance back into the output.
 
 /// Decompresses `data` into exactly `len` bytes; None when the data is
 /// corrupt or does not give `len` bytes.
