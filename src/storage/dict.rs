@@ -6,9 +6,11 @@
 //! single command pays for a whole resize.
 //!
 //! Each entry is one allocation: the chain link and the value, then the key's
-//! length and bytes. Keeping the key inside the entry, at its exact length,
-//! costs 8 to 24 bytes less per key than a fixed-size key field (and no second
-//! allocation for a long key); a set member takes 9 bytes plus its length.
+//! bytes. Keeping the key inside the entry, at its exact length, costs 8 to
+//! 24 bytes less per key than a fixed-size key field (and no second
+//! allocation for a long key). The key's length rides in the top byte of the
+//! entry's own chain link, which no user-space address uses, so a set member
+//! takes 8 bytes plus its length.
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
@@ -16,24 +18,63 @@ use std::ptr::NonNull;
 
 type Link<V> = Option<NonNull<Head<V>>>;
 
-/// The fixed part of an entry; the key follows it in the same allocation:
-/// one length byte (below 255) or 255 and a 4-byte little-endian length,
-/// then the bytes.
+/// The fixed part of an entry; the key follows it in the same allocation
+/// (after a 4-byte little-endian length when it is 255 bytes or longer).
 #[repr(C)]
 struct Head<V> {
-    next: Link<V>,
+    next: Next<V>,
     val: V,
 }
 
-/// The length byte that says a 4-byte length follows.
+/// The key-length tag that says a 4-byte length precedes the key.
 const LONG_KEY: u8 = 0xFF;
+/// Where the tag sits in a link: addresses use the low 56 bits at most (47
+/// or 48 on x86-64 and AArch64 Linux; `new_node` checks every entry's).
+const TAG_SHIFT: u32 = 56;
+const ADDR_MASK: usize = (1 << TAG_SHIFT) - 1;
+
+/// An entry's link to the next entry of its chain, carrying in its top byte
+/// the entry's own key length (or `LONG_KEY`).
+struct Next<V> {
+    raw: *mut Head<V>,
+}
+
+impl<V> Next<V> {
+    #[inline]
+    fn new(tag: u8, link: Link<V>) -> Self {
+        let mut n = Next { raw: std::ptr::without_provenance_mut((tag as usize) << TAG_SHIFT) };
+        n.set(link);
+        n
+    }
+
+    /// The next entry of the chain.
+    #[inline]
+    fn get(&self) -> Link<V> {
+        NonNull::new(self.raw.map_addr(|a| a & ADDR_MASK))
+    }
+
+    /// Links to `link`, keeping the tag.
+    #[inline]
+    fn set(&mut self, link: Link<V>) {
+        let tag = self.raw.addr() & !ADDR_MASK;
+        self.raw = match link {
+            Some(p) => p.as_ptr().map_addr(|a| a | tag),
+            None => std::ptr::without_provenance_mut(tag),
+        };
+    }
+
+    #[inline]
+    fn tag(&self) -> u8 {
+        (self.raw.addr() >> TAG_SHIFT) as u8
+    }
+}
 
 impl<V> Head<V> {
-    /// Where the key's length prefix starts.
+    /// Where the key (or its 4-byte length) starts.
     const KEY_AT: usize = std::mem::size_of::<Head<V>>();
 
     fn layout(klen: usize) -> Layout {
-        let prefix = if klen < LONG_KEY as usize { 1 } else { 5 };
+        let prefix = if klen < LONG_KEY as usize { 0 } else { 4 };
         Layout::from_size_align(Self::KEY_AT + prefix + klen, std::mem::align_of::<Head<V>>())
             .expect("key lengths are bounded by the protocol's bulk limit")
     }
@@ -43,25 +84,25 @@ impl<V> Head<V> {
 fn new_node<V>(key: &[u8], val: V, next: Link<V>) -> NonNull<Head<V>> {
     assert!(key.len() <= u32::MAX as usize, "key longer than 4 GiB");
     let layout = Head::<V>::layout(key.len());
-    // SAFETY: the layout's size is non-zero (it includes the length prefix).
+    // SAFETY: the layout's size is non-zero (the head holds a link).
     let raw = unsafe { std::alloc::alloc(layout) };
     let Some(raw) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+    // Links carry a tag in the top byte: an address using it cannot be linked.
+    assert!(raw.as_ptr().addr() & !ADDR_MASK == 0, "allocation above 2^56");
     let head = raw.cast::<Head<V>>();
+    let tag = if key.len() < LONG_KEY as usize { key.len() as u8 } else { LONG_KEY };
     // SAFETY: `raw` is a fresh block of `layout.size()` bytes aligned for
-    // `Head<V>`: the head fits at its start, and the prefix (1 or 5 bytes)
-    // and the key's bytes fit from KEY_AT to the end, as `layout` counted.
+    // `Head<V>`: the head fits at its start, and the key's bytes (after a
+    // 4-byte length for a long key) fit from KEY_AT to the end, as `layout`
+    // counted.
     unsafe {
-        head.as_ptr().write(Head { next, val });
-        let kp = raw.as_ptr().add(Head::<V>::KEY_AT);
-        let at = if key.len() < LONG_KEY as usize {
-            kp.write(key.len() as u8);
-            kp.add(1)
-        } else {
-            kp.write(LONG_KEY);
-            std::ptr::copy_nonoverlapping((key.len() as u32).to_le_bytes().as_ptr(), kp.add(1), 4);
-            kp.add(5)
-        };
-        std::ptr::copy_nonoverlapping(key.as_ptr(), at, key.len());
+        head.as_ptr().write(Head { next: Next::new(tag, next), val });
+        let mut kp = raw.as_ptr().add(Head::<V>::KEY_AT);
+        if tag == LONG_KEY {
+            std::ptr::copy_nonoverlapping((key.len() as u32).to_le_bytes().as_ptr(), kp, 4);
+            kp = kp.add(4);
+        }
+        std::ptr::copy_nonoverlapping(key.as_ptr(), kp, key.len());
     }
     head
 }
@@ -73,16 +114,17 @@ fn new_node<V>(key: &[u8], val: V, next: Link<V>) -> NonNull<Head<V>> {
 #[inline]
 unsafe fn key_of<'a, V>(p: NonNull<Head<V>>) -> &'a [u8] {
     // SAFETY: by the contract the block is live and was written by
-    // `new_node`: the prefix at KEY_AT tells how many key bytes follow.
+    // `new_node`: the link's tag tells how many key bytes follow KEY_AT (or
+    // that a 4-byte length precedes them).
     unsafe {
         let kp = p.as_ptr().cast::<u8>().add(Head::<V>::KEY_AT);
-        let short = *kp;
+        let short = (*p.as_ptr()).next.tag();
         if short != LONG_KEY {
-            std::slice::from_raw_parts(kp.add(1), short as usize)
+            std::slice::from_raw_parts(kp, short as usize)
         } else {
             let mut len = [0u8; 4];
-            std::ptr::copy_nonoverlapping(kp.add(1), len.as_mut_ptr(), 4);
-            std::slice::from_raw_parts(kp.add(5), u32::from_le_bytes(len) as usize)
+            std::ptr::copy_nonoverlapping(kp, len.as_mut_ptr(), 4);
+            std::slice::from_raw_parts(kp.add(4), u32::from_le_bytes(len) as usize)
         }
     }
 }
@@ -146,7 +188,7 @@ impl<V> Table<V> {
                 n += 1;
                 // SAFETY: `p` is a live entry of this table (owned by the
                 // dict borrowed through `self`).
-                link = unsafe { node(p) }.next;
+                link = unsafe { node(p) }.next.get();
             }
             lengths[n.min(STATS_VECTLEN - 1)] += 1;
             if n > 0 {
@@ -270,9 +312,9 @@ impl<V> Dict<V> {
                 // SAFETY: `p` is an entry of this dict (owned, live); `&mut
                 // self` excludes every other reference to it.
                 let b = unsafe {
-                    link = (*p.as_ptr()).next;
+                    link = (*p.as_ptr()).next.get();
                     let b = self.hash(key_of(p)) & m1;
-                    (*p.as_ptr()).next = self.t1.buckets[b];
+                    (*p.as_ptr()).next.set(self.t1.buckets[b]);
                     b
                 };
                 self.t1.buckets[b] = Some(p);
@@ -390,7 +432,7 @@ impl<V> Dict<V> {
                     if key_of(p) == key {
                         return Some(p);
                     }
-                    cur = node(p).next;
+                    cur = node(p).next.get();
                 }
             }
             if !self.is_rehashing() {
@@ -460,18 +502,23 @@ impl<V> Dict<V> {
                 continue;
             }
             let b = h & t.mask();
-            let mut link: *mut Link<V> = &mut t.buckets[b];
-            // SAFETY: `link` points to a bucket of this table or to the
-            // `next` field of one of its live entries, all ours under `&mut
-            // self`; an unlinked entry is not reached again.
+            let mut prev: Link<V> = None;
+            let mut cur = t.buckets[b];
+            // SAFETY: `prev` and `cur` are live entries of this table, all
+            // ours under `&mut self`; an unlinked entry is not reached again.
             unsafe {
-                while let Some(p) = *link {
+                while let Some(p) = cur {
                     if key_of(p) == key {
-                        *link = node(p).next;
+                        let next = node(p).next.get();
+                        match prev {
+                            Some(q) => (*q.as_ptr()).next.set(next),
+                            None => t.buckets[b] = next,
+                        }
                         found = Some(p);
                         break 'tables;
                     }
-                    link = &mut (*p.as_ptr()).next;
+                    prev = cur;
+                    cur = node(p).next.get();
                 }
             }
             if !rehashing {
@@ -514,7 +561,7 @@ impl<V> Dict<V> {
                 // SAFETY: a live entry, borrowed for 'a with `&'a self`.
                 let n = unsafe { node(p) };
                 f(unsafe { key_of(p) }, &n.val);
-                cur = n.next;
+                cur = n.next.get();
             }
         };
         if !self.is_rehashing() {
@@ -651,7 +698,7 @@ impl<V> Drop for Dict<V> {
                     // its link is read before it is freed, and the bucket
                     // was emptied, so nothing reaches it again.
                     unsafe {
-                        link = node(p).next;
+                        link = node(p).next.get();
                         drop(free_node(p));
                     }
                 }
@@ -674,7 +721,7 @@ impl<'a, V> Iterator for Chain<'a, V> {
         // SAFETY: the chain was taken from a dict borrowed for 'a, whose
         // entries live and are not mutated during that borrow.
         let n = unsafe { node(p) };
-        self.cur = n.next;
+        self.cur = n.next.get();
         Some((unsafe { key_of(p) }, &n.val))
     }
 }
@@ -729,6 +776,47 @@ mod tests {
         }
         assert_eq!(d.len(), 10);
         assert_eq!(d.iter().count(), 10);
+    }
+
+    /// Keys of every length class (empty, short, 254, 255 and long) keep
+    /// their bytes through chains that are relinked: growth, shrinking and
+    /// removals in the middle of chains rewrite links, never the key-length
+    /// tag they carry.
+    #[test]
+    fn key_lengths_survive_relinking() {
+        let lens = [0usize, 1, 7, 8, 15, 16, 200, 254, 255, 256, 1000, 70000];
+        let key = |i: usize, l: usize| {
+            let mut k = format!("{i}:").into_bytes();
+            k.resize(l.max(k.len()), b'x' + (i % 3) as u8);
+            if l == 0 && i == 0 {
+                k.clear();
+            }
+            k
+        };
+        let mut d = Dict::new();
+        let mut keys = Vec::new();
+        for i in 0..3000 {
+            let k = key(i, lens[i % lens.len()]);
+            d.insert(k.as_slice(), i);
+            keys.push(k);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(d.get_key_value(k), Some((k.as_slice(), &i)));
+            assert_eq!(Dict::<usize>::entry_bytes(k.len()), 16 + k.len() + if k.len() < 255 { 0 } else { 4 });
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if i % 3 != 0 {
+                assert_eq!(d.remove(k), Some(i));
+            }
+        }
+        d.shrink_if_needed();
+        while d.is_rehashing() {
+            d.rehash_step(100);
+        }
+        let mut left: Vec<_> = d.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
+        left.sort_by_key(|e| e.1);
+        let want: Vec<_> = keys.iter().enumerate().filter(|e| e.0 % 3 == 0).map(|(i, k)| (k.clone(), i)).collect();
+        assert_eq!(left, want);
     }
 
     #[test]
