@@ -686,12 +686,12 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) {
     // Dict's scan callback lends members only for the call: hashtable members are copied.
     let mut owned: Vec<crate::storage::SBytes> = Vec::new();
     let mut found: Vec<Member> = Vec::new();
-    match s {
-        Set::Ints(_) => {
+    match s.table() {
+        None => {
             found.extend(s.iter());
             cursor = 0;
         }
-        Set::Table(d) => {
+        Some(d) => {
             let mut budget = count.saturating_mul(10);
             loop {
                 cursor = d.scan(cursor, |k, _| owned.push(crate::storage::SBytes::new(k)));

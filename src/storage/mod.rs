@@ -13,6 +13,7 @@ pub mod sbytes;
 pub mod set;
 pub mod snapshot;
 pub mod stream;
+pub mod thin;
 pub mod value;
 pub mod zset;
 

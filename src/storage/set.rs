@@ -5,15 +5,29 @@
 //! `hashtable`, a `Dict` with no values, which a set never leaves.
 
 use super::dict::Dict;
+use super::thin::{Either, Mut, Ref, ThinBuf, Word};
 use crate::util::parse_i64;
+use std::ptr::NonNull;
 
 /// A sorted array of distinct integers stored little-endian at one width
 /// (2, 4 or 8 bytes) for all members, as Redis's intset. The width is the
 /// first byte of the one exact-size buffer (an empty set allocates nothing), so
-/// the whole set is a 16-byte handle.
+/// the whole set is a one-word handle.
 #[derive(Clone, Default)]
+#[repr(transparent)]
 pub struct IntSet {
-    buf: Box<[u8]>,
+    buf: ThinBuf,
+}
+
+// SAFETY: IntSet is transparent over a ThinBuf, itself a `Word`.
+unsafe impl Word for IntSet {
+    fn into_raw(self) -> NonNull<u8> {
+        self.buf.into_raw()
+    }
+    unsafe fn from_raw(p: NonNull<u8>) -> Self {
+        // SAFETY: by the caller's contract, `p` is a ThinBuf's.
+        IntSet { buf: unsafe { ThinBuf::from_raw(p) } }
+    }
 }
 
 /// The smallest width (in bytes) that holds `v`.
@@ -117,7 +131,7 @@ impl IntSet {
         out.extend_from_slice(&data[..at]);
         push_at(&mut out, w, v);
         out.extend_from_slice(&data[at..]);
-        self.buf = out.into_boxed_slice();
+        self.buf = ThinBuf::new(&out);
         true
     }
 
@@ -137,7 +151,7 @@ impl IntSet {
         if v >= 0 {
             push_at(&mut out, nw, v);
         }
-        self.buf = out.into_boxed_slice();
+        self.buf = ThinBuf::new(&out);
     }
 
     /// Removes `v`; false when absent.
@@ -150,7 +164,7 @@ impl IntSet {
         out.push(w);
         out.extend_from_slice(&data[..at]);
         out.extend_from_slice(&data[at + w as usize..]);
-        self.buf = out.into_boxed_slice();
+        self.buf = ThinBuf::new(&out);
         true
     }
 
@@ -159,7 +173,7 @@ impl IntSet {
     }
 
     pub fn heap_size(&self) -> usize {
-        self.buf.len()
+        self.buf.alloc_size()
     }
 }
 
@@ -189,25 +203,14 @@ impl Member<'_> {
     }
 }
 
-/// A set value.
-pub enum Set {
-    Ints(IntSet),
-    /// Boxed so that a small (intset) set stays small.
-    Table(Box<Dict<()>>),
-}
+/// A set value: an intset, or a boxed hashtable (so that a small set stays
+/// small), in one word.
+#[derive(Clone)]
+pub struct Set(Either<IntSet, Dict<()>>);
 
 impl Default for Set {
     fn default() -> Self {
-        Set::Ints(IntSet::new())
-    }
-}
-
-impl Clone for Set {
-    fn clone(&self) -> Self {
-        match self {
-            Set::Ints(i) => Set::Ints(i.clone()),
-            Set::Table(d) => Set::Table(d.clone()),
-        }
+        Set::new_intset()
     }
 }
 
@@ -216,22 +219,30 @@ impl Set {
     /// `intset` when it is an integer, else `hashtable`.
     pub fn for_first(first: &[u8]) -> Set {
         if parse_i64(first).is_some() {
-            Set::Ints(IntSet::new())
+            Set::new_intset()
         } else {
-            Set::Table(Box::default())
+            Set(Either::b(Box::default()))
         }
     }
 
     /// An empty intset (the start of every computed set, as in Redis).
     pub fn new_intset() -> Set {
-        Set::Ints(IntSet::new())
+        Set(Either::a(IntSet::new()))
+    }
+
+    /// The hashtable, for the hashtable encoding.
+    pub fn table(&self) -> Option<&Dict<()>> {
+        match self.0.get() {
+            Ref::B(d) => Some(d),
+            Ref::A(_) => None,
+        }
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        match self {
-            Set::Ints(i) => i.len(),
-            Set::Table(d) => d.len(),
+        match self.0.get() {
+            Ref::A(i) => i.len(),
+            Ref::B(d) => d.len(),
         }
     }
 
@@ -241,45 +252,42 @@ impl Set {
 
     /// DEBUG HTSTATS-KEY's statistics, for the hashtable encoding.
     pub fn table_stats(&self) -> Option<String> {
-        match self {
-            Set::Table(d) => Some(d.stats()),
-            Set::Ints(_) => None,
-        }
+        self.table().map(|d| d.stats())
     }
 
     /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Set::Ints(_) => "intset",
-            Set::Table(_) => "hashtable",
+        match self.0.get() {
+            Ref::A(_) => "intset",
+            Ref::B(_) => "hashtable",
         }
     }
 
     /// Heap bytes owned (for MEMORY USAGE and lazy freeing decisions); the
     /// hashtable figure is an estimate that costs O(1).
     pub fn heap_size(&self) -> usize {
-        match self {
-            Set::Ints(i) => i.heap_size(),
-            Set::Table(d) => d.len() * Dict::<()>::entry_bytes(0) + d.buckets() * 8,
+        match self.0.get() {
+            Ref::A(i) => i.heap_size(),
+            Ref::B(d) => d.len() * Dict::<()>::entry_bytes(0) + d.buckets() * 8,
         }
     }
 
     /// Converts an intset to a hashtable (no-op for a hashtable).
     pub fn convert_to_table(&mut self) {
-        if let Set::Ints(is) = self {
+        if let Ref::A(is) = self.0.get() {
             let mut d = Dict::new();
             let mut b = itoa::Buffer::new();
             for v in is.iter() {
                 d.insert_new(b.format(v).as_bytes(), ());
             }
-            *self = Set::Table(Box::new(d));
+            self.0 = Either::b(Box::new(d));
         }
     }
 
     /// Adds a member; false when it was already present. An intset becomes a
     /// hashtable on a non-integer member or past `max_intset` members.
     pub fn add(&mut self, m: &[u8], max_intset: usize) -> bool {
-        if let Set::Ints(is) = self {
+        if let Mut::A(is) = self.0.get_mut() {
             match parse_i64(m) {
                 Some(v) => {
                     if !is.insert(v) {
@@ -293,8 +301,8 @@ impl Set {
                 None => self.convert_to_table(),
             }
         }
-        match self {
-            Set::Table(d) => {
+        match self.0.get_mut() {
+            Mut::B(d) => {
                 if d.contains_key(m) {
                     false
                 } else {
@@ -302,14 +310,14 @@ impl Set {
                     true
                 }
             }
-            Set::Ints(_) => false,
+            Mut::A(_) => false,
         }
     }
 
     /// `add` for a member taken from another set.
     pub fn add_member(&mut self, m: Member, max_intset: usize) -> bool {
-        match (&mut *self, m) {
-            (Set::Ints(is), Member::Int(v)) => {
+        match (self.0.get_mut(), m) {
+            (Mut::A(is), Member::Int(v)) => {
                 if !is.insert(v) {
                     return false;
                 }
@@ -324,45 +332,45 @@ impl Set {
 
     /// Removes a member; false when absent.
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        match self {
-            Set::Ints(is) => parse_i64(m).is_some_and(|v| is.remove(v)),
-            Set::Table(d) => d.remove(m).is_some(),
+        match self.0.get_mut() {
+            Mut::A(is) => parse_i64(m).is_some_and(|v| is.remove(v)),
+            Mut::B(d) => d.remove(m).is_some(),
         }
     }
 
     pub fn remove_member(&mut self, m: Member) -> bool {
-        match (&mut *self, m) {
-            (Set::Ints(is), Member::Int(v)) => is.remove(v),
+        match (self.0.get_mut(), m) {
+            (Mut::A(is), Member::Int(v)) => is.remove(v),
             _ => m.with_bytes(|b| self.remove(b)),
         }
     }
 
     pub fn contains(&self, m: &[u8]) -> bool {
-        match self {
-            Set::Ints(is) => parse_i64(m).is_some_and(|v| is.contains(v)),
-            Set::Table(d) => d.contains_key(m),
+        match self.0.get() {
+            Ref::A(is) => parse_i64(m).is_some_and(|v| is.contains(v)),
+            Ref::B(d) => d.contains_key(m),
         }
     }
 
     pub fn contains_member(&self, m: Member) -> bool {
-        match (self, m) {
-            (Set::Ints(is), Member::Int(v)) => is.contains(v),
+        match (self.0.get(), m) {
+            (Ref::A(is), Member::Int(v)) => is.contains(v),
             _ => m.with_bytes(|b| self.contains(b)),
         }
     }
 
     /// Every member: ascending for an intset, table order for a hashtable.
     pub fn iter(&self) -> Iter<'_> {
-        match self {
-            Set::Ints(is) => Iter::Ints(is, 0),
-            Set::Table(d) => Iter::Table(d.iter()),
+        match self.0.get() {
+            Ref::A(is) => Iter::Ints(is, 0),
+            Ref::B(d) => Iter::Table(d.iter()),
         }
     }
 
     /// A random member (uniform for an intset; Dict's bucket sampling otherwise).
     pub fn random<R: rand::Rng>(&self, rng: &mut R) -> Option<Member<'_>> {
-        match self {
-            Set::Ints(is) => {
+        match self.0.get() {
+            Ref::A(is) => {
                 let n = is.len();
                 if n == 0 {
                     None
@@ -370,7 +378,7 @@ impl Set {
                     Some(Member::Int(is.get(rng.gen_range(0..n))))
                 }
             }
-            Set::Table(d) => fair_random(d, rng).map(Member::Str),
+            Ref::B(d) => fair_random(d, rng).map(Member::Str),
         }
     }
 }
