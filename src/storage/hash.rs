@@ -16,6 +16,8 @@
 
 use super::dict::Dict;
 use super::sbytes::SBytes;
+use super::thin::{Either, Mut, Ref, ThinBuf, Word};
+use std::ptr::NonNull;
 
 const IMM_BASE: u8 = 0x80;
 const IMM_MAX: i64 = 63;
@@ -190,8 +192,20 @@ fn elem_eq(buf: &[u8], pos: usize, s: &[u8], si: Option<i64>) -> (bool, usize) {
 /// header does past 65535) followed by the field/value elements back to back.
 /// An empty listpack allocates nothing.
 #[derive(Clone, Default)]
+#[repr(transparent)]
 pub struct Listpack {
-    buf: Box<[u8]>,
+    buf: ThinBuf,
+}
+
+// SAFETY: Listpack is transparent over a ThinBuf, itself a `Word`.
+unsafe impl Word for Listpack {
+    fn into_raw(self) -> NonNull<u8> {
+        self.buf.into_raw()
+    }
+    unsafe fn from_raw(p: NonNull<u8>) -> Self {
+        // SAFETY: by the caller's contract, `p` is a ThinBuf's.
+        Listpack { buf: unsafe { ThinBuf::from_raw(p) } }
+    }
 }
 
 /// Size of the pair-count header.
@@ -226,14 +240,12 @@ impl Listpack {
     /// Edits the buffer as a vector (with the header present) and stores it
     /// back at its exact size.
     fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let mut v = std::mem::take(&mut self.buf).into_vec();
-        if v.is_empty() {
-            v.reserve_exact(HDR);
-            v.extend_from_slice(&[0, 0]);
-        }
-        let r = f(&mut v);
-        self.buf = v.into_boxed_slice();
-        r
+        self.buf.edit(|v| {
+            if v.is_empty() {
+                v.extend_from_slice(&[0, 0]);
+            }
+            f(v)
+        })
     }
 
     fn set_pairs(buf: &mut [u8], n: usize) {
@@ -293,7 +305,7 @@ impl Listpack {
         let Some(sp) = self.find(field) else { return false };
         let n = self.pairs() - 1;
         if n == 0 {
-            self.buf = Box::default();
+            self.buf = ThinBuf::default();
             return true;
         }
         self.edit(|v| {
@@ -385,25 +397,20 @@ pub struct Limits {
     pub max_value: usize,
 }
 
-/// A hash value (16 bytes: the table is boxed, so that a small hash costs
-/// little more than its listpack buffer).
-pub enum Hash {
-    Listpack(Listpack),
-    Table(Box<Table>),
-}
-
-impl Default for Hash {
-    fn default() -> Self {
-        Hash::Listpack(Listpack::default())
+impl Clone for Table {
+    fn clone(&self) -> Self {
+        Table { dict: self.dict.clone(), str_heap: self.str_heap }
     }
 }
 
-impl Clone for Hash {
-    fn clone(&self) -> Self {
-        match self {
-            Hash::Listpack(lp) => Hash::Listpack(lp.clone()),
-            Hash::Table(t) => Hash::Table(Box::new(Table { dict: t.dict.clone(), str_heap: t.str_heap })),
-        }
+/// A hash value: a listpack, or a boxed table (so that a small hash costs
+/// little more than its listpack buffer), in one word.
+#[derive(Clone)]
+pub struct Hash(Either<Listpack, Table>);
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash(Either::a(Listpack::default()))
     }
 }
 
@@ -431,9 +438,9 @@ impl Hash {
 
     /// Number of fields.
     pub fn len(&self) -> usize {
-        match self {
-            Hash::Listpack(lp) => lp.pairs(),
-            Hash::Table(t) => t.dict.len(),
+        match self.0.get() {
+            Ref::A(lp) => lp.pairs(),
+            Ref::B(t) => t.dict.len(),
         }
     }
 
@@ -443,29 +450,29 @@ impl Hash {
 
     /// DEBUG HTSTATS-KEY's statistics, for the hashtable encoding.
     pub fn table_stats(&self) -> Option<String> {
-        match self {
-            Hash::Table(t) => Some(t.dict.stats()),
-            Hash::Listpack(_) => None,
+        match self.0.get() {
+            Ref::B(t) => Some(t.dict.stats()),
+            Ref::A(_) => None,
         }
     }
 
     /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Hash::Listpack(_) => "listpack",
-            Hash::Table(_) => "hashtable",
+        match self.0.get() {
+            Ref::A(_) => "listpack",
+            Ref::B(_) => "hashtable",
         }
     }
 
     pub fn is_listpack(&self) -> bool {
-        matches!(self, Hash::Listpack(_))
+        matches!(self.0.get(), Ref::A(_))
     }
 
     /// Heap bytes owned (for MEMORY USAGE and lazy freeing decisions).
     pub fn heap_size(&self) -> usize {
-        match self {
-            Hash::Listpack(lp) => lp.buf.len(),
-            Hash::Table(t) => {
+        match self.0.get() {
+            Ref::A(lp) => lp.buf.alloc_size(),
+            Ref::B(t) => {
                 // An entry holds a link, the value's 24-byte string and the
                 // field's bytes; each bucket is one pointer.
                 std::mem::size_of::<Table>()
@@ -478,22 +485,22 @@ impl Hash {
 
     /// The value of a field.
     pub fn get(&self, field: &[u8]) -> Option<Item<'_>> {
-        match self {
-            Hash::Listpack(lp) => lp.get(field),
-            Hash::Table(t) => t.dict.get(field).map(|v| Item::Str(v.as_slice())),
+        match self.0.get() {
+            Ref::A(lp) => lp.get(field),
+            Ref::B(t) => t.dict.get(field).map(|v| Item::Str(v.as_slice())),
         }
     }
 
     pub fn contains(&self, field: &[u8]) -> bool {
-        match self {
-            Hash::Listpack(lp) => lp.find(field).is_some(),
-            Hash::Table(t) => t.dict.contains_key(field),
+        match self.0.get() {
+            Ref::A(lp) => lp.find(field).is_some(),
+            Ref::B(t) => t.dict.contains_key(field),
         }
     }
 
     /// Converts a listpack to a hashtable (no-op for a hashtable).
     fn convert(&mut self) {
-        let Hash::Listpack(lp) = self else { return };
+        let Mut::A(lp) = self.0.get_mut() else { return };
         let mut t = Box::<Table>::default();
         for (f, v) in lp.iter() {
             let mut nb = itoa::Buffer::new();
@@ -502,7 +509,7 @@ impl Hash {
             t.str_heap += f.len() + v.heap_size();
             t.dict.insert_new(f, v);
         }
-        *self = Hash::Table(t);
+        self.0 = Either::b(t);
     }
 
     /// Sets a field (Redis's `hashTypeSet`): a listpack is converted first when
@@ -512,52 +519,52 @@ impl Hash {
         if self.is_listpack() && (field.len() > lim.max_value || value.len() > lim.max_value) {
             self.convert();
         }
-        match self {
-            Hash::Listpack(lp) => {
+        match self.0.get_mut() {
+            Mut::A(lp) => {
                 let added = lp.set(field, value);
                 if lp.pairs() > lim.max_entries {
                     self.convert();
                 }
                 added
             }
-            Hash::Table(t) => t.set(field, value),
+            Mut::B(t) => t.set(field, value),
         }
     }
 
     /// Removes a field; returns true when it was there.
     pub fn delete(&mut self, field: &[u8]) -> bool {
-        match self {
-            Hash::Listpack(lp) => lp.delete(field),
-            Hash::Table(t) => t.delete(field),
+        match self.0.get_mut() {
+            Mut::A(lp) => lp.delete(field),
+            Mut::B(t) => t.delete(field),
         }
     }
 
     /// The pairs: insertion order for a listpack, table order for a hashtable.
     pub fn iter(&self) -> Iter<'_> {
-        match self {
-            Hash::Listpack(lp) => Iter::Listpack(lp.iter()),
-            Hash::Table(t) => Iter::Table(t.dict.iter()),
+        match self.0.get() {
+            Ref::A(lp) => Iter::Listpack(lp.iter()),
+            Ref::B(t) => Iter::Table(t.dict.iter()),
         }
     }
 
     /// One pair chosen at random.
     pub fn random<R: rand::Rng>(&self, rng: &mut R) -> Option<(Item<'_>, Item<'_>)> {
-        match self {
-            Hash::Listpack(lp) => {
+        match self.0.get() {
+            Ref::A(lp) => {
                 let n = lp.pairs();
                 if n == 0 {
                     return None;
                 }
                 lp.iter().nth(rng.gen_range(0..n))
             }
-            Hash::Table(t) => t.dict.random(rng).map(|(k, v)| (Item::Str(k), Item::Str(v.as_slice()))),
+            Ref::B(t) => t.dict.random(rng).map(|(k, v)| (Item::Str(k), Item::Str(v.as_slice()))),
         }
     }
 
     /// `n` pairs chosen at random, independently (repetitions allowed).
     pub fn random_many<R: rand::Rng>(&self, rng: &mut R, n: usize, mut f: impl FnMut(Item<'_>, Item<'_>)) {
-        match self {
-            Hash::Listpack(lp) => {
+        match self.0.get() {
+            Ref::A(lp) => {
                 let offs = lp.offsets();
                 if offs.is_empty() {
                     return;
@@ -567,7 +574,7 @@ impl Hash {
                     f(k, v);
                 }
             }
-            Hash::Table(t) => {
+            Ref::B(t) => {
                 for _ in 0..n {
                     if let Some((k, v)) = t.dict.random(rng) {
                         f(Item::Str(k), Item::Str(v.as_slice()));
@@ -581,8 +588,8 @@ impl Hash {
     pub fn random_distinct<R: rand::Rng>(&self, rng: &mut R, n: usize, mut f: impl FnMut(Item<'_>, Item<'_>)) {
         let len = self.len();
         let n = n.min(len);
-        match self {
-            Hash::Listpack(lp) => {
+        match self.0.get() {
+            Ref::A(lp) => {
                 let offs = lp.offsets();
                 let mut picked = rand::seq::index::sample(rng, offs.len(), n).into_vec();
                 picked.sort_unstable();
@@ -591,7 +598,7 @@ impl Hash {
                     f(k, v);
                 }
             }
-            Hash::Table(t) => {
+            Ref::B(t) => {
                 if n * 3 > len {
                     // Many of the fields: pick indexes over one pass of the table.
                     let mut picked = rand::seq::index::sample(rng, len, n).into_vec();
@@ -625,14 +632,14 @@ impl Hash {
     /// reverse-binary cursor) and returns the next cursor; a listpack gives
     /// every pair and cursor 0.
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(Item<'_>, Item<'_>)) -> u64 {
-        match self {
-            Hash::Listpack(lp) => {
+        match self.0.get() {
+            Ref::A(lp) => {
                 for (k, v) in lp.iter() {
                     f(k, v);
                 }
                 0
             }
-            Hash::Table(t) => t.dict.scan(cursor, |k, v| f(Item::Str(k), Item::Str(v.as_slice()))),
+            Ref::B(t) => t.dict.scan(cursor, |k, v| f(Item::Str(k), Item::Str(v.as_slice()))),
         }
     }
 }
@@ -710,7 +717,7 @@ mod tests {
 
     #[test]
     fn small_hash_header_is_small() {
-        assert_eq!(std::mem::size_of::<Hash>(), 16);
+        assert_eq!(std::mem::size_of::<Hash>(), 8);
     }
 
     #[test]

@@ -465,6 +465,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_set_is_one_word() {
+        assert_eq!(std::mem::size_of::<Set>(), 8);
+    }
+
+    #[test]
     fn intset_widths_and_order() {
         let mut s = IntSet::new();
         for v in [5, -3, 100, 7, 5] {
