@@ -18,7 +18,9 @@
 
 use super::dict::Dict;
 use super::sbytes::SBytes;
+use super::thin::{Either, Mut, Ref, ThinBuf, Word};
 use std::cmp::Ordering;
+use std::ptr::NonNull;
 
 /// The conversion thresholds (zset-max-listpack-entries / -value).
 #[derive(Clone, Copy, Debug)]
@@ -158,10 +160,22 @@ fn get_entry(buf: &[u8], mut pos: usize) -> Option<(&[u8], f64, usize)> {
 
 /// The compact encoding: entries sorted by (score, member) in one exact-size
 /// buffer after a 2-byte entry count (`u16::MAX`: count by walking). An empty
-/// pack allocates nothing; the pack is a 16-byte handle.
+/// pack allocates nothing; the pack is a one-word handle.
 #[derive(Clone, Default)]
+#[repr(transparent)]
 struct Pack {
-    buf: Box<[u8]>,
+    buf: ThinBuf,
+}
+
+// SAFETY: Pack is transparent over a ThinBuf, itself a `Word`.
+unsafe impl Word for Pack {
+    fn into_raw(self) -> NonNull<u8> {
+        self.buf.into_raw()
+    }
+    unsafe fn from_raw(p: NonNull<u8>) -> Self {
+        // SAFETY: by the caller's contract, `p` is a ThinBuf's.
+        Pack { buf: unsafe { ThinBuf::from_raw(p) } }
+    }
 }
 
 /// Size of the pack's count header.
@@ -212,7 +226,7 @@ impl Pack {
         let mut b = Vec::with_capacity(PACK_HDR + body.len());
         b.extend_from_slice(&(count.min(u16::MAX as usize) as u16).to_le_bytes());
         b.extend_from_slice(body);
-        Pack { buf: b.into_boxed_slice() }
+        Pack { buf: ThinBuf::new(&b) }
     }
 
     /// (index, start, end, score) of a member.
@@ -716,11 +730,8 @@ impl Big {
 // The sorted set
 // ---------------------------------------------------------------------------
 
-#[derive(Clone)]
-enum Repr {
-    Pack(Pack),
-    Big(Box<Big>),
-}
+/// A pack, or a boxed dict and tree, in one word.
+type Repr = Either<Pack, Big>;
 
 /// A zset value.
 #[derive(Clone)]
@@ -730,7 +741,7 @@ pub struct ZSet {
 
 impl Default for ZSet {
     fn default() -> Self {
-        ZSet { repr: Repr::Pack(Pack::default()) }
+        ZSet { repr: Either::a(Pack::default()) }
     }
 }
 
@@ -739,7 +750,7 @@ impl ZSet {
     /// `first_len` bytes.
     pub fn new_for(first_len: usize, lim: Limits) -> ZSet {
         if lim.entries == 0 || first_len > lim.value {
-            ZSet { repr: Repr::Big(Box::new(Big::new())) }
+            ZSet { repr: Either::b(Box::new(Big::new())) }
         } else {
             ZSet::default()
         }
@@ -751,7 +762,7 @@ impl ZSet {
         if n <= lim.entries {
             ZSet::default()
         } else {
-            ZSet { repr: Repr::Big(Box::new(Big::new())) }
+            ZSet { repr: Either::b(Box::new(Big::new())) }
         }
     }
 
@@ -765,22 +776,22 @@ impl ZSet {
             for (m, s) in &items {
                 put_entry(&mut body, m, pack_normalize(*s));
             }
-            ZSet { repr: Repr::Pack(Pack::from_body(items.len(), &body)) }
+            ZSet { repr: Either::a(Pack::from_body(items.len(), &body)) }
         } else {
             let mut b = Big::new();
             for (m, s) in items {
                 b.tree.insert(s, &m);
                 b.dict.insert_new(m, s);
             }
-            ZSet { repr: Repr::Big(Box::new(b)) }
+            ZSet { repr: Either::b(Box::new(b)) }
         }
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        match &self.repr {
-            Repr::Pack(p) => p.len(),
-            Repr::Big(b) => b.tree.len,
+        match self.repr.get() {
+            Ref::A(p) => p.len(),
+            Ref::B(b) => b.tree.len,
         }
     }
 
@@ -791,25 +802,25 @@ impl ZSet {
     /// DEBUG HTSTATS-KEY's statistics, for the skiplist encoding (its
     /// member-to-score table).
     pub fn table_stats(&self) -> Option<String> {
-        match &self.repr {
-            Repr::Big(b) => Some(b.dict.stats()),
-            Repr::Pack(_) => None,
+        match self.repr.get() {
+            Ref::B(b) => Some(b.dict.stats()),
+            Ref::A(_) => None,
         }
     }
 
     /// The name OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
-        match &self.repr {
-            Repr::Pack(_) => "listpack",
-            Repr::Big(_) => "skiplist",
+        match self.repr.get() {
+            Ref::A(_) => "listpack",
+            Ref::B(_) => "skiplist",
         }
     }
 
     /// Heap bytes owned (for MEMORY USAGE and lazy freeing decisions).
     pub fn heap_size(&self) -> usize {
-        match &self.repr {
-            Repr::Pack(p) => p.buf.len(),
-            Repr::Big(b) => {
+        match self.repr.get() {
+            Ref::A(p) => p.buf.alloc_size(),
+            Ref::B(b) => {
                 // An O(1) estimate: a table node and bucket per member, and a
                 // leaf entry of a short member (long members' bytes not counted).
                 let node = Dict::<f64>::entry_bytes(8);
@@ -823,19 +834,19 @@ impl ZSet {
 
     /// The score of a member.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        match &self.repr {
-            Repr::Pack(p) => p.find(member).map(|(.., s)| s),
-            Repr::Big(b) => b.dict.get(member).copied(),
+        match self.repr.get() {
+            Ref::A(p) => p.find(member).map(|(.., s)| s),
+            Ref::B(b) => b.dict.get(member).copied(),
         }
     }
 
     fn convert(&mut self) {
-        if let Repr::Pack(p) = &self.repr {
+        if let Ref::A(p) = self.repr.get() {
             let mut b = Big::new();
             for (m, s, ..) in p.iter() {
                 b.insert_new(m, s);
             }
-            self.repr = Repr::Big(Box::new(b));
+            self.repr = Either::b(Box::new(b));
         }
     }
 
@@ -862,14 +873,14 @@ impl ZSet {
             if score == cur {
                 return AddOutcome::Unchanged(score);
             }
-            match &mut self.repr {
-                Repr::Pack(p) => {
+            match self.repr.get_mut() {
+                Mut::A(p) => {
                     if let Some((_, a, b, _)) = p.find(member) {
                         p.remove_bytes(a, b, 1);
                     }
                     p.insert(member, score);
                 }
-                Repr::Big(b) => {
+                Mut::B(b) => {
                     if b.tree.remove(Loc::Key(cur, member)).is_some() {
                         b.tree.insert(score, member);
                     }
@@ -883,29 +894,29 @@ impl ZSet {
         if f.xx {
             return AddOutcome::Nop;
         }
-        if let Repr::Pack(p) = &self.repr {
+        if let Ref::A(p) = self.repr.get() {
             if p.len() + 1 > lim.entries || member.len() > lim.value {
                 self.convert();
             }
         }
-        match &mut self.repr {
-            Repr::Pack(p) => p.insert(member, score),
-            Repr::Big(b) => b.insert_new(member, score),
+        match self.repr.get_mut() {
+            Mut::A(p) => p.insert(member, score),
+            Mut::B(b) => b.insert_new(member, score),
         }
         AddOutcome::Added(score)
     }
 
     /// Removes a member; true when it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        match &mut self.repr {
-            Repr::Pack(p) => match p.find(member) {
+        match self.repr.get_mut() {
+            Mut::A(p) => match p.find(member) {
                 Some((_, a, b, _)) => {
                     p.remove_bytes(a, b, 1);
                     true
                 }
                 None => false,
             },
-            Repr::Big(b) => match b.dict.remove(member) {
+            Mut::B(b) => match b.dict.remove(member) {
                 Some(s) => {
                     b.tree.remove(Loc::Key(s, member));
                     true
@@ -917,9 +928,9 @@ impl ZSet {
 
     /// The 0-based ascending rank of a member.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        match &self.repr {
-            Repr::Pack(p) => p.find(member).map(|(i, ..)| i),
-            Repr::Big(b) => {
+        match self.repr.get() {
+            Ref::A(p) => p.find(member).map(|(i, ..)| i),
+            Ref::B(b) => {
                 let s = *b.dict.get(member)?;
                 b.tree.root.rank(s, member)
             }
@@ -928,17 +939,17 @@ impl ZSet {
 
     /// The member and score at an ascending rank.
     pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
-        match &self.repr {
-            Repr::Pack(p) => p.iter().nth(rank).map(|(m, s, ..)| (m, s)),
-            Repr::Big(b) => b.tree.root.get(rank),
+        match self.repr.get() {
+            Ref::A(p) => p.iter().nth(rank).map(|(m, s, ..)| (m, s)),
+            Ref::B(b) => b.tree.root.get(rank),
         }
     }
 
     /// Visits members from rank `start` towards the end (or, with `rev`, towards
     /// rank 0) until `f` returns false.
     pub fn walk<'s>(&'s self, start: usize, rev: bool, mut f: impl FnMut(&'s [u8], f64) -> bool) {
-        match &self.repr {
-            Repr::Pack(p) => {
+        match self.repr.get() {
+            Ref::A(p) => {
                 if rev {
                     let all: Vec<(&[u8], f64)> =
                         p.iter().take(start.saturating_add(1)).map(|(m, s, ..)| (m, s)).collect();
@@ -955,7 +966,7 @@ impl ZSet {
                     }
                 }
             }
-            Repr::Big(b) => {
+            Ref::B(b) => {
                 if rev {
                     if start < b.tree.len {
                         b.tree.root.walk_rev(start, &mut f, &mut Vec::new());
@@ -972,23 +983,23 @@ impl ZSet {
     /// holds on a prefix (true of every score bound, and of lex bounds when all
     /// scores are equal, the case Redis defines).
     pub fn lead(&self, mut pred: impl FnMut(f64, &[u8]) -> bool) -> usize {
-        match &self.repr {
-            Repr::Pack(p) => p.iter().take_while(|(m, s, ..)| pred(*s, m)).count(),
-            Repr::Big(b) => b.tree.root.lead(&mut pred),
+        match self.repr.get() {
+            Ref::A(p) => p.iter().take_while(|(m, s, ..)| pred(*s, m)).count(),
+            Ref::B(b) => b.tree.root.lead(&mut pred),
         }
     }
 
     /// Number of trailing members for which `pred` holds (see `lead`).
     pub fn trail(&self, mut pred: impl FnMut(f64, &[u8]) -> bool) -> usize {
-        match &self.repr {
-            Repr::Pack(p) => {
+        match self.repr.get() {
+            Ref::A(p) => {
                 let mut n = 0;
                 for (m, s, ..) in p.iter() {
                     n = if pred(s, m) { n + 1 } else { 0 };
                 }
                 n
             }
-            Repr::Big(b) => b.tree.len - b.tree.root.lead(&mut |s, m| !pred(s, m)),
+            Ref::B(b) => b.tree.len - b.tree.root.lead(&mut |s, m| !pred(s, m)),
         }
     }
 
@@ -998,13 +1009,13 @@ impl ZSet {
         if count == 0 {
             return 0;
         }
-        match &mut self.repr {
-            Repr::Pack(p) => {
+        match self.repr.get_mut() {
+            Mut::A(p) => {
                 if let Some((a, b)) = p.rank_span(start, count) {
                     p.remove_bytes(a, b, count);
                 }
             }
-            Repr::Big(b) => {
+            Mut::B(b) => {
                 for _ in 0..count {
                     if let Some((m, _)) = b.tree.remove(Loc::Rank(start)) {
                         b.dict.remove(&m);
@@ -1030,14 +1041,14 @@ impl ZSet {
     /// One step of ZSCAN: the `skiplist` encoding scans its table with Redis's
     /// cursor; `listpack` returns everything at once with cursor 0 (as Redis).
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
-        match &self.repr {
-            Repr::Pack(p) => {
+        match self.repr.get() {
+            Ref::A(p) => {
                 for (m, s, ..) in p.iter() {
                     f(m, s);
                 }
                 0
             }
-            Repr::Big(b) => {
+            Ref::B(b) => {
                 let mut cursor = cursor;
                 let mut found = 0usize;
                 let mut budget = count.saturating_mul(10);
@@ -1064,6 +1075,11 @@ mod tests {
 
     const BIG: Limits = Limits { entries: 0, value: 0 };
     const SMALL: Limits = Limits { entries: 1 << 20, value: 1 << 20 };
+
+    #[test]
+    fn a_zset_is_one_word() {
+        assert_eq!(std::mem::size_of::<ZSet>(), 8);
+    }
 
     fn all(z: &ZSet) -> Vec<(Vec<u8>, f64)> {
         let mut v = Vec::new();
@@ -1122,7 +1138,7 @@ mod tests {
             let m = format!("m{}", (i * 7919) % 5000);
             z.add(m.as_bytes(), (i % 97) as f64, AddFlags::default(), BIG);
         }
-        let Repr::Big(b) = &z.repr else { panic!("skiplist expected") };
+        let Ref::B(b) = z.repr.get() else { panic!("skiplist expected") };
         let (n, depth) = check_node(&b.tree.root, true);
         assert_eq!(n, 5000);
         assert!(depth >= 5, "depth {depth}");
@@ -1130,7 +1146,7 @@ mod tests {
         for i in 0..5000u32 {
             z.remove(format!("m{}", (i * 13) % 5000).as_bytes());
             if i % 500 == 0 {
-                let Repr::Big(b) = &z.repr else { panic!("skiplist expected") };
+                let Ref::B(b) = z.repr.get() else { panic!("skiplist expected") };
                 assert_eq!(check_node(&b.tree.root, true).0, z.len());
             }
         }
@@ -1193,7 +1209,7 @@ mod tests {
                         model.remove(k);
                     }
                 }
-                if let Repr::Big(b) = &z.repr {
+                if let Ref::B(b) = z.repr.get() {
                     if step % 101 == 0 {
                         assert_eq!(check_node(&b.tree.root, true).0, model.len());
                     }
