@@ -7,7 +7,8 @@
 use super::{err, Ctx, Handler};
 use crate::resp::Reply;
 use crate::server::notify;
-use crate::storage::{Entry, SBytes, Value};
+use crate::storage::sstr::SStr;
+use crate::storage::{Entry, Value};
 use crate::util::eq_ic;
 use bytes::Bytes;
 
@@ -80,7 +81,7 @@ pub fn encoded_value(b: &[u8]) -> Value {
             return Value::Int(n);
         }
     }
-    Value::Str(SBytes::new(b))
+    Value::Str(SStr::new(b))
 }
 
 /// The bytes of a string value (an integer in decimal, formatted into `nb`),
@@ -733,7 +734,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
         }
     };
     let now = ctx.now;
-    let v = Value::Str(SBytes::new(&s));
+    let v = Value::Str(SStr::new(&s));
     if exists {
         if let Some(e) = ctx.lookup_write(key) {
             e.value = v;

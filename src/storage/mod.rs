@@ -12,6 +12,7 @@ pub mod lru;
 pub mod sbytes;
 pub mod set;
 pub mod snapshot;
+pub mod sstr;
 pub mod stream;
 pub mod thin;
 pub mod value;

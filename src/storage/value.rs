@@ -2,7 +2,7 @@
 //! Each data type is a variant; compact and full encodings of one type are
 //! separate variants so that OBJECT ENCODING reports what Redis would.
 
-use super::sbytes::SBytes;
+use super::sstr::SStr;
 use super::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// Redis's limit for the `embstr` encoding.
@@ -12,7 +12,7 @@ pub enum Value {
     /// A string that is a 64-bit integer in canonical form (encoding `int`).
     Int(i64),
     /// A string whose encoding follows its length (`embstr` up to 44 bytes, else `raw`).
-    Str(SBytes),
+    Str(SStr),
     /// A string modified in place (APPEND, SETRANGE, SETBIT): always `raw`, as in
     /// Redis, with room to grow so that repeated APPENDs are amortized O(1).
     RawStr(Box<Vec<u8>>),
@@ -34,7 +34,7 @@ impl Value {
                 return Value::Int(n);
             }
         }
-        Value::Str(SBytes::new(b))
+        Value::Str(SStr::new(b))
     }
 
     /// A `raw` string holding `v`.
