@@ -872,8 +872,9 @@ impl List {
         self.nodes.table_bytes() + self.nodes.iter().map(|n| n.buf.len()).sum::<usize>()
     }
 
-    /// Nodes stored compressed (for tests and DEBUG output).
-    pub fn compressed_nodes(&self) -> usize {
+    /// Nodes stored compressed.
+    #[cfg(test)]
+    fn compressed_nodes(&self) -> usize {
         self.nodes.iter().filter(|n| n.is_compressed()).count()
     }
 
@@ -1326,11 +1327,6 @@ impl<'a> Iter<'a> {
     pub fn limit(mut self, n: usize) -> Self {
         self.left = self.left.min(n);
         self
-    }
-
-    /// Elements left to return.
-    pub fn remaining(&self) -> usize {
-        self.left
     }
 
     /// Makes node `ni` the current one.
