@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod cron;
 pub mod log;
+pub mod lzf;
 pub mod net;
 pub mod persist;
 pub mod resp;

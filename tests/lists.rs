@@ -1,6 +1,7 @@
 //! List commands compared reply by reply with real Redis 7.0: every command,
 //! option and error, node layouts forced by small `list-max-listpack-size`
-//! values, RESP3 shapes, statistics, and a randomized differential run.
+//! values, compressed nodes (`list-compress-depth`) and the memory they save,
+//! RESP3 shapes, statistics, and randomized differential runs.
 
 mod common;
 use common::*;
@@ -478,9 +479,14 @@ fn command(r: &mut StdRng) -> Vec<String> {
     }
 }
 
-fn random_run(extra: &[&str], n: usize) {
-    let seed: u64 =
-        std::env::var("FERROKV_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| rand::thread_rng().gen());
+/// `n` random commands on both servers started with `extra`; the seed is
+/// FERROKV_SEED, else `seed`, else a random one.
+fn random_run(extra: &[&str], n: usize, seed: Option<u64>) {
+    let seed: u64 = std::env::var("FERROKV_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .or(seed)
+        .unwrap_or_else(|| rand::thread_rng().gen());
     println!("FERROKV_SEED={seed} config={extra:?}");
     let mut r = StdRng::seed_from_u64(seed);
     let mut d = Diff::with(extra);
@@ -504,15 +510,176 @@ fn random_run(extra: &[&str], n: usize) {
 
 #[test]
 fn random_list_commands() {
-    random_run(&[], 6000);
+    random_run(&[], 6000, None);
 }
 
 #[test]
 fn random_list_commands_small_nodes() {
-    random_run(&["--list-max-listpack-size", "3"], 4000);
+    random_run(&["--list-max-listpack-size", "3"], 4000, None);
 }
 
 #[test]
 fn random_list_commands_byte_limited_nodes() {
-    random_run(&["--list-max-listpack-size", "-1"], 4000);
+    random_run(&["--list-max-listpack-size", "-1"], 4000, None);
+}
+
+/// With nodes compressed beyond `list-compress-depth` 1 and 3 (a fixed seed).
+#[test]
+fn random_list_commands_compressed() {
+    random_run(&["--list-compress-depth", "1", "--list-max-listpack-size", "3"], 5000, Some(20240611));
+    random_run(&["--list-compress-depth", "3", "--list-max-listpack-size", "-1"], 3000, Some(7));
+}
+
+// ---------------------------------------------------------------------------
+// Compressed nodes (list-compress-depth)
+
+/// An element that compresses well, of about `n` bytes.
+fn squeezable(i: usize, n: usize) -> String {
+    format!("{i:0>n$}")
+}
+
+/// Every list command on lists whose inner nodes are compressed, with the
+/// same replies as Redis: pushes and pops at both ends (which compress and
+/// decompress nodes), reads and changes at every position, DUMP/RESTORE
+/// across the two servers, SORT, blocking pops served at once, DEBUG RELOAD.
+#[test]
+fn compressed_lists_match_redis() {
+    for (depth, fill) in [("1", "4"), ("2", "-1"), ("1", "-1"), ("2", "4")] {
+        let mut d = Diff::with(&[
+            "--list-compress-depth",
+            depth,
+            "--list-max-listpack-size",
+            fill,
+            "--enable-debug-command",
+            "yes",
+        ]);
+        let mut r = StdRng::seed_from_u64(depth.len() as u64 * 31 + fill.len() as u64);
+        for i in 0..400 {
+            let v = match i % 6 {
+                0 => squeezable(i, 100),
+                1 => "abc".repeat(r.gen_range(10..60)),
+                2 => i.to_string(),
+                3 => format!("e{}", i % 7),
+                4 => "x".repeat(r.gen_range(0..300)),
+                _ => (0..r.gen_range(1..80)).map(|_| r.gen_range(b'a'..=b'z') as char).collect(),
+            };
+            let cmd = if r.gen_bool(0.5) { "RPUSH" } else { "LPUSH" };
+            d.check(&[cmd, "l", &v]);
+        }
+        d.check_script("LLEN l\nLRANGE l 0 -1\nOBJECT ENCODING l");
+        for i in (-420i64..420).step_by(7) {
+            d.check(&["LINDEX", "l", &i.to_string()]);
+        }
+        for _ in 0..60 {
+            let a = r.gen_range(-420i64..420).to_string();
+            let b = r.gen_range(-420i64..420).to_string();
+            d.check(&["LRANGE", "l", &a, &b]);
+        }
+        for i in 0..40 {
+            let at = r.gen_range(-400i64..400).to_string();
+            let v = if i % 3 == 0 { squeezable(i, r.gen_range(0..3000)) } else { format!("set{i}") };
+            d.check(&["LSET", "l", &at, &v]);
+            let pivot = format!("e{}", r.gen_range(0..7));
+            let w = if i % 2 == 0 { "BEFORE" } else { "AFTER" };
+            d.check(&["LINSERT", "l", w, &pivot, &squeezable(i, 120)]);
+            d.check(&["LINDEX", "l", &at]);
+        }
+        d.check_script(
+            "LPOS l e3\nLPOS l e3 RANK 2\nLPOS l e3 RANK -3 COUNT 5\nLPOS l e4 COUNT 0\nLPOS l e5 COUNT 0 MAXLEN 150\n\
+             LPOS l e6 RANK -1 MAXLEN 100 COUNT 2\nLPOS l nosuch COUNT 0\n\
+             LREM l 3 e1\nLREM l -2 e2\nLREM l 0 e3\nLRANGE l 0 -1\n\
+             LPOP l 5\nRPOP l 7\nLPOP l\nRPOP l\nLRANGE l 0 -1\n\
+             LMOVE l l2 LEFT RIGHT\nLMOVE l l2 RIGHT LEFT\nLMOVE l l LEFT RIGHT\nRPOPLPUSH l l2\nLMPOP 2 l l2 RIGHT COUNT 9\n\
+             BLPOP l 0\nBRPOP l 0\nBLMOVE l l2 RIGHT RIGHT 0\nBLMPOP 0 1 l LEFT COUNT 3\nLRANGE l2 0 -1\n\
+             SORT l ALPHA\nSORT l BY nosort LIMIT 10 20\nSORT l BY nosort DESC LIMIT 5 30\nSORT l ALPHA DESC STORE sorted\n\
+             LRANGE sorted 0 -1\nLINDEX sorted 77\nCOPY l lcopy\nLRANGE lcopy 0 -1",
+        );
+        // DUMP payloads restored across the two servers hold the same list.
+        for key in ["l", "sorted", "lcopy"] {
+            let (Resp::Bulk(Some(pf)), Resp::Bulk(Some(pr))) = (d.f.cmd(&["DUMP", key]), d.r.cmd(&["DUMP", key]))
+            else {
+                panic!("DUMP {key}")
+            };
+            for (name, p) in [("from-ferrokv", &pf), ("from-redis", &pr)] {
+                let restored = format!("{key}-{name}");
+                d.check_b(&[b"RESTORE", restored.as_bytes(), b"0", p]);
+                d.check(&["LRANGE", &restored, "0", "-1"]);
+                d.check(&["LINDEX", &restored, "100"]);
+            }
+        }
+        d.check_script(
+            "LTRIM l 20 -20\nLRANGE l 0 -1\nLTRIM l 5 60\nLRANGE l 0 -1\nDEBUG RELOAD\nLRANGE l 0 -1\n\
+             LRANGE sorted 0 -1\nLRANGE l2 0 -1\nLRANGE l-from-redis 0 -1\nLINDEX sorted -50\nLSET sorted 100 z\n\
+             LRANGE sorted 90 110\nLTRIM sorted 1 0\nEXISTS sorted\nOBJECT ENCODING l",
+        );
+    }
+}
+
+/// MEMORY USAGE of `key` counting every node.
+fn usage(c: &mut Conn, key: &str) -> i64 {
+    c.cmd(&["MEMORY", "USAGE", key, "SAMPLES", "0"]).as_int()
+}
+
+/// A long list of compressible elements takes several times less memory with
+/// `list-compress-depth` 1 than without, in ferrokv as in Redis; the depth
+/// is taken when a list is created (CONFIG SET changes later lists only).
+#[test]
+fn compression_saves_memory_as_in_redis() {
+    let mut ratios = Vec::new();
+    for s in [Server::ferrokv(), Server::redis()] {
+        let mut c = s.conn();
+        let items: Vec<String> = (0..10000).map(|i| squeezable(i, 100)).collect();
+        let fill_list = |c: &mut Conn, key: &str| {
+            for chunk in items.chunks(1000) {
+                let mut args = vec!["RPUSH", key];
+                args.extend(chunk.iter().map(|x| x.as_str()));
+                assert_eq!(c.cmd(&args).as_int() % 1000, 0);
+            }
+        };
+        fill_list(&mut c, "plain");
+        assert_eq!(c.cmd(&["CONFIG", "SET", "list-compress-depth", "1"]), Resp::ok());
+        fill_list(&mut c, "packed");
+        // An existing list keeps its depth: pushes to it stay uncompressed.
+        c.cmd(&["RPUSH", "plain", &squeezable(1, 100)]);
+        c.cmd(&["RPOP", "plain"]);
+        let (plain, packed) = (usage(&mut c, "plain"), usage(&mut c, "packed"));
+        println!("{}: MEMORY USAGE depth 0 {plain}, depth 1 {packed}", s.name);
+        assert_eq!(c.cmd(&["LRANGE", "packed", "0", "-1"]), c.cmd(&["LRANGE", "plain", "0", "-1"]));
+        assert_eq!(c.cmd(&["LINDEX", "packed", "5000"]).text(), items[5000]);
+        ratios.push(plain as f64 / packed as f64);
+    }
+    assert!(ratios[0] >= 3.0, "ferrokv saves too little: {ratios:?}");
+    assert!(ratios[1] >= 3.0, "Redis's figures changed: {ratios:?}");
+}
+
+/// used_memory follows compression, and pops deep into a compressed list
+/// (nodes coming within the depth are decompressed) keep it intact, also
+/// once CONFIG SET has changed the depth for new lists.
+#[test]
+fn compression_depth_is_per_list() {
+    let s = Server::ferrokv();
+    let mut c = s.conn();
+    let used = |c: &mut Conn| -> i64 { info_field(c, "memory", "used_memory").parse().unwrap_or(0) };
+    let before = used(&mut c);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "list-compress-depth", "2"]), Resp::ok());
+    for i in 0..20000 {
+        c.send(&[b"RPUSH", b"a", squeezable(i, 200).as_bytes()]);
+    }
+    for _ in 0..20000 {
+        c.read();
+    }
+    for i in 0..10 {
+        c.cmd(&["LPUSH", "a", &squeezable(i, 200)]);
+    }
+    let grown = used(&mut c) - before;
+    assert!(grown < 20000 * 200 / 3, "used_memory grew by {grown}");
+    assert_eq!(c.cmd(&["CONFIG", "SET", "list-compress-depth", "0"]), Resp::ok());
+    // Pops down to the compressed part and pushes back keep the list intact.
+    let all = c.cmd(&["LRANGE", "a", "0", "-1"]);
+    let n = all.items().len();
+    assert_eq!(c.cmd(&["LPOP", "a", "9000"]).items().len(), 9000);
+    assert_eq!(c.cmd(&["RPOP", "a", "9000"]).items().len(), 9000);
+    assert_eq!(c.cmd(&["LRANGE", "a", "0", "-1"]).items(), all.items()[9000..n - 9000].to_vec());
+    let small = usage(&mut c, "a");
+    assert!(small < 2010 * 200 / 2, "{small}");
 }

@@ -170,7 +170,7 @@ pub fn push_values<'v>(
     only_existing: bool,
 ) -> Option<usize> {
     let n = vals.len();
-    let fill = ctx.srv.config.list_max_listpack_size;
+    let (fill, depth) = (ctx.srv.config.list_max_listpack_size, ctx.srv.config.list_compress_depth);
     let now = ctx.now;
     let db = ctx.db();
     let len = match db.get(key, now) {
@@ -187,7 +187,7 @@ pub fn push_values<'v>(
             if only_existing {
                 return Some(0);
             }
-            let mut l = List::new(fill);
+            let mut l = List::new(fill, depth);
             for v in vals {
                 l.push(v, front);
             }
@@ -270,8 +270,9 @@ pub fn pop_reply(ctx: &mut Ctx, key: &[u8], left: bool, count: Option<usize>, wi
             let n = n.min(l.len());
             out.array_len(n);
             let from = if left { 0 } else { l.len() - 1 };
-            for it in l.iter_from(from, left).take(n) {
-                reply_item(out, it);
+            let mut it = l.iter_from(from, left).limit(n);
+            while let Some(x) = it.next_item() {
+                reply_item(out, x);
             }
             let start = if left { 0 } else { l.len() - n };
             l.remove_range(start, n);
@@ -480,8 +481,9 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) {
         (Found::List(l), out) => {
             let (s, n) = clip_range(start, end, l.len());
             out.array_len(n);
-            for it in l.iter_from(s, true).take(n) {
-                reply_item(out, it);
+            let mut it = l.iter_from(s, true).limit(n);
+            while let Some(x) = it.next_item() {
+                reply_item(out, x);
             }
         }
     }
@@ -495,8 +497,14 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
         (Found::WrongType, _) => ctx.wrongtype(),
         (Found::List(l), out) => match index {
             None => ctx.err(err::NOT_INT),
-            Some(i) => match norm_index(i, l.len()).and_then(|i| l.get(i)) {
-                Some(it) => reply_item(out, it),
+            Some(i) => match norm_index(i, l.len()) {
+                Some(i) => {
+                    let mut it = l.iter_from(i, true);
+                    match it.next_item() {
+                        Some(x) => reply_item(out, x),
+                        None => out.null(),
+                    }
+                }
                 None => out.null(),
             },
         },
@@ -567,12 +575,13 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) {
     };
     let needle = Needle::new(&args[2]);
     let llen = l.len() as i64;
-    let iter = if from_tail { l.iter_from(l.len().saturating_sub(1), false) } else { l.iter() };
+    let mut iter = if from_tail { l.iter_from(l.len().saturating_sub(1), false) } else { l.iter() };
     let mut hits: Vec<i64> = Vec::new();
     let mut single: Option<i64> = None;
     let mut matches: i64 = 0;
-    for (index, it) in iter.enumerate() {
-        let index = index as i64;
+    let mut index: i64 = -1;
+    while let Some(it) = iter.next_item() {
+        index += 1;
         if maxlen != 0 && index >= maxlen {
             break;
         }

@@ -172,9 +172,17 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) {
                     // for an empty range).
                     let (from, forward) =
                         if desc { ((vlen - start - 1) as usize, false) } else { (start as usize, true) };
-                    vector.extend(l.iter_from(from, forward).take(vectorlen as usize).map(|it| mk(it.to_vec())));
+                    let mut it = l.iter_from(from, forward).limit(vectorlen as usize);
+                    while let Some(x) = it.next_item() {
+                        vector.push(mk(x.to_vec()));
+                    }
                 }
-                Value::List(l) => vector.extend(l.iter().map(|it| mk(it.to_vec()))),
+                Value::List(l) => {
+                    let mut it = l.iter();
+                    while let Some(x) = it.next_item() {
+                        vector.push(mk(x.to_vec()));
+                    }
+                }
                 Value::Set(s) => vector.extend(s.iter().map(|m| mk(m.to_vec()))),
                 Value::ZSet(z) if o.dontsort => {
                     let n = vectorlen as usize;
@@ -291,7 +299,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) {
             }
         }
         Some(dst) => {
-            let mut list = List::new(ctx.srv.config.list_max_listpack_size);
+            let mut list = List::new(ctx.srv.config.list_max_listpack_size, ctx.srv.config.list_compress_depth);
             for so in picked {
                 if o.gets.is_empty() {
                     list.push(&so.obj, false);

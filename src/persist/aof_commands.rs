@@ -147,11 +147,20 @@ pub fn key_commands(out: &mut Vec<u8>, key: &[u8], e: &Entry, expire: Option<i64
 }
 
 fn list(out: &mut Vec<u8>, key: &[u8], l: &List) {
-    let items = l.iter().map(|i| match i {
-        LItem::Int(n) => Ele::Int(n),
-        LItem::Str(s) => Ele::Str(s),
-    });
-    single_items(out, b"RPUSH", key, items);
+    // The list's cursor lends its elements (compressed nodes are read from a
+    // copy), so they are written one by one rather than through `single_items`.
+    let mut b = Batches::new(out, b"RPUSH", key, 1);
+    let mut items = l.iter();
+    while let Some(i) = items.next_item() {
+        bulk_ele(
+            b.item(),
+            match i {
+                LItem::Int(n) => Ele::Int(n),
+                LItem::Str(s) => Ele::Str(s),
+            },
+        );
+    }
+    b.finish();
 }
 
 fn set(out: &mut Vec<u8>, key: &[u8], s: &Set) {
@@ -165,13 +174,18 @@ fn set(out: &mut Vec<u8>, key: &[u8], s: &Set) {
 /// `cmd key element...` in batches, an element an integer or bytes.
 fn single_items<'a>(out: &mut Vec<u8>, cmd: &'static [u8], key: &[u8], items: impl Iterator<Item = Ele<'a>>) {
     let mut b = Batches::new(out, cmd, key, 1);
-    for item in items {
-        match item {
-            Ele::Int(n) => bulk_int(b.item(), n),
-            Ele::Str(s) => bulk(b.item(), s),
-        }
+    for e in items {
+        bulk_ele(b.item(), e);
     }
     b.finish();
+}
+
+/// One element as a bulk string.
+fn bulk_ele(out: &mut Vec<u8>, e: Ele) {
+    match e {
+        Ele::Int(n) => bulk_int(out, n),
+        Ele::Str(s) => bulk(out, s),
+    }
 }
 
 fn zset(out: &mut Vec<u8>, key: &[u8], z: &ZSet) {
@@ -358,13 +372,13 @@ mod tests {
 
     #[test]
     fn lists() {
-        let mut l = List::new(-2);
+        let mut l = List::new(-2, 0);
         for x in ["a", "1", "b", "-2"] {
             l.push(x.as_bytes(), false);
         }
         assert_eq!(run(b"lsmall", Value::from(l), None), resp(&["RPUSH lsmall a 1 b -2"]));
         // 150 items: 64 + 64 + 22, in order.
-        let mut l = List::new(-2);
+        let mut l = List::new(-2, 0);
         for i in 1..=150 {
             l.push(format!("item-{i}").as_bytes(), false);
         }
@@ -379,7 +393,7 @@ mod tests {
             }
         }
         // Exactly 64: one command; large elements as they are.
-        let mut l = List::new(-2);
+        let mut l = List::new(-2, 0);
         let big = "x".repeat(10000);
         for _ in 0..64 {
             l.push(big.as_bytes(), false);

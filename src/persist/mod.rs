@@ -865,7 +865,7 @@ mod tests {
         db.add(b"str", Value::from_bytes(b"hello world"), now);
         db.add(b"long", Value::from_bytes(&b"abc".repeat(40)), now);
         db.add(b"rand", Value::from_bytes(&(0..200u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<_>>()), now);
-        let mut l = List::new(-2);
+        let mut l = List::new(-2, 0);
         for i in 0..3000 {
             l.push(format!("item-{i}").as_bytes(), false);
         }
@@ -935,7 +935,7 @@ mod tests {
             Value::Int(n) => format!("int {n}"),
             Value::Str(s) => format!("str {:?} {}", s.as_slice(), v.encoding()),
             Value::RawStr(s) => format!("str {:?}", s.as_slice()),
-            Value::List(l) => format!("list {:?}", l.iter().map(|i| i.to_vec()).collect::<Vec<_>>()),
+            Value::List(l) => format!("list {:?}", l.to_vecs()),
             Value::Hash(h) => {
                 let mut v: Vec<_> = h.iter().map(|(f, x)| (f.to_sbytes(), x.to_sbytes())).collect();
                 v.sort_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));

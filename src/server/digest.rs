@@ -55,7 +55,8 @@ fn value_digest(d: &mut Digest, v: &Value, has_expire: bool) {
         Value::Str(s) => mix(d, s),
         Value::RawStr(s) => mix(d, s),
         Value::List(l) => {
-            for item in l.iter() {
+            let mut items = l.iter();
+            while let Some(item) = items.next_item() {
                 match item {
                     LItem::Int(n) => mix(d, nb.format(n).as_bytes()),
                     LItem::Str(s) => mix(d, s),

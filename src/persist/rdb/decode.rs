@@ -181,7 +181,7 @@ impl<'a> Reader<'a> {
         if len == 0 {
             return Ok(Vec::new());
         }
-        match super::lzf::decompress(&data, len as usize) {
+        match crate::lzf::decompress(&data, len as usize) {
             Some(v) => Ok(v),
             None => corrupt("Invalid LZF compressed string"),
         }
@@ -240,7 +240,7 @@ pub fn value(r: &mut Reader, t: u8, lim: &Limits, key: &[u8]) -> Res<Option<Valu
         TYPE_STRING => Value::from_bytes(&r.string()?),
         TYPE_LIST => {
             let n = r.count(1)?;
-            let mut l = List::new(lim.list_fill);
+            let mut l = List::new(lim.list_fill, lim.list_depth);
             for _ in 0..n {
                 l.push(&r.string()?, false);
             }
@@ -295,7 +295,7 @@ pub fn value(r: &mut Reader, t: u8, lim: &Limits, key: &[u8]) -> Res<Option<Valu
         TYPE_LIST_ZIPLIST => {
             let blob = r.string()?;
             let eles = packed::ziplist(&blob).or_else(|_| corrupt("List ziplist integrity check failed."))?;
-            let mut l = List::new(lim.list_fill);
+            let mut l = List::new(lim.list_fill, lim.list_depth);
             for e in eles {
                 e.with_bytes(|b| l.push(b, false));
             }
@@ -371,7 +371,7 @@ pub fn value(r: &mut Reader, t: u8, lim: &Limits, key: &[u8]) -> Res<Option<Valu
         }
         TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
             let n = r.count(2)?;
-            let mut l = List::new(lim.list_fill);
+            let mut l = List::new(lim.list_fill, lim.list_depth);
             for _ in 0..n {
                 let container = if t == TYPE_LIST_QUICKLIST_2 { r.length()? } else { QUICKLIST_PACKED };
                 if container != QUICKLIST_PACKED && container != QUICKLIST_PLAIN {

@@ -14,32 +14,6 @@ use crate::storage::zset::ZSet;
 use crate::storage::Value;
 use std::io::Write;
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn lzf_round_trips() {
-        let mut x: u32 = 12345;
-        for n in [21usize, 50, 64, 100, 300, 1000, 5000, 70000] {
-            for kind in 0..3 {
-                let s: Vec<u8> = (0..n)
-                    .map(|i| {
-                        x = x.wrapping_mul(1103515245).wrapping_add(12345);
-                        match kind {
-                            0 => b'a' + (i % 7) as u8,
-                            1 => (x >> 16) as u8 % 4,
-                            _ => (x >> 16) as u8,
-                        }
-                    })
-                    .collect();
-                if let Some(c) = super::lzf_compress(&s, n - 4) {
-                    assert!(c.len() <= n - 4);
-                    assert_eq!(lzf::decompress(&c, n).expect("valid lzf"), s, "n={n} kind={kind}");
-                }
-            }
-        }
-    }
-}
-
 /// Writer settings taken from the configuration.
 #[derive(Clone, Copy)]
 pub struct Opts {
@@ -129,7 +103,7 @@ impl Enc {
             }
         }
         if self.o.compress && s.len() > 20 {
-            if let Some(c) = lzf_compress(s, s.len() - 4) {
+            if let Some(c) = crate::lzf::compress(s, s.len() - 4) {
                 self.buf.push(0xC0 | ENC_LZF);
                 self.len(c.len() as u64);
                 self.len(s.len() as u64);
@@ -185,7 +159,8 @@ impl Enc {
         let fill = self.o.list_fill;
         let mut nodes: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut cur = LpWriter::new();
-        for item in l.iter() {
+        let mut items = l.iter();
+        while let Some(item) = items.next_item() {
             let bytes = item.to_vec();
             let sz = bytes.len();
             if sz >= self.o.packed_threshold {
@@ -293,148 +268,6 @@ impl Enc {
             }
         }
     }
-}
-
-/// Longest literal run of LZF.
-const MAX_LIT: usize = 1 << 5;
-
-/// liblzf's literal path: copies one byte into the current literal run,
-/// closing the run (its length byte written) once it holds MAX_LIT bytes.
-#[inline]
-fn literal(out: &mut [u8], op: &mut usize, lit: &mut usize, b: u8) {
-    *lit += 1;
-    out[*op] = b;
-    *op += 1;
-    if *lit == MAX_LIT {
-        out[*op - *lit - 1] = (*lit - 1) as u8;
-        *lit = 0;
-        *op += 1;
-    }
-}
-
-const HSIZE: usize = 1 << 16;
-
-thread_local! {
-    /// The compressor's hash table: positions of the last occurrence of each
-    /// 3-byte hash, 0 meaning none (a match at position 0 is never used, as
-    /// in liblzf). All zero between calls: each call clears the slots it set,
-    /// which costs far less than clearing 256 KB per string.
-    static LZF_TABLE: std::cell::RefCell<(Vec<u32>, Vec<u16>)> =
-        std::cell::RefCell::new((vec![0u32; HSIZE], Vec::new()));
-}
-
-/// LZF compression producing exactly the bytes Redis's bundled liblzf does
-/// (HLOG 16, the "very fast" variant that rehashes two positions after each
-/// back-reference), so that DUMP payloads and files match Redis's byte for
-/// byte. (The `lzf` crate decompresses; its compressor stops matching near
-/// the end of the input, which gives different, equally valid, output.)
-/// None when the output would exceed `max_out` bytes.
-fn lzf_compress(s: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    LZF_TABLE.with(|t| {
-        let (htab, touched) = &mut *t.borrow_mut();
-        let out = lzf_compress_with(s, max_out, htab, touched);
-        for &slot in touched.iter() {
-            htab[slot as usize] = 0;
-        }
-        touched.clear();
-        out
-    })
-}
-
-fn lzf_compress_with(s: &[u8], max_out: usize, htab: &mut [u32], touched: &mut Vec<u16>) -> Option<Vec<u8>> {
-    const MAX_OFF: usize = 1 << 13;
-    const MAX_REF: usize = (1 << 8) + (1 << 3);
-    let n = s.len();
-    if n < 4 {
-        return None;
-    }
-    let idx = |h: u32| ((h >> 8).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1);
-    let next = |h: u32, p: usize| (h << 8) | s[p + 2] as u32;
-    let cap = max_out;
-    let mut out = vec![0u8; cap + 8];
-    let mut op = 1usize; // out[0] holds the first literal run's length
-    let mut lit = 0usize;
-    let mut ip = 0usize;
-    let mut hval: u32 = ((s[0] as u32) << 8) | s[1] as u32;
-    while ip < n - 2 {
-        hval = next(hval, ip);
-        let slot = idx(hval);
-        let r = htab[slot] as usize;
-        htab[slot] = ip as u32;
-        touched.push(slot as u16);
-        let off = ip.wrapping_sub(r).wrapping_sub(1);
-        if r > 0 && off < MAX_OFF && s[r + 2] == s[ip + 2] && s[r] == s[ip] && s[r + 1] == s[ip + 1] {
-            let mut len = 2usize;
-            let maxlen = (n - ip - len).min(MAX_REF);
-            if op + 4 >= cap && op - (lit == 0) as usize + 4 >= cap {
-                return None;
-            }
-            out[op - lit - 1] = (lit as u8).wrapping_sub(1);
-            op -= (lit == 0) as usize;
-            let mut matched_unrolled = true;
-            if maxlen > 16 {
-                for _ in 0..16 {
-                    len += 1;
-                    if s[r + len] != s[ip + len] {
-                        matched_unrolled = false;
-                        break;
-                    }
-                }
-            }
-            if matched_unrolled {
-                loop {
-                    len += 1;
-                    if !(len < maxlen && s[r + len] == s[ip + len]) {
-                        break;
-                    }
-                }
-            }
-            len -= 2;
-            ip += 1;
-            if len < 7 {
-                out[op] = ((off >> 8) + (len << 5)) as u8;
-                op += 1;
-            } else {
-                out[op] = ((off >> 8) + (7 << 5)) as u8;
-                out[op + 1] = (len - 7) as u8;
-                op += 2;
-            }
-            out[op] = off as u8;
-            op += 1;
-            lit = 0;
-            op += 1;
-            ip += len + 1;
-            if ip >= n - 2 {
-                break;
-            }
-            ip -= 2;
-            hval = ((s[ip] as u32) << 8) | s[ip + 1] as u32;
-            for _ in 0..2 {
-                hval = next(hval, ip);
-                let slot = idx(hval);
-                htab[slot] = ip as u32;
-                touched.push(slot as u16);
-                ip += 1;
-            }
-        } else {
-            if op >= cap {
-                return None;
-            }
-            literal(&mut out, &mut op, &mut lit, s[ip]);
-            ip += 1;
-        }
-    }
-    if op + 3 > cap {
-        return None;
-    }
-    while ip < n {
-        literal(&mut out, &mut op, &mut lit, s[ip]);
-        ip += 1;
-    }
-    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
-    op -= (lit == 0) as usize;
-    out.truncate(op);
-    Some(out)
 }
 
 /// A sorted-set score in a listpack, as Redis's `d2string` + `lpAppend` store

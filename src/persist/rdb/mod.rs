@@ -5,7 +5,6 @@
 
 pub mod decode;
 pub mod encode;
-pub mod lzf;
 pub mod packed;
 pub mod stream;
 
@@ -106,6 +105,8 @@ pub struct Limits {
     pub zset: crate::storage::zset::Limits,
     pub max_intset: usize,
     pub list_fill: i32,
+    /// `list-compress-depth`.
+    pub list_depth: i32,
 }
 
 impl Limits {
@@ -121,6 +122,7 @@ impl Limits {
             },
             max_intset: c.set_max_intset_entries,
             list_fill: c.list_max_listpack_size,
+            list_depth: c.list_compress_depth,
         }
     }
 }
