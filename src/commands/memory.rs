@@ -90,7 +90,9 @@ pub fn value_size(v: &Value, samples: usize) -> usize {
         }
         // One allocation: what the allocator really gives for it.
         _ if matches!(v.encoding(), "embstr" | "raw" | "listpack" | "intset") => alloc_size(heap),
-        Value::List(l) if l.node_count() == 1 => alloc_size(heap),
+        Value::List(l) if l.node_count() == 1 => {
+            alloc_size(std::mem::size_of::<crate::storage::list::List>()) + alloc_size(l.heap_size())
+        }
         _ => heap,
     }
 }

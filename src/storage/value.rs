@@ -16,9 +16,12 @@ pub enum Value {
     /// A string modified in place (APPEND, SETRANGE, SETBIT): always `raw`, as in
     /// Redis, with room to grow so that repeated APPENDs are amortized O(1).
     RawStr(Box<Vec<u8>>),
-    /// The collections are 16-byte handles (a compact buffer or a boxed large
-    /// structure), so they sit in the keyspace entry without an extra allocation.
-    List(List),
+    /// A list is boxed (its handle is 16 bytes, its nodes' headers leave no
+    /// room for a one-word handle).
+    List(Box<List>),
+    /// The other collections are one-word handles (a compact buffer or a
+    /// boxed large structure), so they sit in the keyspace entry without an
+    /// extra allocation.
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
@@ -102,7 +105,7 @@ impl Value {
             Value::Int(_) => 0,
             Value::Str(s) => s.heap_size(),
             Value::RawStr(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
-            Value::List(l) => l.heap_size(),
+            Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(x) => x.heap_size(),
             Value::ZSet(z) => z.heap_size(),
@@ -147,7 +150,7 @@ impl Entry {
 
 impl From<List> for Value {
     fn from(l: List) -> Value {
-        Value::List(l)
+        Value::List(Box::new(l))
     }
 }
 
@@ -179,11 +182,12 @@ impl From<ZSet> for Value {
 mod tests {
     use super::*;
 
-    /// The keyspace node (key, entry, link) fits a 64-byte allocation only while
-    /// these hold: a string value shares its tag byte with `SBytes`'s.
+    /// A keyspace node (link, entry, key) is 32 bytes plus the key only while
+    /// these hold: every variant's payload is one word, or `SStr`'s 15 bytes
+    /// of alignment 1 after the tag byte.
     #[test]
     fn compact_layout() {
-        assert_eq!(std::mem::size_of::<Value>(), 24);
-        assert_eq!(std::mem::size_of::<Entry>(), 32);
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<Entry>(), 24);
     }
 }
