@@ -11,11 +11,28 @@ const INLINE: usize = 14;
 /// The first byte of a string held on the heap (inline lengths are 0..=14).
 const HEAP: u8 = 0xFF;
 
-/// Byte 0: the inline length, or `HEAP`. Inline: the bytes follow. Heap:
-/// bytes 1..7 the length (48 bits, little endian), bytes 7..15 the block's
-/// address.
+/// A string held on the heap: `HEAP`, the length (48 bits, little endian),
+/// the block's address. Packed to alignment 1; the address is a pointer
+/// field, so that moving an `SStr` keeps its provenance.
+#[repr(C, packed)]
+#[derive(Clone, Copy)]
+struct Heap {
+    tag: u8,
+    len: [u8; 6],
+    ptr: *mut u8,
+}
+
+/// Inline: the length (0..=14), then the bytes. Heap: a `Heap`. The first
+/// byte tells which; a union, as its copies keep every byte as it is.
+#[repr(C)]
+#[derive(Clone, Copy)]
+union Repr {
+    inline: [u8; 1 + INLINE],
+    heap: Heap,
+}
+
 pub struct SStr {
-    raw: [u8; 1 + INLINE],
+    r: Repr,
 }
 
 // SAFETY: an SStr owns its heap block as a Box<[u8]> does; nothing else
@@ -26,34 +43,34 @@ unsafe impl Sync for SStr {}
 
 impl SStr {
     pub fn new(b: &[u8]) -> SStr {
-        let mut raw = [0u8; 1 + INLINE];
         if b.len() <= INLINE {
-            raw[0] = b.len() as u8;
-            raw[1..1 + b.len()].copy_from_slice(b);
-            return SStr { raw };
+            let mut inline = [0u8; 1 + INLINE];
+            inline[0] = b.len() as u8;
+            inline[1..1 + b.len()].copy_from_slice(b);
+            return SStr { r: Repr { inline } };
         }
         assert!(b.len() < 1 << 48, "string longer than 2^48 bytes");
         let block: Box<[u8]> = b.into();
-        let p: *mut u8 = Box::into_raw(block).cast();
-        raw[0] = HEAP;
-        raw[1..7].copy_from_slice(&(b.len() as u64).to_le_bytes()[..6]);
-        // SAFETY: bytes 7..15 are within `raw`; an unaligned write of the
-        // pointer keeps its provenance for the read in `heap`.
-        unsafe { std::ptr::write_unaligned(raw.as_mut_ptr().add(7).cast::<*mut u8>(), p) };
-        SStr { raw }
+        let ptr: *mut u8 = Box::into_raw(block).cast();
+        let mut len = [0u8; 6];
+        len.copy_from_slice(&(b.len() as u64).to_le_bytes()[..6]);
+        SStr { r: Repr { heap: Heap { tag: HEAP, len, ptr } } }
     }
 
     /// The heap block and its length, for a string held there.
     #[inline]
     fn heap(&self) -> Option<(*mut u8, usize)> {
-        if self.raw[0] != HEAP {
-            return None;
+        // SAFETY: every byte of the union is initialized by either variant,
+        // and the first byte says which one was written.
+        unsafe {
+            if self.r.inline[0] != HEAP {
+                return None;
+            }
+            let h = self.r.heap;
+            let mut len = [0u8; 8];
+            len[..6].copy_from_slice(&h.len);
+            Some((h.ptr, u64::from_le_bytes(len) as usize))
         }
-        let mut len = [0u8; 8];
-        len[..6].copy_from_slice(&self.raw[1..7]);
-        // SAFETY: bytes 7..15 hold the pointer `new` wrote there.
-        let p = unsafe { std::ptr::read_unaligned(self.raw.as_ptr().add(7).cast::<*mut u8>()) };
-        Some((p, u64::from_le_bytes(len) as usize))
     }
 
     #[inline]
@@ -62,7 +79,8 @@ impl SStr {
             // SAFETY: the block holds `len` initialized bytes and is owned
             // by this string for as long as it lives.
             Some((p, len)) => unsafe { std::slice::from_raw_parts(p, len) },
-            None => &self.raw[1..1 + self.raw[0] as usize],
+            // SAFETY: an inline string: the whole array is initialized.
+            None => unsafe { &self.r.inline[1..1 + self.r.inline[0] as usize] },
         }
     }
 
