@@ -720,6 +720,20 @@ fn debug_subcommands_match_redis() {
         let b: Vec<&[u8]> = vec![b"DEBUG", b"OBJECT", k.as_bytes()];
         d.check_with(&b, norm_debug_object);
     }
+    // Collections: the RDB size of every encoding, and a list's quicklist
+    // fields (nodes, average fill, fill, compression, listpack bytes).
+    let long = "v".repeat(80);
+    let script = format!(
+        "RPUSH l1 a b c\nRPUSH l2 1 -5 300 70000 5000000000 x {long}\nHSET h1 f v n 12\nSADD s1 1 2 300\n\
+         SADD s2 a b c\nZADD z1 1 a 2.5 b\nCONFIG SET list-max-listpack-size 2\nCONFIG SET list-compress-depth 1\n\
+         RPUSH l3 {long} {long} 1 2 3 4 5 6 7 8\nLPUSH l4 x\nCONFIG SET list-max-listpack-size -1\n\
+         RPUSH l5 {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long} {long}"
+    );
+    d.check_script(&script);
+    for k in ["l1", "l2", "h1", "s1", "s2", "z1", "l3", "l4", "l5"] {
+        let b: Vec<&[u8]> = vec![b"DEBUG", b"OBJECT", k.as_bytes()];
+        d.check_with(&b, norm_debug_object);
+    }
 }
 
 #[test]

@@ -1778,10 +1778,17 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
     } else if let Some(s) = v.str_bytes() {
         rdb_string_size(s)
     } else {
-        v.heap_size()
+        // What the value takes in an RDB file, as Redis's rdbSavedObjectLen.
+        let mut enc = crate::persist::rdb::encode::Enc::new(crate::persist::rdb::encode::Opts::from_server(ctx.srv));
+        enc.value(v);
+        enc.buf.len()
+    };
+    let extra = match v {
+        crate::storage::Value::List(l) => l.debug_fields(),
+        _ => String::new(),
     };
     let line = format!(
-        "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+        "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}{extra}",
         e as *const _,
         refcount,
         v.encoding(),

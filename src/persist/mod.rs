@@ -992,7 +992,7 @@ mod tests {
     #[test]
     fn string_encodings_match_redis() {
         // Bytes of Redis 7.0.15's DUMP for these strings.
-        let o = encode::Opts { compress: true, list_fill: -2, packed_threshold: 1 << 30 };
+        let o = encode::Opts { compress: true, packed_threshold: 1 << 30 };
         assert_eq!(
             encode::dump_payload(&Value::from_bytes(b"hello"), o),
             b"\x00\x05hello\x0a\x00\x63\x72\xdf\x76\x65\x34\x20\x0a".to_vec()

@@ -771,7 +771,7 @@ impl std::ops::IndexMut<usize> for Nodes {
 // The list
 // ---------------------------------------------------------------------------
 
-/// A list value: 16 bytes, held directly in the keyspace entry. Its settings
+/// A list value: 16 bytes (a `Value` boxes it). Its settings
 /// (`list-max-listpack-size` and `list-compress-depth` when the list was
 /// created, kept as Redis does) are in every node's header.
 ///
@@ -823,6 +823,32 @@ impl List {
         }
     }
 
+    /// DEBUG OBJECT's quicklist fields, as Redis prints them: node count,
+    /// average elements per node, fill, whether nodes get compressed, and
+    /// the bytes of the nodes as Redis's listpacks (a 6-byte header, each
+    /// element as `lpAppend` encodes it, an end byte).
+    pub fn debug_fields(&self) -> String {
+        let nodes = self.node_count();
+        let cfg = self.cfg();
+        let mut size = 7 * nodes;
+        let mut scratch = Vec::new();
+        let mut it = self.iter();
+        while let Some(x) = it.next_item() {
+            scratch.clear();
+            match x {
+                Item::Int(n) => super::listpack::encode_int(&mut scratch, n),
+                Item::Str(b) => super::listpack::encode_raw(&mut scratch, b),
+            }
+            size += scratch.len();
+        }
+        format!(
+            " ql_nodes:{nodes} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{size}",
+            self.len() as f64 / nodes as f64,
+            cfg.fill,
+            u8::from(cfg.depth != 0)
+        )
+    }
+
     /// The settings this list was created with.
     #[inline]
     fn cfg(&self) -> Cfg {
@@ -832,8 +858,9 @@ impl List {
         }
     }
 
+    /// `list-max-listpack-size` as it was when the list was created.
     #[inline]
-    fn fill(&self) -> i32 {
+    pub fn fill(&self) -> i32 {
         self.cfg().fill
     }
 

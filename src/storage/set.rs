@@ -385,7 +385,7 @@ impl Set {
 
 /// A random member of a hashtable, uniform (Redis's dictGetFairRandomKey
 /// only approaches this): rejection sampling over bucket groups, keeping a
-/// group of `n` members with probability n/6, then one of its members, so
+/// group of `n` members with probability n/8 (n/12 while rehashing), then one of its members, so
 /// every member weighs the same whatever its chain length. A group is what
 /// one scan step visits: one bucket, or during a rehash one bucket of the
 /// smaller table with the buckets of the larger one that map to it (a
@@ -394,15 +394,19 @@ impl Set {
 /// least 20 members (or the whole table), one of them chosen uniformly.
 fn fair_random<'a, R: rand::Rng>(d: &'a Dict<()>, rng: &mut R) -> Option<&'a [u8]> {
     const WANT: usize = 20;
-    const MAX_CHAIN: usize = 6;
     if d.is_empty() {
         return None;
     }
-    for _ in 0..1000 {
+    // The acceptance bound: a group holding more members than this weighs
+    // less than its share. Chains average below one member per bucket, so
+    // 8 leaves that to about one bucket in a million; during a rehash a
+    // group spans both tables' buckets, hence the larger bound.
+    let max_group = if d.is_rehashing() { 12 } else { 8 };
+    for _ in 0..2000 {
         let c: u64 = if d.is_rehashing() { d.scan(rng.gen(), |_, _| {}) } else { rng.gen() };
         let mut n = 0usize;
         d.scan(c, |_, _| n += 1);
-        if n == 0 || rng.gen_range(0..MAX_CHAIN) >= n {
+        if n == 0 || rng.gen_range(0..max_group) >= n {
             continue;
         }
         let j = rng.gen_range(0..n);

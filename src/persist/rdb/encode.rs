@@ -19,8 +19,6 @@ use std::io::Write;
 pub struct Opts {
     /// `rdbcompression`: LZF for strings longer than 20 bytes.
     pub compress: bool,
-    /// `list-max-listpack-size`: how list elements are grouped in nodes.
-    pub list_fill: i32,
     /// Elements this large go in plain quicklist nodes.
     pub packed_threshold: usize,
 }
@@ -29,7 +27,6 @@ impl Opts {
     pub fn from_server(srv: &Server) -> Opts {
         Opts {
             compress: srv.config.get("rdbcompression") != Some("no"),
-            list_fill: srv.config.list_max_listpack_size,
             packed_threshold: srv.quicklist_packed_threshold,
         }
     }
@@ -156,7 +153,8 @@ impl Enc {
         const SIZE_LIMITS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
         const SAFETY_LIMIT: usize = 8192;
         const SIZE_ESTIMATE_OVERHEAD: usize = 8;
-        let fill = self.o.list_fill;
+        // The list's own fill (Redis keeps the one it was created with).
+        let fill = l.fill();
         let mut nodes: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut cur = LpWriter::new();
         let mut items = l.iter();
