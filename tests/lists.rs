@@ -677,8 +677,10 @@ fn compression_depth_is_per_list() {
     // Pops down to the compressed part and pushes back keep the list intact.
     let all = c.cmd(&["LRANGE", "a", "0", "-1"]);
     let n = all.items().len();
-    assert_eq!(c.cmd(&["LPOP", "a", "9000"]).items().len(), 9000);
-    assert_eq!(c.cmd(&["RPOP", "a", "9000"]).items().len(), 9000);
+    let items = all.items();
+    assert_eq!(c.cmd(&["LPOP", "a", "9000"]).items(), items[..9000].to_vec());
+    let tail: Vec<_> = items[n - 9000..].iter().rev().cloned().collect();
+    assert_eq!(c.cmd(&["RPOP", "a", "9000"]).items(), tail);
     assert_eq!(c.cmd(&["LRANGE", "a", "0", "-1"]).items(), all.items()[9000..n - 9000].to_vec());
     let small = usage(&mut c, "a");
     assert!(small < 2010 * 200 / 2, "{small}");

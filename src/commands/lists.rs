@@ -270,10 +270,7 @@ pub fn pop_reply(ctx: &mut Ctx, key: &[u8], left: bool, count: Option<usize>, wi
             let n = n.min(l.len());
             out.array_len(n);
             let from = if left { 0 } else { l.len() - 1 };
-            let mut it = l.iter_from(from, left).limit(n);
-            while let Some(x) = it.next_item() {
-                reply_item(out, x);
-            }
+            l.iter_from(from, left).limit(n).for_each(|x| reply_item(out, x));
             let start = if left { 0 } else { l.len() - n };
             l.remove_range(start, n);
             n
@@ -481,10 +478,7 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) {
         (Found::List(l), out) => {
             let (s, n) = clip_range(start, end, l.len());
             out.array_len(n);
-            let mut it = l.iter_from(s, true).limit(n);
-            while let Some(x) = it.next_item() {
-                reply_item(out, x);
-            }
+            l.iter_from(s, true).limit(n).for_each(|x| reply_item(out, x));
         }
     }
 }
@@ -497,16 +491,14 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
         (Found::WrongType, _) => ctx.wrongtype(),
         (Found::List(l), out) => match index {
             None => ctx.err(err::NOT_INT),
-            Some(i) => match norm_index(i, l.len()) {
-                Some(i) => {
-                    let mut it = l.iter_from(i, true);
-                    match it.next_item() {
-                        Some(x) => reply_item(out, x),
-                        None => out.null(),
-                    }
+            Some(i) => {
+                // An index out of range gives an empty cursor.
+                let mut it = l.iter_from(norm_index(i, l.len()).unwrap_or(usize::MAX), true);
+                match it.next_item() {
+                    Some(x) => reply_item(out, x),
+                    None => out.null(),
                 }
-                None => out.null(),
-            },
+            }
         },
     }
 }

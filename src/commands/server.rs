@@ -1716,48 +1716,12 @@ fn atoi(b: &[u8]) -> i64 {
     }
 }
 
-/// Bytes of a length prefix in RDB (`rdbSaveLen`).
-fn rdb_len_size(n: usize) -> usize {
-    if n < 64 {
-        1
-    } else if n < 16384 {
-        2
-    } else if n as u64 <= u32::MAX as u64 {
-        5
-    } else {
-        9
-    }
-}
-
-/// Bytes an integer takes in RDB (`rdbSaveLongLongAsStringObject`).
-fn rdb_int_size(n: i64) -> usize {
-    if (-128..=127).contains(&n) {
-        2
-    } else if (-32768..=32767).contains(&n) {
-        3
-    } else if (i32::MIN as i64..=i32::MAX as i64).contains(&n) {
-        5
-    } else {
-        let digits = n.to_string().len();
-        rdb_len_size(digits) + digits
-    }
-}
-
-/// Bytes a string takes in RDB (`rdbSaveRawString` with compression on).
-fn rdb_string_size(s: &[u8]) -> usize {
-    if s.len() <= 11 {
-        if let Some(n) = crate::util::parse_i64(s) {
-            if n.to_string().as_bytes() == s {
-                return rdb_int_size(n);
-            }
-        }
-    }
-    if s.len() > 20 {
-        if let Some(c) = crate::lzf::compress(s, s.len() - 4) {
-            return 1 + rdb_len_size(c.len()) + rdb_len_size(s.len()) + c.len();
-        }
-    }
-    rdb_len_size(s.len()) + s.len()
+/// What a value takes in an RDB file, type byte excluded (Redis's
+/// `rdbSavedObjectLen`, which DEBUG OBJECT reports as `serializedlength`).
+fn serialized_len(v: &crate::storage::Value, o: crate::persist::rdb::encode::Opts) -> usize {
+    let mut enc = crate::persist::rdb::encode::Enc::new(o);
+    enc.value(v);
+    enc.buf.len()
 }
 
 fn debug_object(ctx: &mut Ctx, key: &[u8]) {
@@ -1769,20 +1733,11 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
         return;
     };
     let v = &e.value;
-    let mut refcount = 1i64;
-    let serialized = if let crate::storage::Value::Int(n) = v {
-        if shared_ints && (0..10000).contains(n) {
-            refcount = i32::MAX as i64;
-        }
-        rdb_int_size(*n)
-    } else if let Some(s) = v.str_bytes() {
-        rdb_string_size(s)
-    } else {
-        // What the value takes in an RDB file, as Redis's rdbSavedObjectLen.
-        let mut enc = crate::persist::rdb::encode::Enc::new(crate::persist::rdb::encode::Opts::from_server(ctx.srv));
-        enc.value(v);
-        enc.buf.len()
+    let refcount = match v {
+        crate::storage::Value::Int(n) if shared_ints && (0..10000).contains(n) => i32::MAX as i64,
+        _ => 1,
     };
+    let serialized = serialized_len(v, crate::persist::rdb::encode::Opts::from_server(ctx.srv));
     let extra = match v {
         crate::storage::Value::List(l) => l.debug_fields(),
         _ => String::new(),
@@ -2038,11 +1993,13 @@ mod tests {
 
     #[test]
     fn rdb_sizes_match_redis() {
-        assert_eq!(rdb_int_size(1), 2);
-        assert_eq!(rdb_int_size(123456), 5);
-        assert_eq!(rdb_int_size(12345678901), 12);
-        assert_eq!(rdb_string_size(b"hello"), 6);
-        assert_eq!(rdb_string_size(&[b'a'; 56]), 12);
+        let o = crate::persist::rdb::encode::Opts { compress: true, packed_threshold: 1 << 30 };
+        let len = |b: &[u8]| serialized_len(&crate::storage::Value::from_bytes(b), o);
+        assert_eq!(len(b"1"), 2);
+        assert_eq!(len(b"123456"), 5);
+        assert_eq!(len(b"12345678901"), 12);
+        assert_eq!(len(b"hello"), 6);
+        assert_eq!(len(&[b'a'; 56]), 12);
     }
 
     #[test]

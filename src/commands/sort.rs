@@ -172,17 +172,9 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) {
                     // for an empty range).
                     let (from, forward) =
                         if desc { ((vlen - start - 1) as usize, false) } else { (start as usize, true) };
-                    let mut it = l.iter_from(from, forward).limit(vectorlen as usize);
-                    while let Some(x) = it.next_item() {
-                        vector.push(mk(x.to_vec()));
-                    }
+                    l.iter_from(from, forward).limit(vectorlen as usize).for_each(|x| vector.push(mk(x.to_vec())));
                 }
-                Value::List(l) => {
-                    let mut it = l.iter();
-                    while let Some(x) = it.next_item() {
-                        vector.push(mk(x.to_vec()));
-                    }
-                }
+                Value::List(l) => l.iter().for_each(|x| vector.push(mk(x.to_vec()))),
                 Value::Set(s) => vector.extend(s.iter().map(|m| mk(m.to_vec()))),
                 Value::ZSet(z) if o.dontsort => {
                     let n = vectorlen as usize;

@@ -150,16 +150,10 @@ fn list(out: &mut Vec<u8>, key: &[u8], l: &List) {
     // The list's cursor lends its elements (compressed nodes are read from a
     // copy), so they are written one by one rather than through `single_items`.
     let mut b = Batches::new(out, b"RPUSH", key, 1);
-    let mut items = l.iter();
-    while let Some(i) = items.next_item() {
-        bulk_ele(
-            b.item(),
-            match i {
-                LItem::Int(n) => Ele::Int(n),
-                LItem::Str(s) => Ele::Str(s),
-            },
-        );
-    }
+    l.iter().for_each(|i| match i {
+        LItem::Int(n) => bulk_int(b.item(), n),
+        LItem::Str(s) => bulk(b.item(), s),
+    });
     b.finish();
 }
 
@@ -174,18 +168,13 @@ fn set(out: &mut Vec<u8>, key: &[u8], s: &Set) {
 /// `cmd key element...` in batches, an element an integer or bytes.
 fn single_items<'a>(out: &mut Vec<u8>, cmd: &'static [u8], key: &[u8], items: impl Iterator<Item = Ele<'a>>) {
     let mut b = Batches::new(out, cmd, key, 1);
-    for e in items {
-        bulk_ele(b.item(), e);
+    for item in items {
+        match item {
+            Ele::Int(n) => bulk_int(b.item(), n),
+            Ele::Str(s) => bulk(b.item(), s),
+        }
     }
     b.finish();
-}
-
-/// One element as a bulk string.
-fn bulk_ele(out: &mut Vec<u8>, e: Ele) {
-    match e {
-        Ele::Int(n) => bulk_int(out, n),
-        Ele::Str(s) => bulk(out, s),
-    }
 }
 
 fn zset(out: &mut Vec<u8>, key: &[u8], z: &ZSet) {

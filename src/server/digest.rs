@@ -54,15 +54,10 @@ fn value_digest(d: &mut Digest, v: &Value, has_expire: bool) {
         Value::Int(n) => mix(d, nb.format(*n).as_bytes()),
         Value::Str(s) => mix(d, s),
         Value::RawStr(s) => mix(d, s),
-        Value::List(l) => {
-            let mut items = l.iter();
-            while let Some(item) = items.next_item() {
-                match item {
-                    LItem::Int(n) => mix(d, nb.format(n).as_bytes()),
-                    LItem::Str(s) => mix(d, s),
-                }
-            }
-        }
+        Value::List(l) => l.iter().for_each(|item| match item {
+            LItem::Int(n) => mix(d, nb.format(n).as_bytes()),
+            LItem::Str(s) => mix(d, s),
+        }),
         Value::Set(s) => {
             for m in s.iter() {
                 match m {

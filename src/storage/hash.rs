@@ -16,8 +16,7 @@
 
 use super::dict::Dict;
 use super::sbytes::SBytes;
-use super::thin::{Either, Mut, Ref, ThinBuf, Word};
-use std::ptr::NonNull;
+use super::thin::{thin_word, Either, Mut, Ref, ThinBuf};
 
 const IMM_BASE: u8 = 0x80;
 const IMM_MAX: i64 = 63;
@@ -197,16 +196,7 @@ pub struct Listpack {
     buf: ThinBuf,
 }
 
-// SAFETY: Listpack is transparent over a ThinBuf, itself a `Word`.
-unsafe impl Word for Listpack {
-    fn into_raw(self) -> NonNull<u8> {
-        self.buf.into_raw()
-    }
-    unsafe fn from_raw(p: NonNull<u8>) -> Self {
-        // SAFETY: by the caller's contract, `p` is a ThinBuf's.
-        Listpack { buf: unsafe { ThinBuf::from_raw(p) } }
-    }
-}
+thin_word!(Listpack);
 
 /// Size of the pair-count header.
 const HDR: usize = 2;

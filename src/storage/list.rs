@@ -418,7 +418,7 @@ impl Node {
     #[inline]
     fn set_bytes(&mut self, n: usize) {
         self.buf[6..10].copy_from_slice(&(n as u32).to_le_bytes());
-        self.buf[3] &= !((INCOMPRESSIBLE >> 8) as u8);
+        self.set_word(self.word() & !INCOMPRESSIBLE);
     }
 
     /// The encoded entries (all offsets are relative to these bytes) of a raw
@@ -832,15 +832,14 @@ impl List {
         let cfg = self.cfg();
         let mut size = 7 * nodes;
         let mut scratch = Vec::new();
-        let mut it = self.iter();
-        while let Some(x) = it.next_item() {
+        self.iter().for_each(|x| {
             scratch.clear();
             match x {
                 Item::Int(n) => super::listpack::encode_int(&mut scratch, n),
                 Item::Str(b) => super::listpack::encode_raw(&mut scratch, b),
             }
             size += scratch.len();
-        }
+        });
         format!(
             " ql_nodes:{nodes} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{size}",
             self.len() as f64 / nodes as f64,
@@ -1317,10 +1316,7 @@ impl List {
     /// Every element, copied (tests and debugging).
     pub fn to_vecs(&self) -> Vec<Vec<u8>> {
         let mut out = Vec::with_capacity(self.len());
-        let mut it = self.iter();
-        while let Some(x) = it.next_item() {
-            out.push(x.to_vec());
-        }
+        self.iter().for_each(|x| out.push(x.to_vec()));
         out
     }
 }
@@ -1354,6 +1350,13 @@ impl<'a> Iter<'a> {
     pub fn limit(mut self, n: usize) -> Self {
         self.left = self.left.min(n);
         self
+    }
+
+    /// Calls `f` with every element left.
+    pub fn for_each(mut self, mut f: impl FnMut(Item<'_>)) {
+        while let Some(x) = self.next_item() {
+            f(x);
+        }
     }
 
     /// Makes node `ni` the current one.
@@ -1425,11 +1428,8 @@ mod tests {
 
     /// Elements from `i` in one direction, copied.
     fn from(l: &List, i: usize, forward: bool) -> Vec<Vec<u8>> {
-        let mut it = l.iter_from(i, forward);
         let mut out = Vec::new();
-        while let Some(x) = it.next_item() {
-            out.push(x.to_vec());
-        }
+        l.iter_from(i, forward).for_each(|x| out.push(x.to_vec()));
         out
     }
 

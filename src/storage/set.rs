@@ -5,9 +5,8 @@
 //! `hashtable`, a `Dict` with no values, which a set never leaves.
 
 use super::dict::Dict;
-use super::thin::{Either, Mut, Ref, ThinBuf, Word};
+use super::thin::{thin_word, Either, Mut, Ref, ThinBuf};
 use crate::util::parse_i64;
-use std::ptr::NonNull;
 
 /// A sorted array of distinct integers stored little-endian at one width
 /// (2, 4 or 8 bytes) for all members, as Redis's intset. The width is the
@@ -19,16 +18,7 @@ pub struct IntSet {
     buf: ThinBuf,
 }
 
-// SAFETY: IntSet is transparent over a ThinBuf, itself a `Word`.
-unsafe impl Word for IntSet {
-    fn into_raw(self) -> NonNull<u8> {
-        self.buf.into_raw()
-    }
-    unsafe fn from_raw(p: NonNull<u8>) -> Self {
-        // SAFETY: by the caller's contract, `p` is a ThinBuf's.
-        IntSet { buf: unsafe { ThinBuf::from_raw(p) } }
-    }
-}
+thin_word!(IntSet);
 
 /// The smallest width (in bytes) that holds `v`.
 fn width_for(v: i64) -> u8 {
@@ -126,12 +116,9 @@ impl IntSet {
         let w = self.width();
         let at = pos * w as usize;
         let data = self.data();
-        let mut out = Vec::with_capacity(1 + data.len() + w as usize);
-        out.push(w);
-        out.extend_from_slice(&data[..at]);
-        push_at(&mut out, w, v);
-        out.extend_from_slice(&data[at..]);
-        self.buf = ThinBuf::new(&out);
+        // Little endian: the low `w` bytes are `v` at width `w`.
+        let v = v.to_le_bytes();
+        self.buf = ThinBuf::concat(&[&[w], &data[..at], &v[..w as usize], &data[at..]]);
         true
     }
 
@@ -160,11 +147,7 @@ impl IntSet {
         let w = self.width();
         let at = pos * w as usize;
         let data = self.data();
-        let mut out = Vec::with_capacity(data.len() + 1 - w as usize);
-        out.push(w);
-        out.extend_from_slice(&data[..at]);
-        out.extend_from_slice(&data[at + w as usize..]);
-        self.buf = ThinBuf::new(&out);
+        self.buf = ThinBuf::concat(&[&[w], &data[..at], &data[at + w as usize..]]);
         true
     }
 

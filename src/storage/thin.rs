@@ -85,8 +85,19 @@ impl ThinBuf {
 
     /// A buffer holding a copy of `b`.
     pub fn new(b: &[u8]) -> ThinBuf {
-        let mut t = ThinBuf::zeroed(b.len());
-        t.copy_from_slice(b);
+        ThinBuf::concat(&[b])
+    }
+
+    /// A buffer holding `parts` back to back, built in one allocation (how
+    /// the compact encodings rebuild themselves around an insertion or a
+    /// removal).
+    pub fn concat(parts: &[&[u8]]) -> ThinBuf {
+        let mut t = ThinBuf::zeroed(parts.iter().map(|p| p.len()).sum());
+        let mut at = 0;
+        for p in parts {
+            t[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
         t
     }
 
@@ -221,6 +232,27 @@ unsafe impl Word for ThinBuf {
         unsafe { ThinBuf::from_raw(p) }
     }
 }
+
+/// Implements `Word` for a `#[repr(transparent)]` wrapper whose one field,
+/// `buf`, is a `ThinBuf` (the compact encodings).
+macro_rules! thin_word {
+    ($t:ty) => {
+        const _: () = assert!(std::mem::size_of::<$t>() == std::mem::size_of::<$crate::storage::thin::ThinBuf>());
+        // SAFETY: the type is transparent over its `ThinBuf` (the macro's
+        // contract; the size check above catches a second field), itself a
+        // `Word`.
+        unsafe impl $crate::storage::thin::Word for $t {
+            fn into_raw(self) -> std::ptr::NonNull<u8> {
+                self.buf.into_raw()
+            }
+            unsafe fn from_raw(p: std::ptr::NonNull<u8>) -> Self {
+                // SAFETY: by the caller's contract, `p` is a ThinBuf's.
+                Self { buf: unsafe { $crate::storage::thin::ThinBuf::from_raw(p) } }
+            }
+        }
+    };
+}
+pub(crate) use thin_word;
 
 /// A compact encoding `A` or a boxed large structure `B`, in one word: the
 /// pointer's low bit is 0 for `A`, 1 for `B`.

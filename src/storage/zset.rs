@@ -18,9 +18,8 @@
 
 use super::dict::Dict;
 use super::sbytes::SBytes;
-use super::thin::{Either, Mut, Ref, ThinBuf, Word};
+use super::thin::{thin_word, Either, Mut, Ref, ThinBuf};
 use std::cmp::Ordering;
-use std::ptr::NonNull;
 
 /// The conversion thresholds (zset-max-listpack-entries / -value).
 #[derive(Clone, Copy, Debug)]
@@ -167,16 +166,7 @@ struct Pack {
     buf: ThinBuf,
 }
 
-// SAFETY: Pack is transparent over a ThinBuf, itself a `Word`.
-unsafe impl Word for Pack {
-    fn into_raw(self) -> NonNull<u8> {
-        self.buf.into_raw()
-    }
-    unsafe fn from_raw(p: NonNull<u8>) -> Self {
-        // SAFETY: by the caller's contract, `p` is a ThinBuf's.
-        Pack { buf: unsafe { ThinBuf::from_raw(p) } }
-    }
-}
+thin_word!(Pack);
 
 /// Size of the pack's count header.
 const PACK_HDR: usize = 2;
@@ -220,13 +210,17 @@ impl Pack {
 
     /// Builds a pack from encoded entries.
     fn from_body(count: usize, body: &[u8]) -> Pack {
+        Pack::from_parts(count, [body, &[], &[]])
+    }
+
+    /// A pack of `count` entries encoded in `parts` back to back, in one
+    /// allocation.
+    fn from_parts(count: usize, parts: [&[u8]; 3]) -> Pack {
         if count == 0 {
             return Pack::default();
         }
-        let mut b = Vec::with_capacity(PACK_HDR + body.len());
-        b.extend_from_slice(&(count.min(u16::MAX as usize) as u16).to_le_bytes());
-        b.extend_from_slice(body);
-        Pack { buf: ThinBuf::new(&b) }
+        let hdr = (count.min(u16::MAX as usize) as u16).to_le_bytes();
+        Pack { buf: ThinBuf::concat(&[&hdr, parts[0], parts[1], parts[2]]) }
     }
 
     /// (index, start, end, score) of a member.
@@ -237,11 +231,7 @@ impl Pack {
     /// Replaces body bytes `a..b` with `with`, the count changing to `count`.
     fn splice(&mut self, a: usize, b: usize, with: &[u8], count: usize) {
         let body = self.body();
-        let mut nb = Vec::with_capacity(body.len() - (b - a) + with.len());
-        nb.extend_from_slice(&body[..a]);
-        nb.extend_from_slice(with);
-        nb.extend_from_slice(&body[b..]);
-        *self = Pack::from_body(count, &nb);
+        *self = Pack::from_parts(count, [&body[..a], with, &body[b..]]);
     }
 
     /// Inserts a member known to be absent at its sorted place.
