@@ -116,7 +116,18 @@ pub fn main() -> i32 {
     }
     crate::log::set_role(b'M');
     let workers = network_threads(&config);
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+    // Workers watch for work a little before they sleep (`net::park`); the
+    // watch needs the runtime's epoll descriptor, found as it is built.
+    let (built, found) = crate::net::park::Watch::around(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .on_thread_park(|| PARK_WATCH.get().map_or((), |w| w.before_sleep()))
+            .on_thread_unpark(|| PARK_WATCH.get().map_or((), |w| w.after_sleep()))
+            .enable_all()
+            .build()
+    });
+    let _ = PARK_WATCH.set(found);
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             crate::log::warning(&format!("Failed to start the runtime: {e}"));
@@ -132,6 +143,9 @@ struct Listeners {
     active: Vec<(tokio::task::JoinHandle<()>, RawFd)>,
     backlog: i32,
 }
+
+/// The runtime's epoll watch (`net::park`), set once the runtime is built.
+static PARK_WATCH: std::sync::OnceLock<crate::net::park::Watch> = std::sync::OnceLock::new();
 
 static LISTENERS: Mutex<Option<Listeners>> = Mutex::new(None);
 

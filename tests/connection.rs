@@ -376,3 +376,40 @@ fn client_pause_write_holds_may_replicate_commands() {
         held
     });
 }
+
+/// CPU time (user + system, in clock ticks) the process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("process stat");
+    // Fields after the command name (which ends with the last ')'): utime and
+    // stime are the 12th and 13th.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn an_idle_server_stops_watching_for_work() {
+    // Under load a worker polls a little before it sleeps; once the load
+    // stops it must sleep, not go on polling.
+    let s = Server::ferrokv();
+    let clients: Vec<std::thread::JoinHandle<()>> = (0..8)
+        .map(|_| {
+            let mut c = s.conn();
+            std::thread::spawn(move || {
+                for _ in 0..3000 {
+                    assert_eq!(c.cmd(&["PING"]), Resp::simple("PONG"));
+                }
+            })
+        })
+        .collect();
+    for t in clients {
+        t.join().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let before = cpu_ticks(s.child.id());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(s.child.id()) - before;
+    // The cron alone takes well under a tick a second; a worker that kept
+    // polling would take about 200.
+    assert!(used < 20, "idle server used {used} ticks of CPU in 2 s");
+}

@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+pub mod park;
 pub mod socket;
 use socket::Sock;
 
