@@ -615,6 +615,52 @@ impl<V> Dict<V> {
         }
     }
 
+    /// For uniform sampling by rejection: the entry at position `slot`
+    /// (from 0) of a window of adjacent buckets, if the window holds that
+    /// many. `x` picks the window uniformly among all windows of both tables
+    /// (but the emptied start of the old one during a rehash). A table's
+    /// windows are as wide as keeps them at one entry or fewer on average (up
+    /// to 8 buckets, one cache line of links), so that a sparse table costs
+    /// no more draws than a full one. Every window is drawn with the same
+    /// probability and every slot below a bound with the same probability,
+    /// so every entry is, as long as no window holds more than the bound; a
+    /// bound of 8 leaves that to about one window in a million.
+    pub fn window_slot(&self, x: u64, slot: usize) -> Option<(&[u8], &V)> {
+        if self.len == 0 {
+            return None;
+        }
+        // The widest window (a power of two up to 8, within the table) whose
+        // buckets share at most one entry on average, counting every entry
+        // as if it were in this table.
+        let width = |buckets: usize| {
+            let mut w = 1;
+            while w < 8 && w * 2 <= buckets.max(1) && w * 2 * self.len <= buckets {
+                w *= 2;
+            }
+            w
+        };
+        let start0 = self.rehash_idx.unwrap_or(0);
+        let w0 = width(self.t0.buckets.len() - start0);
+        let from0 = start0 & !(w0 - 1);
+        let n0 = (self.t0.buckets.len() - from0) / w0;
+        let w1 = width(self.t1.buckets.len());
+        let n1 = self.t1.buckets.len() / w1;
+        // Multiply-shift: a uniform index below n0 + n1 from 64 random bits.
+        let i = ((x as u128 * (n0 + n1) as u128) >> 64) as usize;
+        let (t, first, w) = if i < n0 { (&self.t0, from0 + i * w0, w0) } else { (&self.t1, (i - n0) * w1, w1) };
+        let mut left = slot;
+        for &head in &t.buckets[first..first + w] {
+            let mut chain = Chain::<V> { cur: head, _dict: PhantomData };
+            for e in chain.by_ref() {
+                if left == 0 {
+                    return Some(e);
+                }
+                left -= 1;
+            }
+        }
+        None
+    }
+
     /// Up to `count` entries from a random stretch of buckets (Redis's
     /// `dictGetSomeKeys`): cheaper than `count` calls of `random`, and what
     /// eviction samples. Gives up after `count * 10` buckets, so a sparse table
@@ -776,6 +822,56 @@ mod tests {
         }
         assert_eq!(d.len(), 10);
         assert_eq!(d.iter().count(), 10);
+    }
+
+    /// Chi-square of `n` rejection draws of `window_slot` over the dict's
+    /// entries (all expected equally often).
+    fn window_chi2(d: &Dict<()>, n: usize) -> f64 {
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        let mut counts: std::collections::HashMap<Vec<u8>, usize> = d.iter().map(|(k, _)| (k.to_vec(), 0)).collect();
+        let mut got = 0;
+        while got < n {
+            if let Some((k, _)) = d.window_slot(rng.gen(), rng.gen_range(0..8)) {
+                *counts.get_mut(k).expect("a key of the dict") += 1;
+                got += 1;
+            }
+        }
+        let e = n as f64 / counts.len() as f64;
+        counts.values().map(|&c| (c as f64 - e).powi(2) / e).sum()
+    }
+
+    #[test]
+    fn window_draws_are_uniform_sparse_dense_and_rehashing() {
+        // 64 entries: chi-square with 63 degrees of freedom has mean 63 and
+        // standard deviation 11; 140 is about seven deviations out.
+        let mut d = Dict::new();
+        for i in 0..64 {
+            d.insert(SBytes::from(format!("m{i}").as_str()), ());
+        }
+        assert!(window_chi2(&d, 64_000) < 140.0, "full table");
+        // Sparse: 2048 buckets for 224 entries, then a shrink in progress.
+        for i in 64..2048 {
+            d.insert(SBytes::from(format!("m{i}").as_str()), ());
+        }
+        while d.is_rehashing() {
+            d.rehash_step(100);
+        }
+        let mut i = 2047;
+        while d.len() > 224 {
+            d.remove(format!("m{i}").as_bytes());
+            i -= 1;
+        }
+        assert!(!d.is_rehashing() && d.buckets() == 2048);
+        let sparse = window_chi2(&d, 224 * 1000);
+        assert!(sparse < 224.0 + 7.0 * (2.0f64 * 223.0).sqrt(), "sparse table: {sparse}");
+        while d.len() > 64 {
+            d.remove(format!("m{i}").as_bytes());
+            i -= 1;
+        }
+        assert!(d.is_rehashing(), "removals below a tenth start a shrink");
+        let shrinking = window_chi2(&d, 64_000);
+        assert!(shrinking < 140.0, "shrinking table: {shrinking}");
     }
 
     /// Keys of every length class (empty, short, 254, 255 and long) keep

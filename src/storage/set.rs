@@ -367,41 +367,21 @@ impl Set {
 }
 
 /// A random member of a hashtable, uniform (Redis's dictGetFairRandomKey
-/// only approaches this): rejection sampling over bucket groups, keeping a
-/// group of `n` members with probability n/8 (n/12 while rehashing), then one of its members, so
-/// every member weighs the same whatever its chain length. A group is what
-/// one scan step visits: one bucket, or during a rehash one bucket of the
-/// smaller table with the buckets of the larger one that map to it (a
-/// throwaway step aligns a random cursor on a group's start). If rejection
-/// keeps failing: a run of consecutive groups from a random start holding at
+/// only approaches this): rejection sampling over (window, slot) pairs, a
+/// window of adjacent buckets drawn uniformly with a slot below 8; when the
+/// window holds a member at that slot it is the pick, so every member weighs
+/// the same whatever its chain (see `Dict::window_slot`). If rejection keeps
+/// failing: a run of consecutive scan steps from a random start holding at
 /// least 20 members (or the whole table), one of them chosen uniformly.
 fn fair_random<'a, R: rand::Rng>(d: &'a Dict<()>, rng: &mut R) -> Option<&'a [u8]> {
     const WANT: usize = 20;
     if d.is_empty() {
         return None;
     }
-    // The acceptance bound: a group holding more members than this weighs
-    // less than its share. Chains average below one member per bucket, so
-    // 8 leaves that to about one bucket in a million; during a rehash a
-    // group spans both tables' buckets, hence the larger bound.
-    let max_group = if d.is_rehashing() { 12 } else { 8 };
     for _ in 0..2000 {
-        let c: u64 = if d.is_rehashing() { d.scan(rng.gen(), |_, _| {}) } else { rng.gen() };
-        let mut n = 0usize;
-        d.scan(c, |_, _| n += 1);
-        if n == 0 || rng.gen_range(0..max_group) >= n {
-            continue;
+        if let Some((k, _)) = d.window_slot(rng.gen(), rng.gen_range(0..8)) {
+            return Some(k);
         }
-        let j = rng.gen_range(0..n);
-        let mut i = 0usize;
-        let mut pick = None;
-        d.scan(c, |k, _| {
-            if i == j {
-                pick = Some(k);
-            }
-            i += 1;
-        });
-        return pick;
     }
     // One throwaway step turns a random number into a cursor of the table's cycle.
     let start = d.scan(rng.gen(), |_, _| {});
