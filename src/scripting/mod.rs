@@ -151,6 +151,9 @@ pub struct Engine {
     lua: Lua,
     /// `run(f)`: calls `f` under the error handler.
     runner: Function,
+    /// `trampoline`, the C function every run goes through, in the registry
+    /// (the key keeps its slot).
+    tramp: mlua::RegistryKey,
     /// The scripts' environment (reads the globals, refuses assignments).
     env: Table,
     watch: Arc<Watch>,
@@ -211,7 +214,21 @@ impl Engine {
         let libs = functions::Libraries::new(lib_env);
         let active = Arc::new(ActiveRunner::default());
         install_calls(&lua, &redis, &active)?;
-        Ok(Engine { lua, runner, env, watch, libs, scripts: HashMap::default(), client: None, gc_count: 0, active })
+        // SAFETY: `trampoline` follows the lua_CFunction contract (see it).
+        let tramp_fn = unsafe { lua.create_c_function(trampoline) }?;
+        let tramp = lua.create_registry_value(tramp_fn)?;
+        Ok(Engine {
+            lua,
+            runner,
+            tramp,
+            env,
+            watch,
+            libs,
+            scripts: HashMap::default(),
+            client: None,
+            gc_count: 0,
+            active,
+        })
     }
 
     /// Compiles `code` (the script `body` as sent, its shebang line turned
@@ -256,13 +273,13 @@ impl Engine {
     pub fn run(&mut self, ctx: &mut Ctx, sha: &str, keys: &[Bytes], argv: &[Bytes], mode: Mode) -> bool {
         let Some((_, key, declared)) = self.scripts.get(sha) else { return false };
         let (allow_oom, id) = (declared.allow_oom, key.id());
-        let invoke = |lua: &Lua, runner: &Function| {
-            // SAFETY: (see `call_raw`) the closure pushes the script's
+        let invoke = |run: Run<'_>| {
+            // SAFETY: (see `Run::call`) the closure pushes the script's
             // function (registry entry `id`, which the script cache keeps),
             // sets the KEYS and ARGV globals (3 slots each at most) and calls
             // the runner with the function, leaving its two results.
             unsafe {
-                call_raw(lua, runner, |l| {
+                run.call(&[], |l| {
                     mlua::ffi::lua_rawgeti(l, mlua::ffi::LUA_REGISTRYINDEX, id as mlua::ffi::lua_Integer);
                     set_strings_global(l, c"KEYS", keys);
                     set_strings_global(l, c"ARGV", argv);
@@ -288,13 +305,13 @@ impl Engine {
         let mode = if no_writes { Mode::ReadOnly } else { Mode::ReadWrite };
         let name = String::from_utf8_lossy(name).into_owned();
         let allow_oom = flags.contains(&functions::Flag::AllowOom);
-        let invoke = |lua: &Lua, runner: &Function| {
-            // SAFETY: (see `call_raw`) with the runner and the function on
+        let invoke = |run: Run<'_>| {
+            // SAFETY: (see `Run::call`) with the runner and the function on
             // the stack, the closure pushes the keys and the arguments as two
             // tables (2 slots each at most) and calls the runner with the
             // three, leaving its two results.
             unsafe {
-                call_raw(lua, (runner, f), |l| {
+                run.call(&[&f], |l| {
                     push_strings(l, keys);
                     push_strings(l, argv);
                     mlua::ffi::lua_call(l, 3, 2);
@@ -311,7 +328,7 @@ impl Engine {
     fn execute(
         &mut self,
         ctx: &mut Ctx,
-        invoke: impl FnOnce(&Lua, &Function) -> mlua::Result<(bool, Value)>,
+        invoke: impl FnOnce(Run<'_>) -> mlua::Result<(bool, Value)>,
         (mode, allow_oom): (Mode, bool),
         name: &str,
         function: bool,
@@ -329,7 +346,7 @@ impl Engine {
         runner.allow_oom = allow_oom;
         let result = {
             let _active = self.active.enter(&mut runner);
-            invoke(lua, &self.runner)
+            invoke(Run { lua, runner: &self.runner, tramp: self.tramp.id() })
         };
         self.client = Some(runner.into_client());
         self.watch.started_ms.store(0, Ordering::Release);
@@ -353,21 +370,100 @@ impl Engine {
     }
 }
 
-/// Calls bootstrap.lua's runner through `build`, which finds `args` (the
-/// runner first) on the stack and must leave the runner's two results there.
-///
-/// # Safety
-/// `build` runs in protected mode inside a C function (which Lua gives
-/// LUA_MINSTACK, 20, free slots) and may use at most 6 of them; it must own
-/// nothing, so that a Lua error unwinding through it (memory) has nothing
-/// to skip. The runner catches the script's own errors.
-unsafe fn call_raw(
-    lua: &Lua,
-    args: impl mlua::IntoLuaMulti,
-    build: impl FnOnce(*mut mlua::ffi::lua_State),
-) -> mlua::Result<(bool, Value)> {
-    // SAFETY: by the contract.
-    unsafe { lua.exec_raw::<(bool, Value)>(args, build) }
+/// What a run calls: bootstrap.lua's runner, through the trampoline.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    lua: &'a Lua,
+    runner: &'a Function,
+    tramp: std::ffi::c_int,
+}
+
+impl Run<'_> {
+    /// Calls the runner through `build`, which finds the runner and then
+    /// `extra` on the stack and must leave the runner's two results there
+    /// (the script's success and its value or error).
+    ///
+    /// The call is protected by `lua_pcall` of the trampoline, which the
+    /// engine made once: unlike `Lua::exec_raw`, which makes two C closures
+    /// per call, a run allocates nothing of its own.
+    ///
+    /// # Safety
+    /// `build` runs in protected mode inside a C function (which Lua gives
+    /// LUA_MINSTACK, 20, free slots) and may use at most 6 of them; it must
+    /// own nothing, so that a Lua error unwinding through it (memory) has
+    /// nothing to skip. The runner catches the script's own errors.
+    unsafe fn call(
+        self,
+        extra: &[&Function],
+        build: impl FnOnce(*mut mlua::ffi::lua_State),
+    ) -> mlua::Result<(bool, Value)> {
+        use mlua::ffi;
+        let mut build = Some(build);
+        let mut once = |l: *mut ffi::lua_State| {
+            if let Some(b) = build.take() {
+                b(l)
+            }
+        };
+        let mut step: &mut dyn FnMut(*mut ffi::lua_State) = &mut once;
+        let step_ptr: *mut &mut dyn FnMut(*mut ffi::lua_State) = &mut step;
+        self.lua.exec_raw_lua(|raw| {
+            let l = raw.state();
+            // SAFETY: the stack is checked for the trampoline, the runner,
+            // `extra` and the pointer; pushing a registry entry, references
+            // and a light userdata allocates nothing (no error can escape
+            // here), and `lua_pcall` catches any error of the call. The
+            // pointer is to `step`, which outlives the call; the stack is
+            // restored to its top before returning.
+            unsafe {
+                let top = ffi::lua_gettop(l);
+                if ffi::lua_checkstack(l, extra.len() as std::ffi::c_int + 3) == 0 {
+                    return Err(mlua::Error::StackError);
+                }
+                ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, self.tramp as ffi::lua_Integer);
+                raw.push(self.runner)?;
+                for f in extra {
+                    raw.push(*f)?;
+                }
+                ffi::lua_pushlightuserdata(l, step_ptr.cast());
+                let rc = ffi::lua_pcall(l, extra.len() as std::ffi::c_int + 2, 2, 0);
+                if rc != 0 {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(l, -1, &mut len);
+                    let msg = if p.is_null() {
+                        String::new()
+                    } else {
+                        String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+                    };
+                    ffi::lua_settop(l, top);
+                    return Err(if rc == ffi::LUA_ERRMEM {
+                        mlua::Error::MemoryError(msg)
+                    } else {
+                        mlua::Error::RuntimeError(msg)
+                    });
+                }
+                let v = raw.pop_value();
+                let ok = ffi::lua_toboolean(l, -1) != 0;
+                ffi::lua_settop(l, top);
+                Ok((ok, v))
+            }
+        })
+    }
+}
+
+/// The C function a run's `lua_pcall` calls: takes the light userdata on
+/// top of the stack (a pointer to the run's build step, see `Run::call`),
+/// runs the step on the arguments below it, and returns the two results it
+/// leaves.
+unsafe extern "C-unwind" fn trampoline(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    // SAFETY: only `Run::call` calls this function (its registry slot is
+    // private to the engine), with a pointer to a live build step on top.
+    unsafe {
+        let step = ffi::lua_touserdata(l, -1).cast::<&mut dyn FnMut(*mut ffi::lua_State)>();
+        ffi::lua_pop(l, 1);
+        (*step)(l);
+    }
+    2
 }
 
 /// Pushes a new array of `items` as strings.

@@ -252,26 +252,38 @@ impl Db {
             None => false,
         };
         if expired {
-            self.unlink_expired(key);
-            self.expired_keys += 1;
-            self.note(key, KeyEvent::Expired);
-            self.notice_expired(key);
+            self.expire_now(key);
         }
         expired
+    }
+
+    /// Deletes `key`, whose TTL has passed, as lazy expiry does.
+    fn expire_now(&mut self, key: &[u8]) {
+        self.unlink_expired(key);
+        self.expired_keys += 1;
+        self.note(key, KeyEvent::Expired);
+        self.notice_expired(key);
     }
 
     /// Looks a key up for a command: expires it lazily and refreshes its access
     /// field (LRU clock or LFU counter).
     #[inline]
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
-        if self.expires.is_empty() {
-            // No key of this db has a TTL: one lookup.
-            self.note_lookup(key);
-        } else {
-            self.expire_if_needed(key, now);
-            self.note_lookup(key);
+        // One hash for both tables; with TTLs in the db, the TTL's bucket is
+        // fetched while the key's entry is, so that the two misses overlap.
+        let h = Dict::<Entry>::hash_of(key);
+        if !self.expires.is_empty() {
+            self.expires.prefetch(h, false);
+            let expired = match self.main.get_h(key, h) {
+                Some(e) => e.has_expire && self.expires.get_h(key, h).is_some_and(|&when| when <= now),
+                None => false,
+            };
+            if expired {
+                self.expire_now(key);
+            }
         }
-        let e = self.main.get_mut(key)?;
+        self.note_lookup(key);
+        let e = self.main.get_mut_h(key, h)?;
         if let Some(s) = self.snap.as_deref_mut() {
             s.keep(key, e, &self.expires);
         }

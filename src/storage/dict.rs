@@ -453,6 +453,21 @@ impl<V> Dict<V> {
         self.find(key).map(|p| unsafe { &node(p).val })
     }
 
+    /// `get` for a key whose hash (`hash_of`) is known.
+    #[inline]
+    pub fn get_h(&self, key: &[u8], h: usize) -> Option<&V> {
+        // SAFETY: the entry lives as long as the `&self` borrow.
+        self.find_h(key, h).map(|p| unsafe { &node(p).val })
+    }
+
+    /// `get_mut` for a key whose hash (`hash_of`) is known.
+    #[inline]
+    pub fn get_mut_h(&mut self, key: &[u8], h: usize) -> Option<&mut V> {
+        // SAFETY: the entry is owned by this dict and `&mut self` is the
+        // only access to it for the returned borrow.
+        self.find_h(key, h).map(|p| unsafe { &mut (*p.as_ptr()).val })
+    }
+
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         // SAFETY: the entry is owned by this dict and `&mut self` is the
