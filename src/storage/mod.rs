@@ -9,6 +9,7 @@ pub mod lazyfree;
 pub mod list;
 pub mod listpack;
 pub mod lru;
+pub mod pool;
 pub mod sbytes;
 pub mod set;
 pub mod snapshot;

@@ -6,7 +6,8 @@
 //! `Either` holds one of two owned things in one word, the kind in the low
 //! bit of the pointer: a compact encoding (a `ThinBuf` in a transparent
 //! wrapper) or a boxed large structure. Together they make a collection's
-//! handle 8 bytes instead of 16.
+//! handle 8 bytes instead of 16. Buffers of sizes between the allocator's
+//! size classes come from exact-size pools (`pool.rs`).
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
@@ -63,9 +64,20 @@ impl ThinBuf {
         }
         assert!(len <= u32::MAX as usize, "buffer longer than 4 GiB");
         let layout = Self::layout(len);
-        // SAFETY: the layout's size is non-zero (len > 0).
-        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
-        let Some(p) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+        let p = match super::pool::class_of(layout.size()) {
+            Some(class) => {
+                let p = super::pool::alloc(class);
+                // SAFETY: the slot holds at least `layout.size()` bytes.
+                unsafe { std::ptr::write_bytes(p.as_ptr(), 0, layout.size()) };
+                p
+            }
+            None => {
+                // SAFETY: the layout's size is non-zero (len > 0).
+                let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+                let Some(p) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+                p
+            }
+        };
         let mut n = len;
         let mut at = 0;
         // SAFETY: the varint takes `varint_len(len)` bytes, within the block.
@@ -120,12 +132,14 @@ impl ThinBuf {
         }
     }
 
-    /// Bytes the buffer takes from the allocator (its length prefix included).
+    /// Bytes the buffer takes from the allocator or its pool (its length
+    /// prefix included).
     pub fn alloc_size(&self) -> usize {
         if self.is_shared_empty() {
             0
         } else {
-            Self::layout(self.len()).size()
+            let size = Self::layout(self.len()).size();
+            super::pool::class_of(size).map_or(size, super::pool::slot_size)
         }
     }
 
@@ -165,8 +179,14 @@ impl Drop for ThinBuf {
         if !self.is_shared_empty() {
             let layout = Self::layout(self.len());
             // SAFETY: a non-shared buffer was allocated by `zeroed` with
-            // this layout (the length it stores has not changed since).
-            unsafe { std::alloc::dealloc(self.p.as_ptr(), layout) };
+            // this layout (the length it stores has not changed since):
+            // from the pool its size selects, if any, else the allocator.
+            unsafe {
+                match super::pool::class_of(layout.size()) {
+                    Some(class) => super::pool::free(self.p, class),
+                    None => std::alloc::dealloc(self.p.as_ptr(), layout),
+                }
+            }
         }
     }
 }
@@ -374,7 +394,11 @@ mod tests {
             let mut t = ThinBuf::new(&data);
             assert_eq!(&t[..], &data[..]);
             assert_eq!(t.len(), len);
-            assert_eq!(t.alloc_size(), if len == 0 { 0 } else { varint_len(len) + len });
+            // Sizes between the allocator's classes take a pool's slot (129
+            // and 130 bytes: the 144-byte one).
+            let size = varint_len(len) + len;
+            let pooled = if (129..=144).contains(&size) { 144 } else { size };
+            assert_eq!(t.alloc_size(), if len == 0 { 0 } else { pooled });
             assert_eq!(t.p.as_ptr().addr() % 2, 0);
             if len > 0 {
                 t[len - 1] ^= 0xFF;
