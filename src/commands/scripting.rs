@@ -84,16 +84,26 @@ fn shebang(ctx: &mut Ctx, body: &Bytes) -> Option<(Bytes, Declared)> {
 /// the body's shebang; None when it cannot tell (an unknown SHA1).
 pub(crate) fn eval_declared(engine: Option<&Engine>, args: &[Bytes], by_sha: bool) -> Option<Declared> {
     let script = args.get(1)?;
-    if by_sha && script.len() != 40 {
-        return None;
-    }
-    let sha =
-        if by_sha { String::from_utf8_lossy(script).to_ascii_lowercase() } else { crate::scripting::sha1_hex(script) };
-    match engine.and_then(|e| e.declared(&sha)) {
+    let (key, hashed);
+    let sha = if by_sha {
+        key = sha_key(script)?;
+        std::str::from_utf8(&key).ok()?
+    } else {
+        hashed = crate::scripting::sha1_hex(script);
+        hashed.as_str()
+    };
+    match engine.and_then(|e| e.declared(sha)) {
         Some(d) => Some(d),
         None if by_sha => None,
         None => shebang_flags(script).ok(),
     }
+}
+
+/// An EVALSHA argument as the script cache keys it (lowercase), without
+/// allocating; None when it is not 40 bytes long.
+fn sha_key(arg: &[u8]) -> Option<[u8; 40]> {
+    let k: [u8; 40] = arg.try_into().ok()?;
+    Some(k.map(|c| c.to_ascii_lowercase()))
 }
 
 /// Parses EVAL's numkeys and splits the rest into keys and arguments.
@@ -114,21 +124,25 @@ fn split_keys<'b>(ctx: &mut Ctx, args: &'b [Bytes]) -> Option<(&'b [Bytes], &'b 
 fn eval_generic(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, mode: Mode) {
     let Some((keys, argv)) = split_keys(ctx, args) else { return };
     let Some(mut engine) = take_engine(ctx) else { return };
+    let (key, loaded);
     let sha = if by_sha {
-        Some(String::from_utf8_lossy(&args[1]).to_ascii_lowercase())
+        // A name that is no SHA1 finds no script.
+        key = sha_key(&args[1]);
+        Some(key.as_ref().and_then(|k| std::str::from_utf8(k).ok()).unwrap_or(""))
     } else {
-        shebang(ctx, &args[1]).and_then(|(body, flags)| match engine.load_as(&body, &args[1], flags) {
+        loaded = shebang(ctx, &args[1]).and_then(|(body, flags)| match engine.load_as(&body, &args[1], flags) {
             Ok(sha) => Some(sha),
             Err(e) => {
                 ctx.err(&e);
                 None
             }
-        })
+        });
+        loaded.as_deref()
     };
     if let Some(sha) = sha {
-        let no_writes = engine.declared(&sha).is_some_and(|d| d.no_writes);
+        let no_writes = engine.declared(sha).is_some_and(|d| d.no_writes);
         let mode = if no_writes { Mode::ReadOnly } else { mode };
-        if !engine.run(ctx, &sha, keys, argv, mode) {
+        if !engine.run(ctx, sha, keys, argv, mode) {
             ctx.err("NOSCRIPT No matching script. Please use EVAL.");
         }
     }
