@@ -116,17 +116,9 @@ pub fn main() -> i32 {
     }
     crate::log::set_role(b'M');
     let workers = network_threads(&config);
-    // Workers watch for work a little before they sleep (`net::park`); the
-    // watch needs the runtime's epoll descriptor, found as it is built.
-    let (built, found) = crate::net::park::Watch::around(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .on_thread_park(|| PARK_WATCH.get().map_or((), |w| w.before_sleep()))
-            .on_thread_unpark(|| PARK_WATCH.get().map_or((), |w| w.after_sleep()))
-            .enable_all()
-            .build()
-    });
-    let _ = PARK_WATCH.set(found);
+    // Workers watch for work a little before they sleep (`net::park`).
+    let built =
+        crate::net::park::build(tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all());
     let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
@@ -143,9 +135,6 @@ struct Listeners {
     active: Vec<(tokio::task::JoinHandle<()>, RawFd)>,
     backlog: i32,
 }
-
-/// The runtime's epoll watch (`net::park`), set once the runtime is built.
-static PARK_WATCH: std::sync::OnceLock<crate::net::park::Watch> = std::sync::OnceLock::new();
 
 static LISTENERS: Mutex<Option<Listeners>> = Mutex::new(None);
 

@@ -17,19 +17,23 @@
 //! `BUSY`: an idle or lightly loaded server sleeps at once, as before, and
 //! spends no CPU on watching.
 //!
-//! The runtime's epoll descriptor is not exposed by tokio; `Watch::around`
-//! finds it as the first eventpoll descriptor that building the runtime
-//! created (the I/O driver's; the other one is its registry's duplicate of
-//! it). Without one, watching is off and workers sleep at once.
+//! The runtime's epoll descriptor is not exposed by tokio; `build` finds it
+//! as the first eventpoll descriptor that building the runtime created (the
+//! I/O driver's; the other one is its registry's duplicate of it). Without
+//! one, watching is off and workers sleep at once.
 
 use std::cell::Cell;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The longest a worker watches before sleeping.
 const SPIN: Duration = Duration::from_micros(50);
 /// A previous sleep shorter than this means the server is busy.
 const BUSY: Duration = Duration::from_micros(200);
+
+/// The runtime's epoll descriptor, or -1 (watching off).
+static EPFD: AtomicI32 = AtomicI32::new(-1);
 
 thread_local! {
     /// When this worker last started to sleep, and whether its previous
@@ -38,46 +42,42 @@ thread_local! {
     static BUSY_NOW: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The runtime's epoll descriptor, watched before a worker sleeps.
-#[derive(Clone, Copy)]
-pub struct Watch {
-    epfd: Option<RawFd>,
+/// Builds the runtime with its workers watching before they sleep, and
+/// finds the epoll descriptor building it created.
+pub fn build(builder: &mut tokio::runtime::Builder) -> std::io::Result<tokio::runtime::Runtime> {
+    let before = eventpolls();
+    let rt = builder.on_thread_park(before_sleep).on_thread_unpark(after_sleep).build()?;
+    // The driver's epoll and its registry's duplicate of it: the first.
+    if let Some(fd) = eventpolls().into_iter().filter(|fd| !before.contains(fd)).min() {
+        EPFD.store(fd, Ordering::Relaxed);
+    }
+    Ok(rt)
 }
 
-impl Watch {
-    /// Builds the runtime with `build` and finds the epoll descriptor it
-    /// created.
-    pub fn around<T>(build: impl FnOnce() -> T) -> (T, Watch) {
-        let before = eventpolls();
-        let out = build();
-        // The driver's epoll and its registry's duplicate of it: the first.
-        let epfd = eventpolls().into_iter().filter(|fd| !before.contains(fd)).min();
-        (out, Watch { epfd })
-    }
-
-    /// Called as a worker is about to sleep (tokio's `on_thread_park`).
-    pub fn before_sleep(self) {
-        let now = Instant::now();
-        if let (Some(fd), true) = (self.epfd, BUSY_NOW.get()) {
-            let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-            while now.elapsed() < SPIN {
-                // SAFETY: `p` is one valid pollfd that lives across the call,
-                // and the count passed is 1; a zero timeout never blocks.
-                let r = unsafe { libc::poll(&mut p, 1, 0) };
-                if r != 0 {
-                    break;
-                }
-                std::hint::spin_loop();
+/// Called as a worker is about to sleep (tokio's `on_thread_park`).
+fn before_sleep() {
+    let mut at = Instant::now();
+    let fd = EPFD.load(Ordering::Relaxed);
+    if fd >= 0 && BUSY_NOW.get() {
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        while at.elapsed() < SPIN {
+            // SAFETY: `p` is one valid pollfd that lives across the call,
+            // and the count passed is 1; a zero timeout never blocks.
+            let r = unsafe { libc::poll(&mut p, 1, 0) };
+            if r != 0 {
+                break;
             }
+            std::hint::spin_loop();
         }
-        SLEPT_AT.set(Some(Instant::now()));
+        at = Instant::now();
     }
+    SLEPT_AT.set(Some(at));
+}
 
-    /// Called as a worker wakes (tokio's `on_thread_unpark`).
-    pub fn after_sleep(self) {
-        if let Some(at) = SLEPT_AT.take() {
-            BUSY_NOW.set(at.elapsed() < BUSY);
-        }
+/// Called as a worker wakes (tokio's `on_thread_unpark`).
+fn after_sleep() {
+    if let Some(at) = SLEPT_AT.take() {
+        BUSY_NOW.set(at.elapsed() < BUSY);
     }
 }
 

@@ -242,27 +242,33 @@ impl Db {
     /// True if the key has a TTL that has passed.
     #[inline]
     fn is_expired(&self, key: &[u8], e: &Entry, now: i64) -> bool {
-        e.has_expire && self.expires.get(key).is_some_and(|&when| when <= now)
+        self.is_expired_h(key, Dict::<Entry>::hash_of(key), e, now)
+    }
+
+    /// `is_expired` for a key whose hash is known.
+    #[inline]
+    fn is_expired_h(&self, key: &[u8], h: usize, e: &Entry, now: i64) -> bool {
+        e.has_expire && self.expires.get_h(key, h).is_some_and(|&when| when <= now)
     }
 
     /// Deletes `key` if its TTL has passed; returns true when it did.
     pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
-        let expired = match self.main.get(key) {
-            Some(e) => self.is_expired(key, e, now),
+        self.expire_if_needed_h(key, Dict::<Entry>::hash_of(key), now)
+    }
+
+    /// `expire_if_needed` for a key whose hash is known.
+    fn expire_if_needed_h(&mut self, key: &[u8], h: usize, now: i64) -> bool {
+        let expired = match self.main.get_h(key, h) {
+            Some(e) => self.is_expired_h(key, h, e, now),
             None => false,
         };
         if expired {
-            self.expire_now(key);
+            self.unlink_expired(key);
+            self.expired_keys += 1;
+            self.note(key, KeyEvent::Expired);
+            self.notice_expired(key);
         }
         expired
-    }
-
-    /// Deletes `key`, whose TTL has passed, as lazy expiry does.
-    fn expire_now(&mut self, key: &[u8]) {
-        self.unlink_expired(key);
-        self.expired_keys += 1;
-        self.note(key, KeyEvent::Expired);
-        self.notice_expired(key);
     }
 
     /// Looks a key up for a command: expires it lazily and refreshes its access
@@ -274,13 +280,7 @@ impl Db {
         let h = Dict::<Entry>::hash_of(key);
         if !self.expires.is_empty() {
             self.expires.prefetch(h, false);
-            let expired = match self.main.get_h(key, h) {
-                Some(e) => e.has_expire && self.expires.get_h(key, h).is_some_and(|&when| when <= now),
-                None => false,
-            };
-            if expired {
-                self.expire_now(key);
-            }
+            self.expire_if_needed_h(key, h, now);
         }
         self.note_lookup(key);
         let e = self.main.get_mut_h(key, h)?;

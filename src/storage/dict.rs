@@ -630,50 +630,44 @@ impl<V> Dict<V> {
         }
     }
 
-    /// For uniform sampling by rejection: the entry at position `slot`
-    /// (from 0) of a window of adjacent buckets, if the window holds that
-    /// many. `x` picks the window uniformly among all windows of both tables
-    /// (but the emptied start of the old one during a rehash). A table's
-    /// windows are as wide as keeps them at one entry or fewer on average (up
-    /// to 8 buckets, one cache line of links), so that a sparse table costs
-    /// no more draws than a full one. Every window is drawn with the same
-    /// probability and every slot below a bound with the same probability,
-    /// so every entry is, as long as no window holds more than the bound; a
-    /// bound of 8 leaves that to about one window in a million.
-    pub fn window_slot(&self, x: u64, slot: usize) -> Option<(&[u8], &V)> {
+    /// An entry drawn uniformly (Redis's dictGetFairRandomKey only
+    /// approaches this), by rejection sampling over (window, slot) pairs: a
+    /// window of adjacent buckets (`Windows`) drawn uniformly with a slot
+    /// below `WINDOW_SLOTS`; when the window holds an entry at that slot it
+    /// is the pick, so every entry weighs the same whatever its chain. If
+    /// rejection keeps failing (a nearly empty table in the middle of a
+    /// shrink): a run of consecutive scan steps from a random start holding
+    /// at least 20 entries (or the whole table), one of them chosen uniformly.
+    pub fn fair_random<R: rand::Rng>(&self, rng: &mut R) -> Option<(&[u8], &V)> {
+        const WANT: usize = 20;
         if self.len == 0 {
             return None;
         }
-        // The widest window (a power of two up to 8, within the table) whose
-        // buckets share at most one entry on average, counting every entry
-        // as if it were in this table.
-        let width = |buckets: usize| {
-            let mut w = 1;
-            while w < 8 && w * 2 <= buckets.max(1) && w * 2 * self.len <= buckets {
-                w *= 2;
-            }
-            w
-        };
-        let start0 = self.rehash_idx.unwrap_or(0);
-        let w0 = width(self.t0.buckets.len() - start0);
-        let from0 = start0 & !(w0 - 1);
-        let n0 = (self.t0.buckets.len() - from0) / w0;
-        let w1 = width(self.t1.buckets.len());
-        let n1 = self.t1.buckets.len() / w1;
-        // Multiply-shift: a uniform index below n0 + n1 from 64 random bits.
-        let i = ((x as u128 * (n0 + n1) as u128) >> 64) as usize;
-        let (t, first, w) = if i < n0 { (&self.t0, from0 + i * w0, w0) } else { (&self.t1, (i - n0) * w1, w1) };
-        let mut left = slot;
-        for &head in &t.buckets[first..first + w] {
-            let mut chain = Chain::<V> { cur: head, _dict: PhantomData };
-            for e in chain.by_ref() {
-                if left == 0 {
-                    return Some(e);
-                }
-                left -= 1;
+        let windows = Windows::of(self);
+        for _ in 0..2000 {
+            if let Some(e) = windows.slot(self, rng.gen(), rng.gen_range(0..WINDOW_SLOTS)) {
+                return Some(e);
             }
         }
-        None
+        // One throwaway step turns a random number into a cursor of the table's cycle.
+        let start = self.scan(rng.gen(), |_, _| {});
+        let mut cursor = start;
+        let mut seen = 0usize;
+        let mut steps = 0usize;
+        let mut pick = None;
+        loop {
+            cursor = self.scan(cursor, |k, v| {
+                seen += 1;
+                if rng.gen_range(0..seen) == 0 {
+                    pick = Some((k, v));
+                }
+            });
+            steps += 1;
+            if seen >= WANT || cursor == start || (seen > 0 && steps >= WANT * 10) {
+                break;
+            }
+        }
+        pick
     }
 
     /// Up to `count` entries from a random stretch of buckets (Redis's
@@ -745,6 +739,56 @@ impl<V: Clone> Clone for Dict<V> {
             d.insert_new(k, v.clone());
         }
         d
+    }
+}
+
+/// The slot bound of `Dict::fair_random`: a window holding more entries
+/// than this weighs less than its share, which windows of one entry or fewer
+/// on average leave to about one window in a million.
+const WINDOW_SLOTS: usize = 8;
+
+/// How `Dict::fair_random` cuts a dict's tables into windows of adjacent
+/// buckets: in each table as wide (a power of two up to 8, one cache line of
+/// links) as keeps a window at one entry or fewer on average, counting every
+/// entry as if it were in that table, so that a sparse table costs no more
+/// draws than a full one. During a rehash the emptied start of the old table
+/// is left out.
+struct Windows {
+    /// Width, first bucket and number of windows in `t0`; width and number in `t1`.
+    w0: usize,
+    from0: usize,
+    n0: usize,
+    w1: usize,
+    n1: usize,
+}
+
+impl Windows {
+    fn of<V>(d: &Dict<V>) -> Windows {
+        let width = |buckets: usize| {
+            let mut w = 1;
+            while w < WINDOW_SLOTS && w * 2 <= buckets.max(1) && w * 2 * d.len <= buckets {
+                w *= 2;
+            }
+            w
+        };
+        let start0 = d.rehash_idx.unwrap_or(0);
+        let w0 = width(d.t0.buckets.len() - start0);
+        let from0 = start0 & !(w0 - 1);
+        let w1 = width(d.t1.buckets.len());
+        Windows { w0, from0, n0: (d.t0.buckets.len() - from0) / w0, w1, n1: d.t1.buckets.len() / w1 }
+    }
+
+    /// The entry at position `slot` (from 0) of the window `x` picks
+    /// uniformly, if that window holds that many.
+    fn slot<'a, V>(&self, d: &'a Dict<V>, x: u64, slot: usize) -> Option<(&'a [u8], &'a V)> {
+        // Multiply-shift: a uniform index below n0 + n1 from 64 random bits.
+        let i = ((x as u128 * (self.n0 + self.n1) as u128) >> 64) as usize;
+        let (t, first, w) = if i < self.n0 {
+            (&d.t0, self.from0 + i * self.w0, self.w0)
+        } else {
+            (&d.t1, (i - self.n0) * self.w1, self.w1)
+        };
+        t.buckets[first..first + w].iter().flat_map(|&head| Chain::<V> { cur: head, _dict: PhantomData }).nth(slot)
     }
 }
 
@@ -839,35 +883,55 @@ mod tests {
         assert_eq!(d.iter().count(), 10);
     }
 
-    /// Chi-square of `n` rejection draws of `window_slot` over the dict's
-    /// entries (all expected equally often).
-    fn window_chi2(d: &Dict<()>, n: usize) -> f64 {
-        use rand::Rng;
-        let mut rng = rand::thread_rng();
-        let mut counts: std::collections::HashMap<Vec<u8>, usize> = d.iter().map(|(k, _)| (k.to_vec(), 0)).collect();
-        let mut got = 0;
-        while got < n {
-            if let Some((k, _)) = d.window_slot(rng.gen(), rng.gen_range(0..8)) {
-                *counts.get_mut(k).expect("a key of the dict") += 1;
-                got += 1;
-            }
+    /// Upper bound for chi2/df over `n` members: five standard deviations above the
+    /// mean of 1 (the hash seed is random per process, so the draw varies per run).
+    fn chi_bound(n: usize) -> f64 {
+        1.0 + 5.0 * (2.0 / (n - 1) as f64).sqrt()
+    }
+
+    /// Chi-square per degree of freedom of `fair_random` draws (about 1 when uniform).
+    fn chi_per_df(d: &Dict<()>, draws: usize) -> f64 {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..draws {
+            let k = d.fair_random(&mut rng).map(|(k, _)| k.to_vec()).unwrap_or_default();
+            *counts.entry(k).or_insert(0usize) += 1;
         }
-        let e = n as f64 / counts.len() as f64;
-        counts.values().map(|&c| (c as f64 - e).powi(2) / e).sum()
+        assert_eq!(counts.len(), d.len());
+        let e = draws as f64 / d.len() as f64;
+        let chi: f64 = counts.values().map(|&c| (c as f64 - e).powi(2) / e).sum();
+        chi / (d.len() - 1) as f64
     }
 
     #[test]
-    fn window_draws_are_uniform_sparse_dense_and_rehashing() {
-        // 64 entries: chi-square with 63 degrees of freedom has mean 63 and
-        // standard deviation 11; 140 is about seven deviations out.
-        let mut d = Dict::new();
-        for i in 0..64 {
-            d.insert(SBytes::from(format!("m{i}").as_str()), ());
+    fn hashtable_random_is_uniform_even_while_rehashing() {
+        for n in [10usize, 100, 513, 700, 5000] {
+            let mut d: Dict<()> = Dict::new();
+            for i in 0..n {
+                d.insert_new(format!("m{i}"), ());
+            }
+            let x = chi_per_df(&d, (n * 50).max(20000));
+            assert!(x < chi_bound(n), "n={n} rehashing={} chi2/df={x}", d.is_rehashing());
         }
-        assert!(window_chi2(&d, 64_000) < 140.0, "full table");
-        // Sparse: 2048 buckets for 224 entries, then a shrink in progress.
-        for i in 64..2048 {
-            d.insert(SBytes::from(format!("m{i}").as_str()), ());
+        let mut d: Dict<()> = Dict::new();
+        for i in 0..1000 {
+            d.insert_new(format!("m{i}"), ());
+        }
+        for i in 60..1000 {
+            d.remove(format!("m{i}").as_bytes());
+        }
+        let x = chi_per_df(&d, 6000);
+        assert!(x < chi_bound(60), "shrunk: rehashing={} chi2/df={x}", d.is_rehashing());
+    }
+
+    #[test]
+    fn fair_random_is_uniform_in_sparse_and_shrinking_tables() {
+        // Sparse: 2048 buckets for 224 entries (windows of 8 buckets), then
+        // a shrink in progress.
+        let mut d: Dict<()> = Dict::new();
+        for i in 0..2048 {
+            d.insert_new(format!("m{i}"), ());
         }
         while d.is_rehashing() {
             d.rehash_step(100);
@@ -878,15 +942,15 @@ mod tests {
             i -= 1;
         }
         assert!(!d.is_rehashing() && d.buckets() == 2048);
-        let sparse = window_chi2(&d, 224 * 1000);
-        assert!(sparse < 224.0 + 7.0 * (2.0f64 * 223.0).sqrt(), "sparse table: {sparse}");
+        let x = chi_per_df(&d, 224 * 1000);
+        assert!(x < chi_bound(224), "sparse: chi2/df={x}");
         while d.len() > 64 {
             d.remove(format!("m{i}").as_bytes());
             i -= 1;
         }
         assert!(d.is_rehashing(), "removals below a tenth start a shrink");
-        let shrinking = window_chi2(&d, 64_000);
-        assert!(shrinking < 140.0, "shrinking table: {shrinking}");
+        let x = chi_per_df(&d, 64_000);
+        assert!(x < chi_bound(64), "shrinking: chi2/df={x}");
     }
 
     /// Keys of every length class (empty, short, 254, 255 and long) keep

@@ -17,6 +17,7 @@
 use super::dict::Dict;
 use super::sbytes::SBytes;
 use super::thin::{thin_word, Either, Mut, Ref, ThinBuf};
+use super::varint;
 
 const IMM_BASE: u8 = 0x80;
 const IMM_MAX: i64 = 63;
@@ -90,15 +91,6 @@ fn int_size(n: i64) -> usize {
     1 + bytes as usize
 }
 
-fn varint_size(mut n: usize) -> usize {
-    let mut s = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        s += 1;
-    }
-    s
-}
-
 /// Bytes needed to store `s` as one element.
 fn elem_size(s: &[u8]) -> usize {
     if let Some(n) = as_int(s) {
@@ -106,7 +98,7 @@ fn elem_size(s: &[u8]) -> usize {
     } else if s.len() <= STR_SHORT_MAX {
         1 + s.len()
     } else {
-        1 + varint_size(s.len()) + s.len()
+        1 + varint::len(s.len() as u64) + s.len()
     }
 }
 
@@ -125,12 +117,7 @@ fn put_elem(out: &mut Vec<u8>, s: &[u8]) {
         out.extend_from_slice(s);
     } else {
         out.push(STR_LONG);
-        let mut n = s.len();
-        while n >= 0x80 {
-            out.push((n as u8 & 0x7F) | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
+        varint::put(out, s.len() as u64);
         out.extend_from_slice(s);
     }
 }
@@ -158,17 +145,8 @@ fn read_elem(buf: &[u8], pos: usize) -> (Item<'_>, usize) {
         }
         _ => {
             let mut p = pos + 1;
-            let mut len = 0usize;
-            let mut shift = 0;
-            loop {
-                let b = buf[p];
-                p += 1;
-                len |= ((b & 0x7F) as usize) << shift;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
+            // `put_elem` wrote a complete varint.
+            let len = varint::read(buf, &mut p).unwrap_or(0) as usize;
             (Item::Str(&buf[p..p + len]), p + len)
         }
     }
@@ -347,7 +325,7 @@ impl<'a> Iterator for LpIter<'a> {
 }
 
 /// The full encoding: a hash table of fields to values.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Table {
     dict: Dict<SBytes>,
     /// Bytes of the fields (held in the table's entries) and heap bytes of
@@ -385,12 +363,6 @@ impl Table {
 pub struct Limits {
     pub max_entries: usize,
     pub max_value: usize,
-}
-
-impl Clone for Table {
-    fn clone(&self) -> Self {
-        Table { dict: self.dict.clone(), str_heap: self.str_heap }
-    }
 }
 
 /// A hash value: a listpack, or a boxed table (so that a small hash costs

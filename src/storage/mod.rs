@@ -17,6 +17,7 @@ pub mod sstr;
 pub mod stream;
 pub mod thin;
 pub mod value;
+pub mod varint;
 pub mod zset;
 
 pub use db::Db;

@@ -19,6 +19,7 @@
 //! (they show as fragmentation, like memory an allocator keeps).
 
 use parking_lot::Mutex;
+use std::alloc::Layout;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
@@ -41,7 +42,6 @@ struct Chunk {
     /// Offset of the first slot never handed out.
     fresh: u32,
     live: u32,
-    class: u32,
     /// Index in its pool's `room` list, or `NOT_LISTED`.
     at: u32,
 }
@@ -69,10 +69,51 @@ static POOLS: Mutex<Pools> = Mutex::new(Pools {
     carve_left: 0,
 });
 
+/// A zeroed block for `layout` (alignment 16 at most): a pool's slot when
+/// one fits its size better than the allocator's classes, else the
+/// allocator's.
+pub fn alloc_zeroed(layout: Layout) -> NonNull<u8> {
+    debug_assert!(layout.align() <= 16 && layout.size() > 0);
+    match class_of(layout.size()) {
+        Some(class) => {
+            let p = alloc(class);
+            // SAFETY: the slot holds at least `layout.size()` bytes.
+            unsafe { std::ptr::write_bytes(p.as_ptr(), 0, layout.size()) };
+            p
+        }
+        None => {
+            // SAFETY: the layout's size is non-zero.
+            let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+            NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+        }
+    }
+}
+
+/// Frees a block of `alloc_zeroed`.
+///
+/// # Safety
+/// `p` must come from `alloc_zeroed(layout)` with this layout, and not be
+/// used afterwards.
+pub unsafe fn dealloc(p: NonNull<u8>, layout: Layout) {
+    // SAFETY: by the contract; the size selects the same pool as it did.
+    unsafe {
+        match class_of(layout.size()) {
+            Some(class) => free(p, class),
+            None => std::alloc::dealloc(p.as_ptr(), layout),
+        }
+    }
+}
+
+/// Bytes the block for a request of `size` takes from its pool (else the
+/// request's own size).
+pub fn block_size(size: usize) -> usize {
+    class_of(size).map_or(size, slot_size)
+}
+
 /// The pool for blocks of `size` bytes, if one fits them better than the
 /// allocator does.
 #[inline]
-pub fn class_of(size: usize) -> Option<usize> {
+fn class_of(size: usize) -> Option<usize> {
     if size <= CLASSES[0].0 || size > CLASSES[CLASSES.len() - 1].1 {
         return None;
     }
@@ -81,18 +122,18 @@ pub fn class_of(size: usize) -> Option<usize> {
 
 /// Bytes a block of pool `class` takes.
 #[inline]
-pub fn slot_size(class: usize) -> usize {
+fn slot_size(class: usize) -> usize {
     CLASSES[class].1
 }
 
 /// A slot of pool `class` (its contents unspecified).
-pub fn alloc(class: usize) -> NonNull<u8> {
+fn alloc(class: usize) -> NonNull<u8> {
     let size = slot_size(class);
     let mut pools = POOLS.lock();
     let chunk = match pools.room[class].last() {
         Some(&c) => c,
         None => {
-            let c = pools.new_chunk(class);
+            let c = pools.new_chunk();
             pools.list(class, c);
             c
         }
@@ -127,7 +168,7 @@ pub fn alloc(class: usize) -> NonNull<u8> {
 ///
 /// # Safety
 /// `p` must come from `alloc(class)` and not be used afterwards.
-pub unsafe fn free(p: NonNull<u8>, class: usize) {
+unsafe fn free(p: NonNull<u8>, class: usize) {
     let chunk = p.as_ptr().map_addr(|a| a & !(CHUNK - 1)).cast::<Chunk>();
     let mut pools = POOLS.lock();
     // SAFETY: by the contract the slot belongs to the chunk whose header
@@ -155,9 +196,9 @@ pub unsafe fn free(p: NonNull<u8>, class: usize) {
 }
 
 impl Pools {
-    /// A fresh chunk for `class`: a spare one, or the next of the current
+    /// A fresh chunk: a spare one, or the next of the current
     /// region (mapping a new region when it is used up).
-    fn new_chunk(&mut self, class: usize) -> NonNull<Chunk> {
+    fn new_chunk(&mut self) -> NonNull<Chunk> {
         let c = match self.spare.pop() {
             Some(c) => c,
             None => {
@@ -176,15 +217,7 @@ impl Pools {
             }
         };
         // SAFETY: `c` is the start of a mapped, writable, unused chunk.
-        unsafe {
-            c.as_ptr().write(Chunk {
-                free: std::ptr::null_mut(),
-                fresh: HEAD as u32,
-                live: 0,
-                class: class as u32,
-                at: NOT_LISTED,
-            })
-        };
+        unsafe { c.as_ptr().write(Chunk { free: std::ptr::null_mut(), fresh: HEAD as u32, live: 0, at: NOT_LISTED }) };
         c
     }
 

@@ -350,7 +350,7 @@ impl Set {
         }
     }
 
-    /// A random member (uniform for an intset; Dict's bucket sampling otherwise).
+    /// A random member, drawn uniformly.
     pub fn random<R: rand::Rng>(&self, rng: &mut R) -> Option<Member<'_>> {
         match self.0.get() {
             Ref::A(is) => {
@@ -361,47 +361,9 @@ impl Set {
                     Some(Member::Int(is.get(rng.gen_range(0..n))))
                 }
             }
-            Ref::B(d) => fair_random(d, rng).map(Member::Str),
+            Ref::B(d) => d.fair_random(rng).map(|(k, _)| Member::Str(k)),
         }
     }
-}
-
-/// A random member of a hashtable, uniform (Redis's dictGetFairRandomKey
-/// only approaches this): rejection sampling over (window, slot) pairs, a
-/// window of adjacent buckets drawn uniformly with a slot below 8; when the
-/// window holds a member at that slot it is the pick, so every member weighs
-/// the same whatever its chain (see `Dict::window_slot`). If rejection keeps
-/// failing: a run of consecutive scan steps from a random start holding at
-/// least 20 members (or the whole table), one of them chosen uniformly.
-fn fair_random<'a, R: rand::Rng>(d: &'a Dict<()>, rng: &mut R) -> Option<&'a [u8]> {
-    const WANT: usize = 20;
-    if d.is_empty() {
-        return None;
-    }
-    for _ in 0..2000 {
-        if let Some((k, _)) = d.window_slot(rng.gen(), rng.gen_range(0..8)) {
-            return Some(k);
-        }
-    }
-    // One throwaway step turns a random number into a cursor of the table's cycle.
-    let start = d.scan(rng.gen(), |_, _| {});
-    let mut cursor = start;
-    let mut seen = 0usize;
-    let mut steps = 0usize;
-    let mut pick: Option<&[u8]> = None;
-    loop {
-        cursor = d.scan(cursor, |k, _| {
-            seen += 1;
-            if rng.gen_range(0..seen) == 0 {
-                pick = Some(k);
-            }
-        });
-        steps += 1;
-        if seen >= WANT || cursor == start || (seen > 0 && steps >= WANT * 10) {
-            break;
-        }
-    }
-    pick
 }
 
 /// Iterator over a set's members.
@@ -460,48 +422,6 @@ mod tests {
         assert!(!t.remove(1 << 40));
         assert!(t.insert(-(1 << 20)));
         assert_eq!(t.iter().collect::<Vec<_>>(), vec![-(1 << 20), 1]);
-    }
-
-    /// Upper bound for chi2/df over `n` members: five standard deviations above the
-    /// mean of 1 (the hash seed is random per process, so the draw varies per run).
-    fn chi_bound(n: usize) -> f64 {
-        1.0 + 5.0 * (2.0 / (n - 1) as f64).sqrt()
-    }
-
-    /// Chi-square per degree of freedom of `fair_random` draws (about 1 when uniform).
-    fn chi_per_df(d: &Dict<()>, draws: usize) -> f64 {
-        use rand::SeedableRng;
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
-        let mut counts = std::collections::HashMap::new();
-        for _ in 0..draws {
-            let k = fair_random(d, &mut rng).map(|k| k.to_vec()).unwrap_or_default();
-            *counts.entry(k).or_insert(0usize) += 1;
-        }
-        assert_eq!(counts.len(), d.len());
-        let e = draws as f64 / d.len() as f64;
-        let chi: f64 = counts.values().map(|&c| (c as f64 - e).powi(2) / e).sum();
-        chi / (d.len() - 1) as f64
-    }
-
-    #[test]
-    fn hashtable_random_is_uniform_even_while_rehashing() {
-        for n in [10usize, 100, 513, 700, 5000] {
-            let mut d: Dict<()> = Dict::new();
-            for i in 0..n {
-                d.insert_new(format!("m{i}"), ());
-            }
-            let x = chi_per_df(&d, (n * 50).max(20000));
-            assert!(x < chi_bound(n), "n={n} rehashing={} chi2/df={x}", d.is_rehashing());
-        }
-        let mut d: Dict<()> = Dict::new();
-        for i in 0..1000 {
-            d.insert_new(format!("m{i}"), ());
-        }
-        for i in 60..1000 {
-            d.remove(format!("m{i}").as_bytes());
-        }
-        let x = chi_per_df(&d, 6000);
-        assert!(x < chi_bound(60), "shrunk: rehashing={} chi2/df={x}", d.is_rehashing());
     }
 
     #[test]

@@ -13,6 +13,8 @@ use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
+use super::varint;
+
 /// Alignment of every buffer: 2, so that a buffer's address has its low bit
 /// free for `Either`'s tag (the allocator gives at least 8 anyway).
 const ALIGN: usize = 2;
@@ -22,18 +24,6 @@ const ALIGN: usize = 2;
 #[repr(align(8))]
 struct Empty([u8; 8]);
 static EMPTY: Empty = Empty([0; 8]);
-
-/// Bytes of the varint for `n`.
-#[inline]
-fn varint_len(n: usize) -> usize {
-    match n {
-        0..=0x7F => 1,
-        0x80..=0x3FFF => 2,
-        0x4000..=0x1F_FFFF => 3,
-        0x20_0000..=0xFFF_FFFF => 4,
-        _ => 5,
-    }
-}
 
 /// An owned, fixed-length byte buffer: one pointer wide.
 #[repr(transparent)]
@@ -49,7 +39,7 @@ unsafe impl Sync for ThinBuf {}
 
 impl ThinBuf {
     fn layout(len: usize) -> Layout {
-        Layout::from_size_align(varint_len(len) + len, ALIGN).expect("buffer lengths are bounded by u32")
+        Layout::from_size_align(varint::len(len as u64) + len, ALIGN).expect("buffer lengths are bounded by u32")
     }
 
     #[inline]
@@ -63,35 +53,9 @@ impl ThinBuf {
             return ThinBuf::default();
         }
         assert!(len <= u32::MAX as usize, "buffer longer than 4 GiB");
-        let layout = Self::layout(len);
-        let p = match super::pool::class_of(layout.size()) {
-            Some(class) => {
-                let p = super::pool::alloc(class);
-                // SAFETY: the slot holds at least `layout.size()` bytes.
-                unsafe { std::ptr::write_bytes(p.as_ptr(), 0, layout.size()) };
-                p
-            }
-            None => {
-                // SAFETY: the layout's size is non-zero (len > 0).
-                let raw = unsafe { std::alloc::alloc_zeroed(layout) };
-                let Some(p) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
-                p
-            }
-        };
-        let mut n = len;
-        let mut at = 0;
-        // SAFETY: the varint takes `varint_len(len)` bytes, within the block.
-        unsafe {
-            loop {
-                let more = n >= 0x80;
-                p.as_ptr().add(at).write((n & 0x7F) as u8 | if more { 0x80 } else { 0 });
-                at += 1;
-                n >>= 7;
-                if !more {
-                    break;
-                }
-            }
-        }
+        let p = super::pool::alloc_zeroed(Self::layout(len));
+        // SAFETY: the block starts with room for the varint of `len`.
+        varint::write(unsafe { std::slice::from_raw_parts_mut(p.as_ptr(), varint::len(len as u64)) }, len as u64);
         ThinBuf { p }
     }
 
@@ -138,8 +102,7 @@ impl ThinBuf {
         if self.is_shared_empty() {
             0
         } else {
-            let size = Self::layout(self.len()).size();
-            super::pool::class_of(size).map_or(size, super::pool::slot_size)
+            super::pool::block_size(Self::layout(self.len()).size())
         }
     }
 
@@ -179,14 +142,8 @@ impl Drop for ThinBuf {
         if !self.is_shared_empty() {
             let layout = Self::layout(self.len());
             // SAFETY: a non-shared buffer was allocated by `zeroed` with
-            // this layout (the length it stores has not changed since):
-            // from the pool its size selects, if any, else the allocator.
-            unsafe {
-                match super::pool::class_of(layout.size()) {
-                    Some(class) => super::pool::free(self.p, class),
-                    None => std::alloc::dealloc(self.p.as_ptr(), layout),
-                }
-            }
+            // this layout (the length it stores has not changed since).
+            unsafe { super::pool::dealloc(self.p, layout) };
         }
     }
 }
@@ -396,7 +353,7 @@ mod tests {
             assert_eq!(t.len(), len);
             // Sizes between the allocator's classes take a pool's slot (129
             // and 130 bytes: the 144-byte one).
-            let size = varint_len(len) + len;
+            let size = varint::len(len as u64) + len;
             let pooled = if (129..=144).contains(&size) { 144 } else { size };
             assert_eq!(t.alloc_size(), if len == 0 { 0 } else { pooled });
             assert_eq!(t.p.as_ptr().addr() % 2, 0);

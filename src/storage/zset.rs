@@ -19,6 +19,7 @@
 use super::dict::Dict;
 use super::sbytes::SBytes;
 use super::thin::{thin_word, Either, Mut, Ref, ThinBuf};
+use super::varint;
 use std::cmp::Ordering;
 
 /// The conversion thresholds (zset-max-listpack-entries / -value).
@@ -69,31 +70,6 @@ fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
 // listpack encoding
 // ---------------------------------------------------------------------------
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    let mut shift = 0;
-    loop {
-        let b = *buf.get(*pos)?;
-        *pos += 1;
-        if shift >= 64 {
-            return None;
-        }
-        v |= ((b & 0x7f) as u64) << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-        shift += 7;
-    }
-}
-
 /// The integer a score is stored as, where Redis's `d2string` would print one.
 #[inline]
 fn integral(s: f64) -> Option<i64> {
@@ -116,15 +92,15 @@ fn pack_normalize(s: f64) -> f64 {
 
 /// Encodes an entry (a `-0` score is kept: the listpack normalizes before).
 fn put_entry(out: &mut Vec<u8>, member: &[u8], score: f64) {
-    put_varint(out, member.len() as u64);
+    varint::put(out, member.len() as u64);
     out.extend_from_slice(member);
     match integral(score).filter(|_| score != 0.0 || score.is_sign_positive()) {
         Some(i) => {
             let zz = ((i << 1) ^ (i >> 63)) as u64;
-            put_varint(out, zz << 1);
+            varint::put(out, zz << 1);
         }
         None => {
-            put_varint(out, 1);
+            varint::put(out, 1);
             out.extend_from_slice(&score.to_le_bytes());
         }
     }
@@ -132,9 +108,9 @@ fn put_entry(out: &mut Vec<u8>, member: &[u8], score: f64) {
 
 fn entry_size(member: &[u8], score: f64) -> usize {
     let mut v = Vec::with_capacity(24);
-    put_varint(&mut v, member.len() as u64);
+    varint::put(&mut v, member.len() as u64);
     match integral(score).filter(|_| score != 0.0 || score.is_sign_positive()) {
-        Some(i) => put_varint(&mut v, (((i << 1) ^ (i >> 63)) as u64) << 1),
+        Some(i) => varint::put(&mut v, (((i << 1) ^ (i >> 63)) as u64) << 1),
         None => v.extend_from_slice(&[0; 9]),
     }
     v.len() + member.len()
@@ -142,10 +118,10 @@ fn entry_size(member: &[u8], score: f64) -> usize {
 
 /// Decodes the entry at `pos`: (member, score, position after it).
 fn get_entry(buf: &[u8], mut pos: usize) -> Option<(&[u8], f64, usize)> {
-    let n = get_varint(buf, &mut pos)? as usize;
+    let n = varint::read(buf, &mut pos)? as usize;
     let member = buf.get(pos..pos.checked_add(n)?)?;
     pos += n;
-    let v = get_varint(buf, &mut pos)?;
+    let v = varint::read(buf, &mut pos)?;
     let score = if v & 1 == 0 {
         let zz = v >> 1;
         (((zz >> 1) as i64) ^ -((zz & 1) as i64)) as f64
